@@ -1,0 +1,57 @@
+/**
+ * Reading a request body whole, within a size limit — the same rule for the
+ * client's request (`max-body`) and the process's reply (`max-reply`).
+ *
+ * @module
+ */
+
+/** A body passed its size limit. */
+export class BodyTooLarge extends Error {
+  /** The limit that was passed, in bytes. */
+  readonly limit: number;
+
+  constructor(limit: number) {
+    super(`The body is larger than ${limit} bytes`);
+    this.name = "BodyTooLarge";
+    this.limit = limit;
+  }
+}
+
+/**
+ * Reads the whole body of `request`, throwing {@link BodyTooLarge} as soon as
+ * it is known to exceed `limit`: at once from `Content-Length`, or while
+ * reading a body sent without one. A body that breaks off rejects with the
+ * stream's own error.
+ */
+export async function readBodyWithin(
+  request: Request,
+  limit: number,
+): Promise<Uint8Array<ArrayBuffer>> {
+  const declared = request.headers.get("content-length");
+  if (declared !== null && Number(declared) > limit) throw new BodyTooLarge(limit);
+  if (!request.body) return new Uint8Array();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = request.body.getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.length;
+      if (size > limit) {
+        reader.cancel().catch(() => {});
+        throw new BodyTooLarge(limit);
+      }
+      chunks.push(value);
+    }
+  } finally {
+    reader.releaseLock();
+  }
+  const body = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    body.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return body;
+}

@@ -1,0 +1,577 @@
+/**
+ * Reads `urocket-service.yaml` into a {@link ServiceConfig}: YAML syntax,
+ * schema, then meaning (files, commands, names), reporting every problem at
+ * once with file, line and key path.
+ *
+ * @module
+ */
+
+import { isMap, isScalar, LineCounter, type Node, parseDocument } from "yaml";
+import { ConfigError, type Problem } from "./errors.ts";
+import { ConfigSchema, HTTP_METHODS, type HttpMethod, OperationSchema } from "./schema.ts";
+import { ENV_NAME, isReservedEnvName } from "./reserved_env.ts";
+import { splitCommand } from "./split_command.ts";
+import { parseDuration, parseSize } from "./units.ts";
+
+/** A TCP address to listen on. */
+export interface ListenAddress {
+  hostname: string;
+  port: number;
+}
+
+/** One configured operation with every default applied and every path absolute. */
+export interface OperationConfig {
+  /** The OpenAPI path template, e.g. `/pets/{petId}`. */
+  path: string;
+  method: HttpMethod;
+  validateIn: boolean;
+  validateOut: boolean;
+  /** Absolute working directory. */
+  wd: string;
+  /** Configured variables, with bare names already resolved. */
+  env: Record<string, string>;
+  /** Absolute path of the program to run. */
+  program: string;
+  /** Arguments before the payload (argv[1…]). */
+  args: string[];
+  channel: "cmdline" | "stdin";
+  encoding: "json" | "raw";
+  passHeaders: string[];
+  logStdout: boolean;
+  /** Reply path template on the socket, e.g. `/uri/{req_id}`. */
+  outtake: string;
+  timeoutMs: number;
+  killGraceMs: number;
+  maxBody: number;
+  maxReply: number;
+  afterExit: "fail" | "wait";
+  /** Extra per-operation cap on live process groups, when set. */
+  maxInflight?: number;
+  /** Line of the operation's block in the config file. */
+  line?: number;
+}
+
+/** The whole configuration, ready to serve. */
+export interface ServiceConfig {
+  /** Absolute path of the config file. */
+  file: string;
+  /** Absolute path of the OpenAPI document. */
+  openapi: string;
+  listen: ListenAddress;
+  socket: string;
+  socketMode: number;
+  maxInflight: number;
+  operations: OperationConfig[];
+  /** Things worth saying at start that do not stop it. */
+  warnings: Problem[];
+}
+
+/** What a path on disk is, as far as the loader cares. */
+export interface FileInfo {
+  isFile: boolean;
+  isDirectory: boolean;
+  /** Permission bits, when the platform has them. */
+  mode: number | null;
+}
+
+/** The outside world the loader needs; injected so tests run in memory. */
+export interface LoadOptions {
+  /** urocket's own environment: bare `env` names and `PATH` lookup read it. */
+  env: Record<string, string>;
+  /** Describes a path, or returns undefined when nothing is there. */
+  stat?: (path: string) => Promise<FileInfo | undefined>;
+}
+
+/** Defaults of the top-level keys, also the values per operation inherits. */
+export const DEFAULTS = {
+  openapi: "openapi.yaml",
+  listen: "0.0.0.0:8080",
+  socket: "/tmp/urocket.sock",
+  socketMode: "0600",
+  timeout: "30s",
+  killGrace: "2s",
+  maxBody: "1MiB",
+  maxReply: "10MiB",
+  afterExit: "fail",
+  maxInflight: 64,
+  outtake: "usocket://uri/{req_id}",
+} as const;
+
+/** Longest unix socket path Linux accepts (sun_path is 108 bytes with its NUL). */
+const MAX_SOCKET_PATH = 107;
+
+/**
+ * Reads and checks the config file at `file`.
+ *
+ * @throws {ConfigError} listing every problem found.
+ */
+export async function loadConfig(file: string, options: LoadOptions): Promise<ServiceConfig> {
+  const absolute = absolutePath(file, Deno.cwd());
+  let text: string;
+  try {
+    text = await Deno.readTextFile(absolute);
+  } catch (error) {
+    throw new ConfigError([{
+      file,
+      key: "",
+      message: `Cannot read the config file: ${(error as Error).message}`,
+    }]);
+  }
+  return await parseConfig(text, { ...options, file: absolute });
+}
+
+/**
+ * Checks config `text` as if read from `file` (an absolute path, used to
+ * resolve relative paths and to name the file in problems).
+ *
+ * @throws {ConfigError} listing every problem found.
+ */
+export async function parseConfig(
+  text: string,
+  options: LoadOptions & { file: string },
+): Promise<ServiceConfig> {
+  const { config, problems } = await inspectConfig(text, options);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}
+
+/**
+ * Like {@link parseConfig}, but returns the problems beside the part of the
+ * config that could be read, so that a caller can add problems of its own
+ * (the OpenAPI document's) and report them all at once.
+ */
+export async function inspectConfig(
+  text: string,
+  options: LoadOptions & { file: string },
+): Promise<{ config: ServiceConfig; problems: Problem[] }> {
+  const file = options.file;
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
+  const problems: Problem[] = doc.errors.map((error) => ({
+    file,
+    line: error.linePos?.[0].line,
+    key: "",
+    message: `Invalid YAML: ${error.message.split("\n")[0]}`,
+  }));
+  const data: unknown = problems.length ? {} : doc.toJS() ?? {};
+  const locate = (path: PropertyKey[], keyOnly = false) => {
+    const node = findNode(doc.contents, path, keyOnly);
+    return node?.range ? lineCounter.linePos(node.range[0]).line : undefined;
+  };
+  const problem = (path: PropertyKey[], message: string, keyOnly = false): Problem => ({
+    file,
+    line: locate(path, keyOnly),
+    key: formatKeyPath(path),
+    message,
+  });
+  const report = (path: PropertyKey[], message: string, keyOnly = false) =>
+    problems.push(problem(path, message, keyOnly));
+  const warnings: Problem[] = [];
+  const warn = (path: PropertyKey[], message: string) => warnings.push(problem(path, message));
+
+  const parsed = ConfigSchema.safeParse(data);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      if (issue.code === "unrecognized_keys") {
+        for (const key of issue.keys) {
+          const hint = closestKey(key, knownKeysAt(issue.path));
+          report(
+            [...issue.path, key],
+            `Unknown key ${JSON.stringify(key)}` + (hint ? `: did you mean "${hint}"?` : ""),
+            true,
+          );
+        }
+      } else {
+        report(issue.path, issue.message);
+      }
+    }
+  }
+  const record = typeof data === "object" && data !== null && !Array.isArray(data)
+    ? data as Record<string, unknown>
+    : {};
+  const config = resolve(record, options, { report, warn, locate });
+  config.warnings = warnings;
+  await checkFiles(config, options, report);
+  problems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
+  return { config, problems };
+}
+
+type Report = (path: PropertyKey[], message: string) => void;
+
+interface Reporters {
+  report: Report;
+  warn: Report;
+  locate: (path: PropertyKey[]) => number | undefined;
+}
+
+/**
+ * Builds the service config from the raw data, taking each value only when it
+ * passed the schema on its own, so that one bad key does not hide the
+ * problems of the others.
+ */
+function resolve(
+  data: Record<string, unknown>,
+  options: LoadOptions & { file: string },
+  { report, warn, locate }: Reporters,
+): ServiceConfig {
+  const dir = dirname(options.file);
+  const top = <T>(key: keyof typeof ConfigSchema.shape, fallback: T): T =>
+    data[key] !== undefined && ConfigSchema.shape[key].safeParse(data[key]).success
+      ? data[key] as T
+      : fallback;
+  const listen = parseListen(String(top("listen", DEFAULTS.listen)));
+  if (typeof listen === "string") report(["listen"], listen);
+  const socket = absolutePath(top("socket", DEFAULTS.socket), dir);
+  if (new TextEncoder().encode(socket).length > MAX_SOCKET_PATH) {
+    report(["socket"], `Socket path is longer than ${MAX_SOCKET_PATH} bytes: use a shorter path`);
+  }
+  const defaults: Required<Pick<RawLimits, keyof RawLimits>> = {
+    timeout: top("timeout", DEFAULTS.timeout),
+    "kill-grace": top("kill-grace", DEFAULTS.killGrace),
+    "max-body": top("max-body", DEFAULTS.maxBody),
+    "max-reply": top("max-reply", DEFAULTS.maxReply),
+    "after-exit": top("after-exit", DEFAULTS.afterExit),
+  };
+  const config: ServiceConfig = {
+    file: options.file,
+    openapi: absolutePath(top("openapi", DEFAULTS.openapi), dir),
+    listen: typeof listen === "string" ? { hostname: "0.0.0.0", port: 8080 } : listen,
+    socket,
+    socketMode: parseInt(top("socket-mode", DEFAULTS.socketMode), 8),
+    maxInflight: top("max-inflight", DEFAULTS.maxInflight),
+    operations: [],
+    warnings: [],
+  };
+  const paths = data.paths;
+  if (typeof paths !== "object" || paths === null) return config;
+  for (const [path, item] of Object.entries(paths as Record<string, unknown>)) {
+    if (typeof item !== "object" || item === null) continue;
+    for (const [method, block] of Object.entries(item as Record<string, unknown>)) {
+      if (!(HTTP_METHODS as readonly string[]).includes(method)) continue;
+      const parsed = OperationSchema.safeParse(block);
+      if (!parsed.success) continue;
+      const op = resolveOperation(parsed.data, {
+        path,
+        method: method as HttpMethod,
+        dir,
+        defaults,
+        env: options.env,
+        report: (key, message) => report(["paths", path, method, ...key], message),
+        warn: (key, message) => warn(["paths", path, method, ...key], message),
+      });
+      if (op) config.operations.push({ ...op, line: locate(["paths", path, method]) });
+    }
+  }
+  return config;
+}
+
+type RawLimits = {
+  timeout?: string | number;
+  "kill-grace"?: string | number;
+  "max-body"?: string | number;
+  "max-reply"?: string | number;
+  "after-exit"?: "fail" | "wait";
+};
+
+interface OperationContext {
+  path: string;
+  method: HttpMethod;
+  dir: string;
+  defaults: Required<RawLimits>;
+  env: Record<string, string>;
+  report: Report;
+  warn: Report;
+}
+
+function resolveOperation(
+  raw: ReturnType<typeof OperationSchema.parse>,
+  ctx: OperationContext,
+): OperationConfig | undefined {
+  const { report } = ctx;
+  let ok = true;
+  const fail = (key: PropertyKey[], message: string) => {
+    report(key, message);
+    ok = false;
+  };
+  if (
+    raw["validate-in"] !== undefined && raw.validatein !== undefined &&
+    raw["validate-in"] !== raw.validatein
+  ) {
+    fail(["validatein"], 'Conflicts with "validate-in": keep one of the two');
+  }
+  const outtake = parseOuttake(raw.outtake ?? DEFAULTS.outtake);
+  if (typeof outtake !== "string" || !outtake.startsWith("/")) {
+    fail(["outtake"], (outtake as { error: string }).error);
+  }
+  const wd = absolutePath(raw.inject.wd ?? ".", ctx.dir);
+  let argv: string[] = [];
+  if (typeof raw.inject.cmd === "string") {
+    try {
+      argv = splitCommand(raw.inject.cmd);
+      if (argv.length === 0) fail(["inject", "cmd"], "The command is empty");
+    } catch (error) {
+      fail(["inject", "cmd"], (error as Error).message);
+    }
+  } else {
+    argv = raw.inject.cmd;
+  }
+  const passHeaders = raw.inject["pass-headers"] ?? [];
+  passHeaders.forEach((header, i) => {
+    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(header)) {
+      fail(["inject", "pass-headers", i], `${JSON.stringify(header)} is not a header name`);
+    } else if (header.toLowerCase() === "proxy") {
+      fail(
+        ["inject", "pass-headers", i],
+        'The "Proxy" header is never passed: as HTTP_PROXY it would redirect the ' +
+          "process's outgoing HTTP calls (httpoxy)",
+      );
+    }
+  });
+  const env: Record<string, string> = {};
+  (raw.inject.env ?? []).forEach((entry, i) => {
+    const eq = entry.indexOf("=");
+    const name = eq < 0 ? entry : entry.slice(0, eq);
+    if (!ENV_NAME.test(name)) {
+      fail(
+        ["inject", "env", i],
+        `${JSON.stringify(name)} is not a valid variable name: use letters, digits and _, ` +
+          "not starting with a digit",
+      );
+    } else if (isReservedEnvName(name, passHeaders)) {
+      fail(
+        ["inject", "env", i],
+        `${name} is set by urocket for every request and cannot be overridden`,
+      );
+    } else if (eq >= 0) {
+      env[name] = entry.slice(eq + 1);
+    } else if (ctx.env[name] !== undefined) {
+      env[name] = ctx.env[name];
+    } else {
+      ctx.warn(["inject", "env", i], `${name} is not set in urocket's environment: skipped`);
+    }
+  });
+  const limit = <T>(key: keyof RawLimits, parse: (v: string | number) => T): T => {
+    try {
+      return parse(raw[key] ?? ctx.defaults[key]);
+    } catch (error) {
+      fail(raw[key] !== undefined ? [key] : [], (error as Error).message);
+      return parse(0);
+    }
+  };
+  const op: OperationConfig = {
+    path: ctx.path,
+    method: ctx.method,
+    validateIn: raw["validate-in"] ?? raw.validatein ?? false,
+    validateOut: raw["validate-out"] ?? false,
+    wd,
+    env,
+    program: argv[0] ?? "",
+    args: argv.slice(1),
+    channel: raw.inject.channel ?? "stdin",
+    encoding: raw.inject.encoding ?? "json",
+    passHeaders,
+    logStdout: raw.logstdout ?? false,
+    outtake: typeof outtake === "string" ? outtake : "",
+    timeoutMs: limit("timeout", parseDuration),
+    killGraceMs: limit("kill-grace", parseDuration),
+    maxBody: limit("max-body", parseSize),
+    maxReply: limit("max-reply", parseSize),
+    afterExit: raw["after-exit"] ?? ctx.defaults["after-exit"],
+    maxInflight: raw["max-inflight"],
+  };
+  if (op.timeoutMs <= 0) fail(["timeout"], "The timeout must be greater than zero");
+  return ok ? op : undefined;
+}
+
+/**
+ * Checks what needs the file system: each `wd` is a directory, each program
+ * exists and is executable. Programs are made absolute here.
+ */
+async function checkFiles(
+  config: ServiceConfig,
+  options: LoadOptions,
+  report: Report,
+): Promise<void> {
+  const stat = options.stat ?? statFile;
+  const searchPath = (options.env.PATH ?? "").split(":").filter((dir) => dir !== "");
+  for (const op of config.operations) {
+    const key = (...rest: string[]) => ["paths", op.path, op.method, "inject", ...rest];
+    const wd = await stat(op.wd);
+    if (!wd?.isDirectory) {
+      report(key("wd"), `${JSON.stringify(op.wd)} ${wd ? "is not a directory" : "does not exist"}`);
+      continue;
+    }
+    const candidates = op.program.includes("/")
+      ? [absolutePath(op.program, op.wd)]
+      : searchPath.map((dir) => absolutePath(`${dir}/${op.program}`, op.wd));
+    let found: string | undefined;
+    let notExecutable: string | undefined;
+    for (const candidate of candidates) {
+      const info = await stat(candidate);
+      if (!info?.isFile) continue;
+      if (info.mode !== null && (info.mode & 0o111) === 0) {
+        notExecutable ??= candidate;
+        continue;
+      }
+      found = candidate;
+      break;
+    }
+    if (found) {
+      op.program = found;
+    } else if (notExecutable) {
+      report(
+        key("cmd"),
+        `Cannot run ${JSON.stringify(notExecutable)}: file is not executable ` +
+          `(chmod +x it, or name its interpreter first, e.g. "sh ${op.program}")`,
+      );
+    } else {
+      report(
+        key("cmd"),
+        op.program.includes("/")
+          ? `Cannot run ${JSON.stringify(candidates[0])}: no such file (relative programs ` +
+            `resolve against wd)`
+          : `Cannot run ${JSON.stringify(op.program)}: not found in PATH`,
+      );
+    }
+  }
+}
+
+async function statFile(path: string): Promise<FileInfo | undefined> {
+  try {
+    const info = await Deno.stat(path);
+    return { isFile: info.isFile, isDirectory: info.isDirectory, mode: info.mode };
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotADirectory) {
+      return undefined;
+    }
+    throw error;
+  }
+}
+
+/**
+ * Parses `host:port`, `[v6]:port` or `:port` into a listen address, or
+ * returns what is wrong.
+ */
+export function parseListen(value: string): ListenAddress | string {
+  const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:\[\]]*)):([0-9]{1,5})$/.exec(value);
+  const port = match ? Number(match[3]) : NaN;
+  if (!match || port > 65535) {
+    return `Invalid listen address ${JSON.stringify(value)}: use host:port, e.g. ` +
+      `"0.0.0.0:8080", "[::]:8080" or "127.0.0.1:0"`;
+  }
+  return { hostname: match[1] ?? (match[2] || "0.0.0.0"), port };
+}
+
+/**
+ * Parses an `outtake` such as `usocket://uri/{req_id}` into the HTTP path it
+ * names on the socket (`/uri/{req_id}`), or returns what is wrong.
+ */
+export function parseOuttake(value: string): string | { error: string } {
+  const prefix = "usocket://";
+  if (!value.startsWith(prefix)) {
+    return { error: `Expected usocket://<path>, e.g. "usocket://uri/{req_id}"` };
+  }
+  const path = "/" + value.slice(prefix.length).replace(/^\/+/, "");
+  const segments = path.slice(1).split("/");
+  const idSegments = segments.filter((s) => s.includes("{") || s.includes("}"));
+  if (idSegments.length !== 1 || idSegments[0] !== "{req_id}") {
+    return {
+      error: `The outtake path needs exactly one whole {req_id} segment and no other ` +
+        `braces, e.g. "usocket://uri/{req_id}"`,
+    };
+  }
+  if (segments.some((s) => s === "" || s === "." || s === "..") || /[?#%\s]/.test(path)) {
+    return { error: "The outtake path must be plain segments without ?, #, % or spaces" };
+  }
+  return path;
+}
+
+/** Returns the node at `path`, or the closest ancestor's node that exists. */
+function findNode(root: unknown, path: PropertyKey[], keyOnly: boolean): Node | undefined {
+  let node = root as Node | undefined;
+  for (let i = 0; i < path.length; i++) {
+    if (!isMap(node)) return node;
+    const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(path[i]));
+    if (!pair) return node;
+    if (keyOnly && i === path.length - 1) return pair.key as Node;
+    const value = pair.value as Node | undefined;
+    if (value === null || value === undefined) return pair.key as Node;
+    if (i < path.length - 1 && !isMap(value)) {
+      const seq = value as unknown as { items?: Node[] };
+      const index = Number(path[i + 1]);
+      if (Array.isArray(seq.items) && Number.isInteger(index) && seq.items[index]) {
+        return seq.items[index];
+      }
+      return value;
+    }
+    node = value;
+  }
+  return node;
+}
+
+/** `["paths", "/pets", "post", "inject", "env", 1]` → `paths./pets.post.inject.env[1]`. */
+function formatKeyPath(path: PropertyKey[]): string {
+  return path.reduce<string>(
+    (out, part) =>
+      typeof part === "number" ? `${out}[${part}]` : out ? `${out}.${String(part)}` : String(part),
+    "",
+  );
+}
+
+function knownKeysAt(path: PropertyKey[]): string[] {
+  if (path.length === 0) return Object.keys(ConfigSchema.shape);
+  if (path[0] !== "paths") return [];
+  if (path.length === 2) return [...HTTP_METHODS];
+  if (path.length === 3) return Object.keys(OperationSchema.shape);
+  if (path.length === 4 && path[3] === "inject") {
+    return Object.keys(OperationSchema.shape.inject.shape);
+  }
+  return [];
+}
+
+/** The known key closest to `key` by edit distance, when it is close enough to be a typo. */
+function closestKey(key: string, known: string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const candidate of known) {
+    const distance = editDistance(key.toLowerCase(), candidate.toLowerCase());
+    if (distance < bestDistance) {
+      best = candidate;
+      bestDistance = distance;
+    }
+  }
+  return bestDistance <= Math.max(2, Math.floor(key.length / 3)) ? best : undefined;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(
+        previous[j] + 1,
+        current[j - 1] + 1,
+        previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    }
+    previous = current;
+  }
+  return previous[b.length];
+}
+
+function dirname(path: string): string {
+  const i = path.lastIndexOf("/");
+  return i <= 0 ? "/" : path.slice(0, i);
+}
+
+/** Resolves `path` against `base` (both POSIX), normalising `.` and `..`. */
+export function absolutePath(path: string, base: string): string {
+  const joined = path.startsWith("/") ? path : `${base}/${path}`;
+  const out: string[] = [];
+  for (const segment of joined.split("/")) {
+    if (segment === "" || segment === ".") continue;
+    if (segment === "..") out.pop();
+    else out.push(segment);
+  }
+  return "/" + out.join("/");
+}

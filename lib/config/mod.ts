@@ -1,0 +1,32 @@
+/**
+ * urocket's configuration: the `urocket-service.yaml` schema, its loader and
+ * the value parsers it uses.
+ *
+ * @module
+ */
+
+export { ConfigError, formatProblem, type Problem } from "./errors.ts";
+export {
+  absolutePath,
+  DEFAULTS,
+  type FileInfo,
+  inspectConfig,
+  type ListenAddress,
+  loadConfig,
+  type LoadOptions,
+  type OperationConfig,
+  parseConfig,
+  parseListen,
+  parseOuttake,
+  type ServiceConfig,
+} from "./load.ts";
+export { ConfigSchema, HTTP_METHODS, type HttpMethod } from "./schema.ts";
+export {
+  ENV_NAME,
+  headerEnvName,
+  isReservedEnvName,
+  pathParamEnvName,
+  RESERVED_ENV_NAMES,
+} from "./reserved_env.ts";
+export { splitCommand } from "./split_command.ts";
+export { parseDuration, parseSize } from "./units.ts";

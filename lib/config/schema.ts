@@ -1,0 +1,151 @@
+/**
+ * The shape of `urocket-service.yaml`, as a zod schema whose keys are the
+ * file's own keys. It checks types and spelling only; meaning (files exist,
+ * commands are executable, paths are in the OpenAPI document) is checked by
+ * the loader, which needs the file system.
+ *
+ * @module
+ */
+
+import { z } from "zod";
+import { parseDuration, parseSize } from "./units.ts";
+
+/** HTTP methods an OpenAPI path item can hold, in the document's own order. */
+export const HTTP_METHODS = [
+  "get",
+  "put",
+  "post",
+  "delete",
+  "options",
+  "head",
+  "patch",
+  "trace",
+] as const;
+
+/** One of {@link HTTP_METHODS}. */
+export type HttpMethod = typeof HTTP_METHODS[number];
+
+function unitValue(kind: string, example: string, parse: (v: string | number) => number) {
+  return z.union([z.string(), z.number()], {
+    error: `Expected a ${kind} such as "${example}"`,
+  }).superRefine((value, ctx) => {
+    try {
+      parse(value);
+    } catch (error) {
+      ctx.addIssue({ code: "custom", message: (error as Error).message });
+    }
+  });
+}
+
+const duration = (description: string) =>
+  unitValue("duration", "30s", parseDuration).meta({ description });
+const size = (description: string) => unitValue("size", "1MiB", parseSize).meta({ description });
+
+const afterExit = z.enum(["fail", "wait"]).meta({
+  description: "What the exit of the direct child means when it has not replied: " +
+    "`fail` answers 502 at once, `wait` keeps waiting for a reply until `timeout`",
+});
+
+/** Keys that may be set at the top level and overridden per operation. */
+const sharedLimits = {
+  timeout: duration("Time from spawn to reply; then 504 and the process group is killed")
+    .optional(),
+  "kill-grace": duration("Time between SIGTERM and SIGKILL to the process group").optional(),
+  "max-body": size("Largest request body accepted; larger gets 413").optional(),
+  "max-reply": size("Largest reply body accepted from a process; larger gets 502").optional(),
+  "after-exit": afterExit.optional(),
+};
+
+const inject = z.strictObject({
+  wd: z.string().min(1).optional().meta({
+    description: "Working directory of the process; relative to the config file's folder",
+  }),
+  env: z.array(z.string()).optional().meta({
+    description: "NAME=value sets a variable; a bare NAME passes urocket's own value through",
+  }),
+  cmd: z.union([z.string().min(1), z.array(z.string()).min(1)], {
+    error: "Expected a command string or a list of argv words",
+  }).meta({
+    description: "The program and its arguments: a string split with POSIX quoting (no " +
+      "expansion), or a list used as argv unchanged",
+  }),
+  channel: z.enum(["cmdline", "stdin"]).optional().meta({
+    description: "How the payload reaches the process: last argument or standard input",
+  }),
+  encoding: z.enum(["json", "raw"]).optional().meta({
+    description: "`json` turns form bodies into a JSON object and no body into {}; " +
+      "`raw` passes the body bytes unchanged",
+  }),
+  "pass-headers": z.array(z.string().min(1)).optional().meta({
+    description: "Request headers handed to the process as HTTP_<NAME>",
+  }),
+});
+
+const operation = z.strictObject({
+  "validate-in": z.boolean().optional().meta({
+    description: "Validate requests against the OpenAPI document before spawning",
+  }),
+  validatein: z.boolean().optional().meta({ description: "Alias of validate-in" }),
+  "validate-out": z.boolean().optional().meta({
+    description: "Validate replies against the OpenAPI document before answering",
+  }),
+  inject,
+  logstdout: z.boolean().optional().meta({
+    description: "Log each stdout line of the process; stderr is always logged",
+  }),
+  outtake: z.string().optional().meta({
+    description: "Where the process replies: usocket://<path with a {req_id} segment>",
+  }),
+  ...sharedLimits,
+  "max-inflight": z.int().min(1).optional().meta({
+    description: "Extra cap on live process groups of this operation",
+  }),
+});
+
+/** The schema of one operation's block, `paths.<path>.<method>`. */
+export const OperationSchema = operation;
+
+const pathItem = z.strictObject(
+  Object.fromEntries(HTTP_METHODS.map((m) => [m, operation.optional()])) as Record<
+    HttpMethod,
+    z.ZodOptional<typeof operation>
+  >,
+);
+
+/**
+ * The schema of the whole config file. Every object is strict, so a
+ * misspelt key is an error rather than a silently ignored setting.
+ */
+export const ConfigSchema = z.strictObject({
+  openapi: z.string().min(1).optional().meta({
+    description: "The OpenAPI document (YAML or JSON); relative to the config file's folder",
+  }),
+  listen: z.string().min(1).optional().meta({
+    description: "Address of the HTTP front, host:port; [::]:8080 for IPv6; port 0 = any",
+  }),
+  socket: z.string().min(1).optional().meta({
+    description: "Path of the unix socket that processes reply to",
+  }),
+  "socket-mode": z.string({
+    error: (issue) =>
+      issue.input === undefined ? undefined : 'Expected a quoted octal string such as "0600": ' +
+        "YAML reads a bare 0600 as the decimal number 600",
+  }).regex(/^0?[0-7]{3}$/, 'Expected an octal mode such as "0600" or "0660"').optional().meta({
+    description: "File mode of the socket, a quoted octal string",
+  }),
+  ...sharedLimits,
+  "max-inflight": z.int().min(1).optional().meta({
+    description: "Cap on live process groups of the whole instance; more gets 503",
+  }),
+  paths: z.record(
+    z.string().startsWith("/", { error: "A path must start with /" }),
+    pathItem,
+  ).optional().meta({
+    description: "Mirrors paths.<path>.<method> of the OpenAPI document",
+  }),
+});
+
+/** The config file as written, after schema validation. */
+export type RawConfig = z.infer<typeof ConfigSchema>;
+/** One operation's block as written, after schema validation. */
+export type RawOperation = z.infer<typeof operation>;

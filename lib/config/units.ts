@@ -1,0 +1,100 @@
+/**
+ * Parsers for the two unit-bearing value kinds of the config file: sizes and
+ * durations. One parser each, used for every key, so `max-body: 1MiB` and
+ * `max-reply: 1MiB` can never disagree.
+ *
+ * @module
+ */
+
+const SIZE_UNITS: Record<string, number> = {
+  "": 1,
+  B: 1,
+  K: 1e3,
+  k: 1e3,
+  KB: 1e3,
+  kB: 1e3,
+  M: 1e6,
+  MB: 1e6,
+  G: 1e9,
+  GB: 1e9,
+  T: 1e12,
+  TB: 1e12,
+  Ki: 1024,
+  KiB: 1024,
+  Mi: 1024 ** 2,
+  MiB: 1024 ** 2,
+  Gi: 1024 ** 3,
+  GiB: 1024 ** 3,
+  Ti: 1024 ** 4,
+  TiB: 1024 ** 4,
+};
+
+const DURATION_UNITS: Record<string, number> = {
+  "": 1000,
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+};
+
+const NUMBER_WITH_UNIT = /^([0-9]+(?:\.[0-9]+)?) ?([A-Za-z]*)$/;
+
+/**
+ * Parses a size such as `512KiB`, `1MiB`, `1Gi` (powers of 1024), `10MB`,
+ * `10M` (powers of 1000) or a bare number of bytes. Fractions are rounded
+ * down to whole bytes.
+ *
+ * @example
+ * ```ts
+ * parseSize("1MiB"); // 1048576
+ * parseSize(512); // 512
+ * ```
+ * @throws {RangeError} with a message that lists the accepted units.
+ */
+export function parseSize(value: string | number): number {
+  const bytes = parseWithUnits(value, SIZE_UNITS);
+  if (bytes === undefined) {
+    throw new RangeError(
+      `Invalid size ${JSON.stringify(value)}: use a number of bytes or a number with ` +
+        `KiB, MiB, GiB (powers of 1024) or KB, MB, GB (powers of 1000), e.g. "1MiB"`,
+    );
+  }
+  return Math.floor(bytes);
+}
+
+/**
+ * Parses a duration such as `500ms`, `10s`, `5m`, `1h`; a bare number is
+ * seconds. Returns milliseconds.
+ *
+ * @example
+ * ```ts
+ * parseDuration("10s"); // 10000
+ * parseDuration(2); // 2000
+ * ```
+ * @throws {RangeError} with a message that lists the accepted units.
+ */
+export function parseDuration(value: string | number): number {
+  const ms = parseWithUnits(value, DURATION_UNITS);
+  if (ms === undefined) {
+    throw new RangeError(
+      `Invalid duration ${JSON.stringify(value)}: use a number with ms, s, m or h, ` +
+        `e.g. "500ms" or "30s"; a bare number is seconds`,
+    );
+  }
+  return Math.round(ms);
+}
+
+function parseWithUnits(
+  value: string | number,
+  units: Record<string, number>,
+): number | undefined {
+  if (typeof value === "number") {
+    return Number.isFinite(value) && value >= 0 ? value * units[""] : undefined;
+  }
+  const match = NUMBER_WITH_UNIT.exec(value.trim());
+  if (!match) return undefined;
+  const factor = Object.hasOwn(units, match[2]) ? units[match[2]] : undefined;
+  if (factor === undefined) return undefined;
+  const result = Number(match[1]) * factor;
+  return Number.isSafeInteger(Math.floor(result)) ? result : undefined;
+}

@@ -1,0 +1,102 @@
+/**
+ * The TCP edge: a Hono app that routes each request to its OpenAPI
+ * operation, runs the exchange with the process, turns every error into
+ * problem+json and writes the access line.
+ *
+ * @module
+ */
+
+import { Hono } from "hono";
+import type { Operation } from "../generation.ts";
+import { HttpProblem, problemResponse, toProblem } from "../problem.ts";
+import { type AccessRecord, exchange, type FrontDeps } from "./exchange.ts";
+
+export type { FrontDeps } from "./exchange.ts";
+
+/** Longest client `X-Request-Id` copied into the log. */
+const MAX_CLIENT_ID = 128;
+
+/**
+ * Builds the front app. Serve it with `Deno.serve(options, app.fetch)`.
+ *
+ * @example
+ * ```ts
+ * const app = createFrontApp({ generation: () => current, registry, processes, spawner, logger, inheritedEnv });
+ * const response = await app.request("/pets"); // routed, spawned, answered
+ * ```
+ */
+export function createFrontApp(deps: FrontDeps): Hono {
+  const app = new Hono();
+  app.all("*", (c) => handle(c.req.raw, deps));
+  return app;
+}
+
+async function handle(request: Request, deps: FrontDeps): Promise<Response> {
+  const requestId = crypto.randomUUID();
+  const started = performance.now();
+  const generation = deps.generation();
+  const url = new URL(request.url);
+  const record: AccessRecord = {};
+  let operation: Operation | undefined;
+  let answeredMs = 0;
+  const logAccess = (status: number) => {
+    const clientId = request.headers.get("x-request-id");
+    deps.logger.info("access", {
+      req_id: requestId,
+      ...(clientId !== null ? { client_request_id: clientId.slice(0, MAX_CLIENT_ID) } : {}),
+      method: request.method,
+      path: url.pathname,
+      operation: operation?.name,
+      status,
+      duration_ms: answeredMs || Math.round(performance.now() - started),
+      outcome: record.outcome ?? "rejected",
+      pid: record.pid,
+      ...(record.bytes !== undefined ? { bytes: record.bytes } : {}),
+      ...(record.droppedLines ? { dropped_lines: record.droppedLines } : {}),
+    });
+  };
+  try {
+    const match = generation.router.match(request.method, url.pathname);
+    if (match.kind === "not_found") {
+      throw new HttpProblem("not_found", `No operation at ${JSON.stringify(url.pathname)}`);
+    }
+    if (match.kind === "bad_path") throw new HttpProblem("bad_request", match.detail);
+    if (match.kind === "method_not_allowed") {
+      throw new HttpProblem(
+        "method_not_allowed",
+        `${request.method} is not an operation of ${match.template}: use ${match.allow.join(", ")}`,
+        { headers: { allow: match.allow.join(", ") } },
+      );
+    }
+    if (match.value === null) {
+      throw new HttpProblem(
+        "not_implemented",
+        `${request.method} ${match.template} is in the OpenAPI document but has no handler configured`,
+      );
+    }
+    operation = match.value;
+    const response = await exchange(deps, {
+      request,
+      requestId,
+      operation,
+      generation,
+      params: match.params,
+      url,
+      record,
+      onComplete: logAccess,
+    });
+    answeredMs = Math.round(performance.now() - started);
+    if (record.outcome === "client_gone") logAccess(499);
+    return response;
+  } catch (error) {
+    const problem = toProblem(error);
+    if (problem.kind === "internal") {
+      deps.logger.error("internal_error", {
+        req_id: requestId,
+        error: error instanceof Error ? error.stack ?? error.message : String(error),
+      });
+    }
+    logAccess(problem.status);
+    return problemResponse(problem, requestId);
+  }
+}

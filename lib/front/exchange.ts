@@ -1,0 +1,371 @@
+/**
+ * One request's exchange with its process: payload, environment, spawn, then
+ * waiting for whichever comes first — the reply, the timeout, the process
+ * exiting without replying, or the client leaving.
+ *
+ * @module
+ */
+
+import type { Generation, Operation } from "../generation.ts";
+import type { Logger } from "../log/logger.ts";
+import type { PendingRequest, PendingRequests, ReplyEvent } from "../pending/registry.ts";
+import { buildChildEnv, checkExecSize } from "../process/env.ts";
+import { ProcessGroup } from "../process/group.ts";
+import type { Spawner } from "../process/spawn.ts";
+import type { ProcessTable } from "../process/table.ts";
+import { HttpProblem } from "../problem.ts";
+import { encodePayload, payloadArgument, readBody } from "./payload.ts";
+
+/** What the front needs from the rest of urocket. */
+export interface FrontDeps {
+  /** The generation new requests use; read once per request. */
+  generation: () => Generation;
+  registry: PendingRequests;
+  processes: ProcessTable;
+  spawner: Spawner;
+  logger: Logger;
+  /** The variables every process inherits from urocket (PATH, HOME, LANG, TZ). */
+  inheritedEnv: Record<string, string>;
+}
+
+/** How a request ended, for the access line. */
+export type Outcome =
+  | "replied"
+  | "timeout"
+  | "no_reply"
+  | "spawn_failed"
+  | "client_gone"
+  | "rejected"
+  | "reply_too_large"
+  | "reply_broken";
+
+/** Facts about a request the access line reports, filled in as it goes. */
+export interface AccessRecord {
+  outcome?: Outcome;
+  pid?: number;
+  /** Output lines of the process dropped because the log queue was full. */
+  droppedLines?: number;
+  /** Bytes of the reply body sent to the client. */
+  bytes?: number;
+}
+
+/** Everything an exchange starts from. */
+export interface ExchangeInput {
+  request: Request;
+  requestId: string;
+  operation: Operation;
+  generation: Generation;
+  params: Record<string, string>;
+  url: URL;
+  /** Filled in for the access line. */
+  record: AccessRecord;
+  /** Called once the response is complete (for a streamed reply: when its body has ended). */
+  onComplete: (status: number) => void;
+}
+
+/**
+ * After the direct child exits without replying, how long a reply racing
+ * the exit (say, a backgrounded curl) may still arrive.
+ */
+const EXIT_REPLY_GRACE_MS = 250;
+/** How long finished ids are remembered beyond the operation's timeout. */
+const REMEMBER_EXTRA_MS = 60_000;
+
+/**
+ * Runs the exchange for one request and returns the client's response.
+ * Problems the client must hear about are thrown as {@link HttpProblem}.
+ */
+export async function exchange(deps: FrontDeps, input: ExchangeInput): Promise<Response> {
+  const { request, requestId, operation, generation, record } = input;
+  const op = operation.config;
+  const config = generation.config;
+
+  const body = await readBody(request, op.maxBody);
+  const payload = encodePayload(body, request.headers.get("content-type"), op.encoding);
+  const args = op.channel === "cmdline" ? [...op.args, payloadArgument(payload.bytes)] : op.args;
+
+  for (const [name, value] of Object.entries(input.params)) {
+    if (value.includes("\0")) {
+      throw new HttpProblem("bad_request", `Path parameter ${JSON.stringify(name)} contains NUL`);
+    }
+  }
+  const headers: Record<string, string> = {};
+  for (const name of op.passHeaders) {
+    const value = request.headers.get(name);
+    if (value !== null) headers[name] = value;
+  }
+  const replyPath = op.outtake.replace("{req_id}", requestId);
+  const deadlineMs = Date.now() + op.timeoutMs;
+  const env = buildChildEnv(
+    {
+      requestId,
+      uriPath: input.url.pathname,
+      method: request.method,
+      queryString: input.url.search.slice(1),
+      contentType: payload.contentType,
+      contentLength: payload.bytes.length,
+      pathParams: input.params,
+      headers,
+      socket: config.socket,
+      replyUrl: `http://localhost${replyPath}`,
+      deadlineMs,
+    },
+    op.env,
+    deps.inheritedEnv,
+  );
+  const tooLarge = checkExecSize([op.program, ...args], env);
+  if (tooLarge) {
+    throw new HttpProblem(
+      tooLarge.status === 414 ? "uri_too_long" : "headers_too_large",
+      tooLarge.detail,
+    );
+  }
+
+  const live = deps.processes.live;
+  if (
+    live >= config.maxInflight ||
+    (op.maxInflight !== undefined && deps.processes.liveFor(operation.key) >= op.maxInflight)
+  ) {
+    throw new HttpProblem("overloaded", "Too many requests in flight: try again shortly", {
+      headers: { "retry-after": "1" },
+    });
+  }
+
+  const pending = deps.registry.open(requestId, {
+    route: op.outtake,
+    rememberMs: op.timeoutMs + REMEMBER_EXTRA_MS,
+    maxReply: op.maxReply,
+    collect: op.validateOut,
+    defaultContentType: operation.defaultContentType,
+  });
+  let group: ProcessGroup;
+  try {
+    group = ProcessGroup.start({
+      program: op.program,
+      args,
+      cwd: op.wd,
+      env,
+      stdin: op.channel === "stdin",
+      stdout: op.logStdout,
+    }, {
+      spawner: deps.spawner,
+      payload: op.channel === "stdin" ? payload.bytes : undefined,
+      timeoutMs: op.timeoutMs,
+      killGraceMs: op.killGraceMs,
+      onOutput: (stream, line, truncated) => {
+        const kept = deps.logger.offer(stream === "stderr" ? "warn" : "info", stream, {
+          req_id: requestId,
+          line,
+          ...(truncated ? { truncated } : {}),
+        });
+        if (!kept) record.droppedLines = (record.droppedLines ?? 0) + 1;
+      },
+    });
+  } catch (error) {
+    pending.end();
+    record.outcome = "spawn_failed";
+    deps.logger.error("spawn_failed", {
+      req_id: requestId,
+      operation: operation.name,
+      program: op.program,
+      error: (error as Error).message,
+    });
+    if ((error as { code?: string }).code === "E2BIG") {
+      throw op.channel === "cmdline"
+        ? new HttpProblem(
+          "payload_too_large",
+          'The payload is too large for the command line: configure "channel: stdin"',
+        )
+        : new HttpProblem("headers_too_large", "The request is too large to hand to the process");
+    }
+    throw new HttpProblem("bad_gateway", "The handler process could not be started", {
+      cause: error,
+    });
+  }
+  record.pid = group.pid;
+  deps.processes.add(group, operation.key);
+  group.ended.then((end) => {
+    deps.logger.info("process_exit", {
+      req_id: requestId,
+      operation: operation.name,
+      pid: end.pid,
+      ...(end.signal ? { signal: end.signal } : { exit_code: end.exitCode }),
+      killed: end.killed,
+      ...(end.killReason ? { kill_reason: end.killReason } : {}),
+      ...(end.lingering ? { lingering: true } : {}),
+      lifetime_ms: end.lifetimeMs,
+      ...(record.droppedLines ? { dropped_lines: record.droppedLines } : {}),
+    });
+  });
+
+  const waited = await waitForReply(pending, group, request.signal, op.timeoutMs, op.afterExit);
+  switch (waited.kind) {
+    case "reply":
+      record.outcome = "replied";
+      return respond(
+        waited.event,
+        requestId,
+        op.maxReply,
+        record,
+        input.onComplete,
+        () => group.kill("client_gone"),
+      );
+    case "too_large":
+      record.outcome = "reply_too_large";
+      throw new HttpProblem("bad_gateway", "The handler's reply was larger than max-reply");
+    case "timeout":
+      record.outcome = "timeout";
+      group.kill("timeout");
+      throw new HttpProblem("timeout", `The handler did not reply within ${op.timeoutMs} ms`);
+    case "exited":
+      record.outcome = "no_reply";
+      throw new HttpProblem("bad_gateway", "The handler exited without replying");
+    case "client_gone":
+      record.outcome = "client_gone";
+      group.kill("client_gone");
+      return new Response(null, { status: 499 });
+  }
+}
+
+type Waited =
+  | { kind: "reply"; event: Extract<ReplyEvent, { kind: "reply" }> }
+  | { kind: "too_large" }
+  | { kind: "timeout" }
+  | { kind: "exited" }
+  | { kind: "client_gone" };
+
+/**
+ * Waits for the first of: the reply, the deadline, the exit of the direct
+ * child (unless `after-exit: wait`), the client leaving. Whatever wins, the
+ * pending entry is closed to late repliers unless a reply was delivered.
+ */
+async function waitForReply(
+  pending: PendingRequest,
+  group: ProcessGroup,
+  signal: AbortSignal,
+  timeoutMs: number,
+  afterExit: "fail" | "wait",
+): Promise<Waited> {
+  const timers: ReturnType<typeof setTimeout>[] = [];
+  const after = (ms: number) =>
+    new Promise<void>((resolve) => timers.push(setTimeout(resolve, ms)));
+  let onAbort: (() => void) | undefined;
+  const never = new Promise<never>(() => {});
+  const exitedWithoutReply = afterExit === "fail"
+    ? group.exited.then(async () => {
+      await after(EXIT_REPLY_GRACE_MS);
+      // A reply that is arriving right now may still win; the deadline bounds it.
+      if (pending.state === "receiving") await never;
+      return { kind: "exited" } as const;
+    })
+    : never;
+  try {
+    const waited = await Promise.race<Waited>([
+      pending.event.then((event) =>
+        event.kind === "reply" ? { kind: "reply", event } : { kind: "too_large" }
+      ),
+      after(timeoutMs).then(() => ({ kind: "timeout" })),
+      exitedWithoutReply,
+      new Promise<Waited>((resolve) => {
+        onAbort = () => resolve({ kind: "client_gone" });
+        if (signal.aborted) onAbort();
+        else signal.addEventListener("abort", onAbort, { once: true });
+      }),
+    ]);
+    if (waited.kind !== "reply") pending.end();
+    return waited;
+  } finally {
+    for (const timer of timers) clearTimeout(timer);
+    if (onAbort) signal.removeEventListener("abort", onAbort);
+  }
+}
+
+/** Builds the client's response from a delivered reply and reports back to the replier. */
+function respond(
+  event: Extract<ReplyEvent, { kind: "reply" }>,
+  requestId: string,
+  maxReply: number,
+  record: AccessRecord,
+  onComplete: (status: number) => void,
+  onClientGone: () => void,
+): Response {
+  const { reply, settle } = event;
+  const headers = new Headers(reply.headers);
+  headers.set("x-request-id", requestId);
+  if (reply.body instanceof Uint8Array) {
+    record.bytes = reply.body.length;
+    settle({ kind: "delivered" });
+    onComplete(reply.status);
+    return new Response(reply.body.length ? reply.body : null, { status: reply.status, headers });
+  }
+  const body = relay(reply.body, maxReply, (result, bytes) => {
+    record.bytes = bytes;
+    if (result === "client_gone") {
+      record.outcome = "client_gone";
+      settle({ kind: "gone" });
+      onClientGone();
+    } else if (result === "too_large") {
+      record.outcome = "reply_too_large";
+      settle({ kind: "too_large" });
+    } else if (result === "broken") {
+      record.outcome = "reply_broken";
+      settle({ kind: "gone" });
+    } else {
+      settle({ kind: "delivered" });
+    }
+    onComplete(reply.status);
+  });
+  return new Response(body, { status: reply.status, headers });
+}
+
+/** How a relayed reply body ended. */
+type RelayEnd = "delivered" | "client_gone" | "too_large" | "broken";
+
+/**
+ * Passes the replier's body to the client chunk by chunk, pulling only as
+ * fast as the client reads (back-pressure), and cutting the response when it
+ * passes `maxReply` or the replier breaks off.
+ */
+export function relay(
+  source: ReadableStream<Uint8Array>,
+  maxReply: number,
+  onEnd: (result: RelayEnd, bytes: number) => void,
+): ReadableStream<Uint8Array> {
+  const reader = source.getReader();
+  let bytes = 0;
+  let ended = false;
+  const end = (result: RelayEnd) => {
+    if (ended) return;
+    ended = true;
+    onEnd(result, bytes);
+  };
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      let chunk: ReadableStreamReadResult<Uint8Array>;
+      try {
+        chunk = await reader.read();
+      } catch (error) {
+        end("broken");
+        controller.error(error);
+        return;
+      }
+      if (chunk.done) {
+        controller.close();
+        end("delivered");
+        return;
+      }
+      bytes += chunk.value.length;
+      if (bytes > maxReply) {
+        reader.cancel().catch(() => {});
+        end("too_large");
+        controller.error(new Error("The reply passed max-reply"));
+        return;
+      }
+      controller.enqueue(chunk.value);
+    },
+    cancel(reason) {
+      reader.cancel(reason).catch(() => {});
+      end("client_gone");
+    },
+  }, { highWaterMark: 0 });
+}

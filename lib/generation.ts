@@ -1,0 +1,164 @@
+/**
+ * A generation is one loaded configuration: the config file, its OpenAPI
+ * document, and the operations that bind them, with the router built over
+ * them. A reload produces a new generation; requests keep the one they
+ * started with.
+ *
+ * @module
+ */
+
+import {
+  absolutePath,
+  ConfigError,
+  inspectConfig,
+  type LoadOptions,
+  type OperationConfig,
+  type Problem,
+  type ServiceConfig,
+} from "./config/mod.ts";
+import {
+  deref,
+  DocumentError,
+  type DocumentOperation,
+  isObject,
+  type JsonObject,
+  loadDocument,
+  type OpenApiDocument,
+} from "./openapi/document.ts";
+import { Router } from "./openapi/router.ts";
+
+/** A configured operation bound to its OpenAPI operation. */
+export interface Operation {
+  /** `operationId` when the document gives one, else `METHOD /path`. */
+  name: string;
+  /** `METHOD /path`: unique within a document. */
+  key: string;
+  config: OperationConfig;
+  document: DocumentOperation;
+  /**
+   * Content type of a reply that names none: the operation's single declared
+   * response media type, else `application/octet-stream`.
+   */
+  defaultContentType: string;
+}
+
+/** One loaded configuration. */
+export interface Generation {
+  config: ServiceConfig;
+  document: OpenApiDocument;
+  /** Routes every document operation; `null` marks one without config (501). */
+  router: Router<Operation | null>;
+  operations: Operation[];
+  /** Distinct outtake path templates. */
+  outtakes: string[];
+  /** Things said once at start that do not stop it. */
+  warnings: Problem[];
+}
+
+/**
+ * Loads the config file at `file` and the OpenAPI document it names, and
+ * binds them.
+ *
+ * @throws {ConfigError} listing every problem of both files.
+ */
+export async function loadGeneration(file: string, options: LoadOptions): Promise<Generation> {
+  const configFile = absolutePath(file, Deno.cwd());
+  let text: string;
+  try {
+    text = await Deno.readTextFile(configFile);
+  } catch (error) {
+    throw new ConfigError([{
+      file,
+      key: "",
+      message: `Cannot read the config file: ${(error as Error).message}`,
+    }]);
+  }
+  const { config, problems } = await inspectConfig(text, { ...options, file: configFile });
+  let document: OpenApiDocument;
+  try {
+    document = await loadDocument(config.openapi);
+  } catch (error) {
+    if (!(error instanceof DocumentError)) throw error;
+    throw new ConfigError([
+      ...problems,
+      ...error.problems.map((p) => ({ file: error.file, key: p.pointer, message: p.message })),
+    ]);
+  }
+  const byKey = new Map(document.operations.map((op) => [`${op.method} ${op.path}`, op]));
+  const operations: Operation[] = [];
+  for (const op of config.operations) {
+    const docOp = byKey.get(`${op.method} ${op.path}`);
+    if (!docOp) {
+      problems.push({
+        file: config.file,
+        line: op.line,
+        key: `paths.${op.path}.${op.method}`,
+        message: `${op.method.toUpperCase()} ${op.path} is not an operation of ${document.file}` +
+          suggestPath(op.path, document.operations),
+      });
+      continue;
+    }
+    const key = `${op.method.toUpperCase()} ${op.path}`;
+    operations.push({
+      name: docOp.operationId ?? key,
+      key,
+      config: op,
+      document: docOp,
+      defaultContentType: soleMediaType(document.raw, docOp),
+    });
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  const warnings = [...config.warnings];
+  const configured = new Map(
+    operations.map((op) => [`${op.document.method} ${op.document.path}`, op]),
+  );
+  for (const docOp of document.operations) {
+    if (!configured.has(`${docOp.method} ${docOp.path}`)) {
+      warnings.push({
+        file: document.file,
+        key: docOp.pointer,
+        message: `${docOp.method.toUpperCase()} ${docOp.path} has no config in ${config.file}: ` +
+          "it answers 501",
+      });
+    }
+  }
+  const router = new Router<Operation | null>(
+    document.basePath,
+    document.operations.map((docOp) => ({
+      path: docOp.path,
+      method: docOp.method,
+      value: configured.get(`${docOp.method} ${docOp.path}`) ?? null,
+    })),
+  );
+  return {
+    config,
+    document,
+    router,
+    operations,
+    outtakes: [...new Set(operations.map((op) => op.config.outtake))],
+    warnings,
+  };
+}
+
+function suggestPath(path: string, operations: DocumentOperation[]): string {
+  const paths = [...new Set(operations.map((op) => op.path))];
+  if (paths.includes(path)) {
+    const methods = operations.filter((op) => op.path === path).map((op) => op.method);
+    return ` (it declares ${methods.join(", ")})`;
+  }
+  const near = paths.find((p) =>
+    p.toLowerCase() === path.toLowerCase() || p === path + "/" || p + "/" === path
+  );
+  return near ? `: did you mean "${near}"?` : "";
+}
+
+function soleMediaType(doc: JsonObject, operation: DocumentOperation): string {
+  const types = new Set<string>();
+  for (const response of Object.values(operation.responses)) {
+    const content = deref(doc, response);
+    if (isObject(content) && isObject(content.content)) {
+      for (const type of Object.keys(content.content)) types.add(type);
+    }
+  }
+  return types.size === 1 ? [...types][0] : "application/octet-stream";
+}

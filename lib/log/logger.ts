@@ -1,0 +1,134 @@
+/**
+ * JSON-lines logger, the only code that writes to the console.
+ *
+ * Lines are queued and written asynchronously: a synchronous `console.log`
+ * into a slow pipe would block the whole server. The queue is bounded; when
+ * it is full, lines that may be dropped (process output) are dropped and
+ * counted, while urocket's own lines (start, access, process exit) are kept.
+ *
+ * @module
+ */
+
+/** Severity of a line. */
+export type Level = "debug" | "info" | "warn" | "error";
+
+/** Fields of a line; `undefined` values are left out. */
+export type Fields = Record<string, unknown>;
+
+/** Options of {@link Logger}. */
+export interface LoggerOptions {
+  /** Writes a chunk, resolving when all of it is written. */
+  write: (chunk: Uint8Array) => Promise<void>;
+  /** Queue size in bytes above which droppable lines are dropped. Default 1 MiB. */
+  maxQueueBytes?: number;
+  /** Clock, injectable for tests. */
+  now?: () => Date;
+}
+
+/**
+ * Writes one JSON object per line: `time`, `level`, `msg`, then the fields.
+ *
+ * @example
+ * ```ts
+ * const logger = new Logger({ write: writeAllTo(Deno.stdout) });
+ * logger.info("access", { req_id, status: 200 });
+ * await logger.flush();
+ * ```
+ */
+export class Logger {
+  #write: (chunk: Uint8Array) => Promise<void>;
+  #maxQueueBytes: number;
+  #now: () => Date;
+  #queue: string[] = [];
+  #queuedBytes = 0;
+  #draining: Promise<void> | undefined;
+  #dropped = 0;
+  #encoder = new TextEncoder();
+
+  constructor(options: LoggerOptions) {
+    this.#write = options.write;
+    this.#maxQueueBytes = options.maxQueueBytes ?? 1024 * 1024;
+    this.#now = options.now ?? (() => new Date());
+  }
+
+  /** Lines dropped so far because the queue was full. */
+  get dropped(): number {
+    return this.#dropped;
+  }
+
+  /** Queues a line that is never dropped. */
+  log(level: Level, msg: string, fields: Fields = {}): void {
+    this.#enqueue(this.#format(level, msg, fields));
+  }
+
+  /**
+   * Queues a line that may be dropped when the queue is full (process
+   * output). Returns false when it was dropped, so the caller can count it.
+   */
+  offer(level: Level, msg: string, fields: Fields = {}): boolean {
+    if (this.#queuedBytes >= this.#maxQueueBytes) {
+      this.#dropped++;
+      return false;
+    }
+    this.#enqueue(this.#format(level, msg, fields));
+    return true;
+  }
+
+  /** {@link log} at level info. */
+  info(msg: string, fields?: Fields): void {
+    this.log("info", msg, fields);
+  }
+
+  /** {@link log} at level warn. */
+  warn(msg: string, fields?: Fields): void {
+    this.log("warn", msg, fields);
+  }
+
+  /** {@link log} at level error. */
+  error(msg: string, fields?: Fields): void {
+    this.log("error", msg, fields);
+  }
+
+  /** Resolves when every queued line has been written. */
+  async flush(): Promise<void> {
+    while (this.#draining) await this.#draining;
+  }
+
+  #format(level: Level, msg: string, fields: Fields): string {
+    return JSON.stringify({ time: this.#now().toISOString(), level, msg, ...fields }) + "\n";
+  }
+
+  #enqueue(line: string): void {
+    this.#queue.push(line);
+    this.#queuedBytes += line.length;
+    this.#draining ??= this.#drain();
+  }
+
+  async #drain(): Promise<void> {
+    try {
+      while (this.#queue.length > 0) {
+        const batch = this.#queue.join("");
+        this.#queue = [];
+        try {
+          await this.#write(this.#encoder.encode(batch));
+        } catch {
+          // A closed stdout must not take the server down; there is nowhere left to say so.
+        }
+        this.#queuedBytes -= batch.length;
+      }
+    } finally {
+      this.#draining = undefined;
+    }
+  }
+}
+
+/**
+ * Adapts a Deno writer (such as `Deno.stdout`) to the logger's `write`,
+ * looping until every byte is written.
+ */
+export function writeAllTo(writer: { write(p: Uint8Array): Promise<number> }) {
+  return async (chunk: Uint8Array): Promise<void> => {
+    let offset = 0;
+    while (offset < chunk.length) offset += await writer.write(chunk.subarray(offset));
+  };
+}

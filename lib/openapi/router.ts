@@ -1,0 +1,184 @@
+/**
+ * Routes a request path to an OpenAPI path template the way the OpenAPI
+ * specification asks: concrete paths before templated ones, whatever the
+ * document order, under the `servers[0].url` path prefix.
+ *
+ * @module
+ */
+
+/** One route: a path template, a method and what the caller attaches to it. */
+export interface Route<T> {
+  /** Path template as in the document, e.g. `/pets/{petId}`. */
+  path: string;
+  /** Lower-case method. */
+  method: string;
+  value: T;
+}
+
+/** The outcome of {@link Router.match}. */
+export type RouteMatch<T> =
+  | { kind: "found"; value: T; template: string; params: Record<string, string> }
+  | { kind: "not_found" }
+  | { kind: "method_not_allowed"; template: string; allow: string[] }
+  | { kind: "bad_path"; detail: string };
+
+interface Pattern<T> {
+  regex: RegExp;
+  names: string[];
+  literalLength: number;
+  node: Node<T>;
+}
+
+interface Node<T> {
+  literals: Map<string, Node<T>>;
+  patterns: Pattern<T>[];
+  template?: string;
+  methods?: Map<string, T>;
+}
+
+const newNode = <T>(): Node<T> => ({ literals: new Map(), patterns: [] });
+
+/**
+ * A segment trie over the document's path templates.
+ *
+ * @example
+ * ```ts
+ * const router = new Router("/v1", [
+ *   { path: "/pets/{petId}", method: "get", value: "getPet" },
+ *   { path: "/pets/mine", method: "get", value: "mine" },
+ * ]);
+ * router.match("get", "/v1/pets/mine"); // { kind: "found", value: "mine", … }
+ * ```
+ */
+export class Router<T> {
+  #root: Node<T> = newNode();
+  #prefix: string;
+
+  /**
+   * @param prefix path prefix every request path must start with (`""` for none)
+   * @param routes the routes; a template may appear once per method
+   */
+  constructor(prefix: string, routes: Iterable<Route<T>>) {
+    this.#prefix = prefix.replace(/\/+$/, "");
+    for (const route of routes) this.#add(route);
+  }
+
+  #add(route: Route<T>): void {
+    let node = this.#root;
+    for (const segment of splitPath(route.path)) {
+      if (!segment.includes("{")) {
+        let next = node.literals.get(segment);
+        if (!next) node.literals.set(segment, next = newNode());
+        node = next;
+        continue;
+      }
+      const source = patternSource(segment);
+      let pattern = node.patterns.find((p) => p.regex.source === source.regex.source);
+      if (!pattern) {
+        pattern = { ...source, node: newNode() };
+        node.patterns.push(pattern);
+        node.patterns.sort((a, b) => b.literalLength - a.literalLength);
+      }
+      node = pattern.node;
+    }
+    node.template ??= route.path;
+    node.methods ??= new Map();
+    node.methods.set(route.method.toLowerCase(), route.value);
+  }
+
+  /**
+   * Finds the route for `method` and the raw (percent-encoded) `path` of a
+   * request. Path parameters come back percent-decoded.
+   */
+  match(method: string, path: string): RouteMatch<T> {
+    if (this.#prefix) {
+      if (path !== this.#prefix && !path.startsWith(this.#prefix + "/")) {
+        return { kind: "not_found" };
+      }
+      path = path.slice(this.#prefix.length) || "/";
+    }
+    const segments = splitPath(path);
+    const decoded: (string | undefined)[] = segments.map(decodeSegment);
+    const params: Record<string, string> = {};
+    const found = this.#walk(this.#root, segments, decoded, 0, params);
+    if (!found) {
+      const bad = decoded.findIndex((d) => d === undefined);
+      return bad >= 0
+        ? {
+          kind: "bad_path",
+          detail: `Path segment ${JSON.stringify(segments[bad])} is not valid percent-encoding`,
+        }
+        : { kind: "not_found" };
+    }
+    const value = found.methods!.get(method.toLowerCase());
+    if (value === undefined) {
+      return {
+        kind: "method_not_allowed",
+        template: found.template!,
+        allow: [...found.methods!.keys()].map((m) => m.toUpperCase()),
+      };
+    }
+    return { kind: "found", value, template: found.template!, params: { ...params } };
+  }
+
+  #walk(
+    node: Node<T>,
+    segments: string[],
+    decoded: (string | undefined)[],
+    i: number,
+    params: Record<string, string>,
+  ): Node<T> | undefined {
+    if (i === segments.length) return node.methods ? node : undefined;
+    const segment = decoded[i];
+    if (segment === undefined) return undefined;
+    const literal = node.literals.get(segment);
+    if (literal) {
+      const found = this.#walk(literal, segments, decoded, i + 1, params);
+      if (found) return found;
+    }
+    for (const pattern of node.patterns) {
+      const m = pattern.regex.exec(segments[i]);
+      if (!m) continue;
+      const values = m.slice(1).map(decodeSegment);
+      if (values.some((v) => v === undefined || v === "")) continue;
+      pattern.names.forEach((name, k) => params[name] = values[k]!);
+      const found = this.#walk(pattern.node, segments, decoded, i + 1, params);
+      if (found) return found;
+      pattern.names.forEach((name) => delete params[name]);
+    }
+    return undefined;
+  }
+}
+
+/** Splits a path into its segments: `/a/b` → `["a", "b"]`, `/` → `[]`. */
+function splitPath(path: string): string[] {
+  return path === "/" || path === "" ? [] : path.slice(1).split("/");
+}
+
+function decodeSegment(segment: string): string | undefined {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Turns a templated segment such as `{name}.{ext}` into a regular expression
+ * over the raw segment, capturing each parameter (never across `/`).
+ */
+function patternSource(segment: string): { regex: RegExp; names: string[]; literalLength: number } {
+  const names: string[] = [];
+  let source = "";
+  let literalLength = 0;
+  for (const part of segment.split(/(\{[^}]*\})/)) {
+    if (part.startsWith("{") && part.endsWith("}")) {
+      names.push(part.slice(1, -1));
+      source += "([^/]+?)";
+    } else if (part) {
+      literalLength += part.length;
+      source += encodeURIComponent(part).replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    }
+  }
+  return { regex: new RegExp(`^${source}$`), names, literalLength };
+}

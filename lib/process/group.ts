@@ -1,0 +1,222 @@
+/**
+ * One handler's life, from spawn until the last process of its group is
+ * gone: payload on stdin, output as lines, the kill deadline, SIGTERM to the
+ * whole group, SIGKILL after the grace period.
+ *
+ * @module
+ */
+
+import { readLines } from "./output.ts";
+import type { Spawned, Spawner, SpawnSpec } from "./spawn.ts";
+
+/** Why urocket killed a process group. */
+export type KillReason = "timeout" | "client_gone" | "shutdown" | "stream_timeout";
+
+/** How a process group ended, for the `process_exit` log line. */
+export interface ProcessEnd {
+  pid: number;
+  /** Exit code of the direct child, when it exited normally. */
+  exitCode: number | null;
+  /** Signal that ended the direct child, when one did. */
+  signal: string | null;
+  /** Whether urocket signalled the group. */
+  killed: boolean;
+  killReason?: KillReason;
+  /** Milliseconds from spawn until the whole group was gone. */
+  lifetimeMs: number;
+  /** Whether processes of the group were still alive after SIGKILL (e.g. unreaped zombies). */
+  lingering?: boolean;
+}
+
+/** Options of {@link ProcessGroup.start}. */
+export interface ProcessGroupOptions {
+  spawner: Spawner;
+  /** Bytes written to stdin (when `spec.stdin`), then stdin is closed. */
+  payload?: Uint8Array;
+  /** Time from spawn until the group is killed, whatever has happened meanwhile. */
+  timeoutMs: number;
+  /** Time between SIGTERM and SIGKILL. */
+  killGraceMs: number;
+  /** Called for each output line; stdout only when `spec.stdout`. */
+  onOutput: (stream: "stdout" | "stderr", line: string, truncated: boolean) => void;
+}
+
+/** Polling backoff while a group outlives its leader, in ms. */
+const POLL_STEPS = [5, 10, 25, 50, 100, 250, 500];
+/** How long output may still arrive after the group is gone before reading stops. */
+const OUTPUT_DRAIN_MS = 100;
+/** How long to wait for a SIGKILLed group to disappear before giving up on it. */
+const KILL_WAIT_MS = 5_000;
+
+/**
+ * Sends `signal` to every process of group `pgid`. Returns false when the
+ * group no longer exists.
+ */
+export function signalGroup(pgid: number, signal: Deno.Signal): boolean {
+  try {
+    Deno.kill(-pgid, signal);
+    return true;
+  } catch (error) {
+    // EPERM (a member changed its user) still means the group is there.
+    return !(error instanceof Deno.errors.NotFound);
+  }
+}
+
+/**
+ * Whether any process of group `pgid` exists (zombies included), by sending
+ * it signal 0, which checks without delivering anything.
+ */
+export function isGroupAlive(pgid: number): boolean {
+  try {
+    Deno.kill(-pgid, 0 as unknown as Deno.Signal);
+    return true;
+  } catch (error) {
+    return !(error instanceof Deno.errors.NotFound);
+  }
+}
+
+/**
+ * A handler process and its descendants, supervised until all are gone.
+ *
+ * @example
+ * ```ts
+ * const group = ProcessGroup.start(spec, { spawner, timeoutMs: 30_000, killGraceMs: 2_000, onOutput });
+ * const end = await group.ended; // { exitCode: 0, killed: false, … }
+ * ```
+ */
+export class ProcessGroup {
+  /** pid of the direct child, also the process group id. */
+  readonly pid: number;
+  /** Resolves when the direct child has exited. */
+  readonly exited: Promise<Deno.CommandStatus>;
+  /** Resolves when no process of the group is left. */
+  readonly ended: Promise<ProcessEnd>;
+  #startedAt = performance.now();
+  #killGraceMs: number;
+  #stopReading = new AbortController();
+  #killReason: KillReason | undefined;
+  #timers = new Set<ReturnType<typeof setTimeout>>();
+  #done = false;
+
+  private constructor(spawned: Spawned, options: ProcessGroupOptions) {
+    this.pid = spawned.pid;
+    this.exited = spawned.status;
+    if (spawned.stdin) writePayload(spawned.stdin, options.payload ?? new Uint8Array());
+    const signal = this.#stopReading.signal;
+    const readers = [readLines(spawned.stderr, {
+      onLine: (line, truncated) => options.onOutput("stderr", line, truncated),
+      signal,
+    })];
+    if (spawned.stdout) {
+      readers.push(readLines(spawned.stdout, {
+        onLine: (line, truncated) => options.onOutput("stdout", line, truncated),
+        signal,
+      }));
+    }
+    this.#killGraceMs = options.killGraceMs;
+    this.#after(options.timeoutMs, () => this.kill("timeout"));
+    this.ended = this.#supervise(spawned, readers);
+  }
+
+  /**
+   * Spawns `spec` and starts supervising it.
+   *
+   * @throws {SpawnError} when the program cannot be started.
+   */
+  static start(spec: SpawnSpec, options: ProcessGroupOptions): ProcessGroup {
+    return new ProcessGroup(options.spawner(spec), options);
+  }
+
+  /** Why the group was killed, if it was. */
+  get killReason(): KillReason | undefined {
+    return this.#killReason;
+  }
+
+  /**
+   * SIGTERM to the whole group now, SIGKILL after the grace period. Only the
+   * first call counts.
+   */
+  kill(reason: KillReason): void {
+    if (this.#done || this.#killReason) return;
+    this.#killReason = reason;
+    if (!signalGroup(this.pid, "SIGTERM")) return;
+    this.#after(this.#killGraceMs, () => signalGroup(this.pid, "SIGKILL"));
+  }
+
+  /** SIGKILL to the whole group at once, for a second shutdown signal. */
+  killNow(reason: KillReason): void {
+    if (this.#done) return;
+    this.#killReason ??= reason;
+    signalGroup(this.pid, "SIGKILL");
+  }
+
+  async #supervise(spawned: Spawned, readers: Promise<void>[]): Promise<ProcessEnd> {
+    const status = await spawned.status;
+    let lingering = false;
+    let killedAt: number | undefined;
+    for (let step = 0; isGroupAlive(this.pid); step++) {
+      if (this.#killReason) {
+        killedAt ??= performance.now();
+        if (performance.now() - killedAt > this.#killGraceMs + KILL_WAIT_MS) {
+          lingering = true;
+          break;
+        }
+      }
+      await this.#sleep(POLL_STEPS[Math.min(step, POLL_STEPS.length - 1)]);
+    }
+    this.#done = true;
+    for (const timer of this.#timers) clearTimeout(timer);
+    this.#timers.clear();
+    await this.#drain(readers);
+    return {
+      pid: this.pid,
+      exitCode: status.signal ? null : status.code,
+      signal: status.signal ?? null,
+      killed: this.#killReason !== undefined,
+      killReason: this.#killReason,
+      lifetimeMs: Math.round(performance.now() - this.#startedAt),
+      ...(lingering ? { lingering } : {}),
+    };
+  }
+
+  /**
+   * Lets output that is still in the pipes be logged, then stops reading: a
+   * process that escaped the group may hold the pipe open forever.
+   */
+  async #drain(readers: Promise<void>[]): Promise<void> {
+    const all = Promise.all(readers);
+    await Promise.race([all, this.#sleep(OUTPUT_DRAIN_MS)]);
+    this.#stopReading.abort();
+    for (const timer of this.#timers) clearTimeout(timer);
+    this.#timers.clear();
+    await all;
+  }
+
+  #after(ms: number, fn: () => void): void {
+    const timer = setTimeout(() => {
+      this.#timers.delete(timer);
+      fn();
+    }, ms);
+    this.#timers.add(timer);
+  }
+
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => this.#after(ms, resolve));
+  }
+}
+
+/** Writes the payload and closes stdin; a process that exits or never reads is not an error. */
+async function writePayload(stdin: WritableStream<Uint8Array>, payload: Uint8Array) {
+  const writer = stdin.getWriter();
+  try {
+    if (payload.length > 0) await writer.write(payload);
+    await writer.close();
+  } catch {
+    // BrokenPipe: the process exited or closed stdin without reading it all.
+    try {
+      await writer.abort();
+    } catch {
+      // Already errored; nothing left to release.
+    }
+  }
+}

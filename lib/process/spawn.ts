@@ -1,0 +1,84 @@
+/**
+ * Starts a handler process in a process group of its own, never through a
+ * shell.
+ *
+ * @module
+ */
+
+/** What to start. */
+export interface SpawnSpec {
+  /** Absolute path of the program. */
+  program: string;
+  args: string[];
+  cwd: string;
+  /** The complete environment: nothing of urocket's is inherited beyond it. */
+  env: Record<string, string>;
+  /** Whether the payload goes to stdin; otherwise stdin is /dev/null. */
+  stdin: boolean;
+  /** Whether stdout is read (for logging); otherwise it goes to /dev/null. */
+  stdout: boolean;
+}
+
+/** A started process: the leader of its own process group. */
+export interface Spawned {
+  /** The pid, which is also the process group id. */
+  pid: number;
+  /** Resolves when the direct child has exited (and been reaped). */
+  status: Promise<Deno.CommandStatus>;
+  stdin: WritableStream<Uint8Array> | null;
+  stdout: ReadableStream<Uint8Array> | null;
+  stderr: ReadableStream<Uint8Array>;
+}
+
+/** Starts processes; the strategy is swappable so that faster spawns can replace it. */
+export type Spawner = (spec: SpawnSpec) => Spawned;
+
+/**
+ * The process could not be started. `code` is the errno name when known
+ * (`ENOENT`, `EACCES`, `E2BIG`, …).
+ */
+export class SpawnError extends Error {
+  /** errno name, e.g. `E2BIG`. */
+  readonly code: string | undefined;
+
+  constructor(program: string, cause: Error) {
+    const code = (cause as { code?: string }).code;
+    const reason = cause.message.replace(/^Failed to spawn '[^']*': /, "");
+    super(`Cannot spawn ${JSON.stringify(program)}: ${reason}`, { cause });
+    this.name = "SpawnError";
+    this.code = code;
+  }
+}
+
+/**
+ * Spawns with `Deno.Command` and `detached: true`, which makes the child a
+ * session and process group leader (pid = pgid = sid) so that the whole tree
+ * can be signalled. Correct everywhere Deno runs; its cost is that Deno
+ * forks its whole process for it.
+ *
+ * @throws {SpawnError} when the program cannot be started.
+ */
+export const detachedSpawner: Spawner = (spec) => {
+  let child: Deno.ChildProcess;
+  try {
+    child = new Deno.Command(spec.program, {
+      args: spec.args,
+      cwd: spec.cwd,
+      env: spec.env,
+      clearEnv: true,
+      detached: true,
+      stdin: spec.stdin ? "piped" : "null",
+      stdout: spec.stdout ? "piped" : "null",
+      stderr: "piped",
+    }).spawn();
+  } catch (error) {
+    throw new SpawnError(spec.program, error as Error);
+  }
+  return {
+    pid: child.pid,
+    status: child.status,
+    stdin: spec.stdin ? child.stdin : null,
+    stdout: spec.stdout ? child.stdout : null,
+    stderr: child.stderr,
+  };
+};

@@ -1,0 +1,68 @@
+/**
+ * The reply protocol's headers: `Urocket-Status` and `Urocket-Header-<Name>`.
+ *
+ * @module
+ */
+
+/** Headers a reply may not set: hop-by-hop, framing, and urocket's own. */
+const FORBIDDEN = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "proxy-authenticate",
+  "proxy-authorization",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+  "content-length",
+  "content-type",
+  "x-request-id",
+]);
+
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const PREFIX = "urocket-header-";
+
+/**
+ * Parses `Urocket-Status`: one value, three digits, 200–599. Returns the
+ * status, 200 when the header is absent, or an error message.
+ *
+ * @example
+ * ```ts
+ * parseReplyStatus("201"); // 201
+ * parseReplyStatus("2e2"); // "Urocket-Status must be …"
+ * ```
+ */
+export function parseReplyStatus(value: string | null): number | string {
+  if (value === null) return 200;
+  if (!/^[2-5][0-9]{2}$/.test(value.trim())) {
+    return `Urocket-Status must be one status code from 200 to 599, got ${JSON.stringify(value)}`;
+  }
+  return Number(value.trim());
+}
+
+/**
+ * Collects the `Urocket-Header-<Name>` headers of a reply into the response
+ * headers they set. Returns an error message for a forbidden or malformed
+ * name.
+ */
+export function parseReplyHeaders(request: Headers): Headers | string {
+  const out = new Headers();
+  for (const [name, value] of request) {
+    if (!name.startsWith(PREFIX)) continue;
+    const target = name.slice(PREFIX.length);
+    if (!TOKEN.test(target)) return `${JSON.stringify(name)} names no header`;
+    if (FORBIDDEN.has(target)) {
+      return target === "content-type"
+        ? "Set the reply's own Content-Type instead of Urocket-Header-Content-Type"
+        : `Urocket-Header-${target} is not allowed: urocket manages ${target} itself`;
+    }
+    out.append(target, value);
+  }
+  return out;
+}
+
+/** Statuses whose responses have no body. */
+export function isBodiless(status: number): boolean {
+  return status === 204 || status === 205 || status === 304;
+}
