@@ -1,0 +1,361 @@
+/**
+ * Starts the real urocket (`deno run -P main.ts`, with exactly the permission
+ * set kept in deno.json) on a temporary folder, reads its JSON log lines, and
+ * gives tests ways to wait on events instead of sleeping.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+
+const REPO = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
+/** Folder of the fixture handlers. */
+export const FIXTURES = `${REPO}/tests/e2e/fixtures`;
+/** The deno binary running the tests, also used for TypeScript handlers. */
+export const DENO = Deno.execPath();
+
+/** One parsed log line. */
+export type LogLine = Record<string, unknown> & { msg: string; level: string };
+
+/** Options of {@link startUrocket}. */
+export interface StartOptions {
+  /**
+   * The config file's text. `{{dir}}` is replaced by the temporary folder,
+   * `{{fixtures}}` by the fixtures folder, `{{deno}}` by the deno binary.
+   * `socket` and `listen` are added when absent.
+   */
+  config: string;
+  /** The OpenAPI document's text (written as openapi.yaml); same placeholders. */
+  openapi?: string;
+  /** Extra files to write into the temporary folder (path → text). Executable when `mode` says so. */
+  files?: Record<string, string | { text: string; mode: number }>;
+  /** Environment of urocket itself (PATH is always passed). */
+  env?: Record<string, string>;
+  /** Extra command-line arguments. */
+  args?: string[];
+}
+
+/** A running urocket under test. */
+export interface Urocket {
+  /** Base URL of the front, e.g. `http://127.0.0.1:41234`. */
+  url: string;
+  socket: string;
+  dir: string;
+  /** Every JSON line so far. */
+  logs: LogLine[];
+  /** stdout lines that were not JSON (there should be none). */
+  junk: string[];
+  /** Resolves with the first line (past or future) matching `predicate`. */
+  waitForLog(predicate: (line: LogLine) => boolean, what?: string): Promise<LogLine>;
+  /** Lines matching `predicate` so far. */
+  find(predicate: (line: LogLine) => boolean): LogLine[];
+  /**
+   * Sends a request to the front (`path` is appended to {@link url}) and reads
+   * the whole answer. The request id is remembered, so that {@link stop} waits
+   * for its access and process_exit lines.
+   */
+  call(path: string, init?: RequestInit): Promise<Answer>;
+  /**
+   * Waits until `count` processes of the `hold.sh` fixture have said they are
+   * ready, and returns their request ids and pids in order.
+   */
+  held(count?: number): Promise<{ reqId: string; pid: number }[]>;
+  /** Ends a held process (and its group) once the test is done with it. */
+  release(pid: number): void;
+  /** POSTs (or PUTs) a reply on the unix socket, like a handler would. */
+  reply(path: string, init?: RequestInit): Promise<Answer>;
+  /** Stops urocket with SIGTERM and checks it left nothing behind. */
+  stop(options?: { check?: boolean }): Promise<StopResult>;
+}
+
+/** A fully read response. */
+export interface Answer {
+  status: number;
+  headers: Headers;
+  text: string;
+  // deno-lint-ignore no-explicit-any
+  json(): any;
+}
+
+/** How urocket exited. */
+export interface StopResult {
+  code: number;
+  stderr: string;
+}
+
+/** Placeholders of fixture texts. */
+export function fill(text: string, dir: string): string {
+  return text.replaceAll("{{dir}}", dir).replaceAll("{{fixtures}}", FIXTURES).replaceAll(
+    "{{deno}}",
+    DENO,
+  );
+}
+
+/** The OpenAPI document most end-to-end tests use. */
+export const TEST_OPENAPI = `openapi: 3.0.3
+info: { title: urocket tests, version: "1" }
+paths:
+  /run:
+    post:
+      operationId: run
+      responses:
+        "200":
+          description: ok
+          content:
+            application/json: {}
+  /run/{name}:
+    get:
+      operationId: runNamed
+      parameters:
+        - { name: name, in: path, required: true, schema: { type: string } }
+      responses:
+        "200": { description: ok }
+  /other:
+    post:
+      operationId: other
+      responses:
+        "200": { description: ok }
+  /unwired:
+    get:
+      operationId: unwired
+      responses:
+        "200": { description: ok }
+`;
+
+/**
+ * Writes the config and files into a new temporary folder, starts urocket,
+ * and waits for its start line.
+ */
+export async function startUrocket(options: StartOptions): Promise<Urocket> {
+  const dir = await Deno.makeTempDir({ prefix: "urocket-e2e-" });
+  const socket = `${dir}/u.sock`;
+  let config = fill(options.config, dir);
+  if (!/^socket:/m.test(config)) config = `socket: ${socket}\n${config}`;
+  if (!/^listen:/m.test(config)) config = `listen: 127.0.0.1:0\n${config}`;
+  await Deno.writeTextFile(`${dir}/urocket-service.yaml`, config);
+  await Deno.writeTextFile(`${dir}/openapi.yaml`, fill(options.openapi ?? TEST_OPENAPI, dir));
+  for (const [path, file] of Object.entries(options.files ?? {})) {
+    const text = typeof file === "string" ? file : file.text;
+    await Deno.mkdir(`${dir}/${path}`.replace(/\/[^/]*$/, ""), { recursive: true });
+    await Deno.writeTextFile(`${dir}/${path}`, fill(text, dir));
+    if (typeof file !== "string") await Deno.chmod(`${dir}/${path}`, file.mode);
+  }
+  const child = new Deno.Command(DENO, {
+    args: [
+      "run",
+      "-P",
+      "--config",
+      `${REPO}/deno.json`,
+      `${REPO}/main.ts`,
+      "-c",
+      `${dir}/urocket-service.yaml`,
+      ...(options.args ?? []),
+    ],
+    cwd: dir,
+    env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin", NO_COLOR: "1", ...options.env },
+    clearEnv: true,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+
+  const logs: LogLine[] = [];
+  const junk: string[] = [];
+  const waiters: { predicate: (line: LogLine) => boolean; resolve: (line: LogLine) => void }[] = [];
+  let exited = false;
+  const stdoutDone = (async () => {
+    for await (const line of lines(child.stdout)) {
+      let parsed: LogLine;
+      try {
+        parsed = JSON.parse(line);
+      } catch {
+        junk.push(line);
+        continue;
+      }
+      logs.push(parsed);
+      for (const waiter of [...waiters]) {
+        if (waiter.predicate(parsed)) {
+          waiters.splice(waiters.indexOf(waiter), 1);
+          waiter.resolve(parsed);
+        }
+      }
+    }
+  })();
+  let stderr = "";
+  const stderrDone = (async () => {
+    for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) stderr += chunk;
+  })();
+  const status = child.status.then((s) => {
+    exited = true;
+    return s;
+  });
+
+  const waitForLog = (predicate: (line: LogLine) => boolean, what = "a log line") => {
+    const seen = logs.find(predicate);
+    if (seen) return Promise.resolve(seen);
+    return new Promise<LogLine>((resolve, reject) => {
+      waiters.push({ predicate, resolve });
+      Promise.all([status, stdoutDone]).then(() =>
+        reject(new Error(`urocket exited before ${what}; stderr: ${stderr}`))
+      );
+    });
+  };
+
+  const start = await Promise.race([
+    waitForLog((l) => l.msg === "start", "its start line"),
+    status.then(() => undefined),
+  ]);
+  if (!start) {
+    await Promise.all([stdoutDone, stderrDone]);
+    await Deno.remove(dir, { recursive: true });
+    throw new Error(`urocket did not start: ${stderr}${junk.join("\n")}`);
+  }
+  const client = Deno.createHttpClient({ proxy: { transport: "unix", path: socket } });
+  const url = `http://${start.listen}`;
+  const answered: string[] = [];
+
+  return {
+    url,
+    socket,
+    dir,
+    logs,
+    junk,
+    waitForLog,
+    find: (predicate) => logs.filter(predicate),
+    async held(count = 1) {
+      const ready = (l: LogLine) => String(l.line).startsWith("ready ");
+      await waitForLog(() => logs.filter(ready).length >= count, `${count} ready processes`);
+      return logs.filter(ready).map((l) => ({
+        reqId: String(l.req_id),
+        pid: Number(String(l.line).split(" ")[1]),
+      }));
+    },
+    release(pid) {
+      try {
+        Deno.kill(-pid, "SIGKILL");
+      } catch {
+        // Already gone.
+      }
+    },
+    async call(path, init) {
+      const result = await call(url + path, init);
+      const id = result.headers.get("x-request-id");
+      if (id) answered.push(id);
+      return result;
+    },
+    reply: (path, init = {}) =>
+      answer(fetch(`http://localhost${path}`, { method: "POST", ...init, client })),
+    async stop({ check = true } = {}) {
+      if (check && !exited) {
+        // Every request answered must be logged, and its process gone, before the shutdown.
+        for (const id of answered) {
+          const access = await waitForLog(
+            (l) => l.msg === "access" && l.req_id === id,
+            `the access line of ${id}`,
+          );
+          if (typeof access.pid !== "number") continue;
+          await waitForLog(
+            (l) => l.msg === "process_exit" && l.req_id === id,
+            `the process_exit line of ${id}`,
+          );
+        }
+      }
+      if (!exited) child.kill("SIGTERM");
+      const { code } = await status;
+      await Promise.all([stdoutDone, stderrDone]);
+      client.close();
+      if (check) {
+        assert.deepEqual(junk, [], "urocket printed non-JSON lines on stdout");
+        const shutdown = logs.find((l) => l.msg === "shutdown");
+        assert.ok(shutdown, "urocket logged no shutdown line");
+        assert.equal(shutdown.in_flight, 0, "requests were still pending at shutdown");
+        assert.equal(shutdown.processes, 0, "process groups were still alive at shutdown");
+        for (const pid of spawnedPids(logs)) {
+          assert.ok(!isAlive(pid), `process ${pid} spawned by urocket is still alive`);
+        }
+        await assertGone(socket);
+      }
+      await Deno.remove(dir, { recursive: true });
+      return { code, stderr };
+    },
+  };
+}
+
+/** Runs urocket's command line to its end (for start-up refusals, --help, …). */
+export async function runUrocket(
+  args: string[],
+  options: { cwd?: string; env?: Record<string, string> } = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out = await new Deno.Command(DENO, {
+    args: ["run", "-P", "--config", `${REPO}/deno.json`, `${REPO}/main.ts`, ...args],
+    cwd: options.cwd,
+    env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin", NO_COLOR: "1", ...options.env },
+    clearEnv: true,
+    stdin: "null",
+  }).output();
+  const decoder = new TextDecoder();
+  return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
+}
+
+/** Sends a request to the front and reads the whole answer. */
+export function call(url: string, init: RequestInit = {}): Promise<Answer> {
+  return answer(fetch(url, init));
+}
+
+async function answer(pending: Promise<Response>): Promise<Answer> {
+  const response = await pending;
+  const text = await response.text();
+  return {
+    status: response.status,
+    headers: response.headers,
+    text,
+    json: () => JSON.parse(text),
+  };
+}
+
+/** pids of every process urocket reported spawning. */
+export function spawnedPids(logs: LogLine[]): number[] {
+  return [
+    ...new Set(
+      logs.filter((l) => typeof l.pid === "number" && l.msg !== "start").map((l) =>
+        l.pid as number
+      ),
+    ),
+  ];
+}
+
+/** Whether a process with `pid` exists (zombies included). */
+export function isAlive(pid: number): boolean {
+  try {
+    Deno.kill(pid, 0 as unknown as Deno.Signal);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function assertGone(path: string): Promise<void> {
+  try {
+    await Deno.lstat(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return;
+    throw error;
+  }
+  assert.fail(`socket file ${path} was left behind`);
+}
+
+async function* lines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
+  let buffer = "";
+  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+    buffer += chunk;
+    let nl;
+    while ((nl = buffer.indexOf("\n")) >= 0) {
+      yield buffer.slice(0, nl);
+      buffer = buffer.slice(nl + 1);
+    }
+  }
+  if (buffer) yield buffer;
+}
+
+/** Test options every end-to-end test uses: a timeout, so a hang fails instead of blocking CI. */
+export const E2E = { timeout: 60_000 } as const;
