@@ -59,14 +59,6 @@ export interface Service {
 export async function startService(options: ServiceOptions): Promise<Service> {
   const { logger } = options;
   const generation: Generation = await loadGeneration(options.configFile, { env: options.env });
-  for (const warning of generation.warnings) {
-    logger.warn("config_warning", {
-      file: warning.file,
-      line: warning.line,
-      key: warning.key,
-      message: warning.message,
-    });
-  }
   const config = generation.config;
   const registry = new PendingRequests();
   const processes = new ProcessTable();
@@ -121,6 +113,14 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     operations: generation.operations.length,
     pid: Deno.pid,
   });
+  for (const warning of generation.warnings) {
+    logger.warn("config_warning", {
+      file: warning.file,
+      line: warning.line,
+      key: warning.key,
+      message: warning.message,
+    });
+  }
 
   let stopping: Promise<void> | undefined;
   let resolveFinished!: () => void;

@@ -248,9 +248,11 @@ function resolve(
     if (typeof item !== "object" || item === null) continue;
     for (const [method, block] of Object.entries(item as Record<string, unknown>)) {
       if (!(HTTP_METHODS as readonly string[]).includes(method)) continue;
+      // A block with a bad key is still resolved without it, to report its other problems too.
       const parsed = OperationSchema.safeParse(block);
-      if (!parsed.success) continue;
-      const op = resolveOperation(parsed.data, {
+      const usable = parsed.success ? parsed : OperationSchema.safeParse(keepValid(block));
+      if (!usable.success) continue;
+      const op = resolveOperation(usable.data, {
         path,
         method: method as HttpMethod,
         dir,
@@ -259,7 +261,7 @@ function resolve(
         report: (key, message) => report(["paths", path, method, ...key], message),
         warn: (key, message) => warn(["paths", path, method, ...key], message),
       });
-      if (op) config.operations.push({ ...op, line: locate(["paths", path, method]) });
+      config.operations.push({ ...op, line: locate(["paths", path, method]) });
     }
   }
   return config;
@@ -286,31 +288,26 @@ interface OperationContext {
 function resolveOperation(
   raw: ReturnType<typeof OperationSchema.parse>,
   ctx: OperationContext,
-): OperationConfig | undefined {
+): OperationConfig {
   const { report } = ctx;
-  let ok = true;
-  const fail = (key: PropertyKey[], message: string) => {
-    report(key, message);
-    ok = false;
-  };
   if (
     raw["validate-in"] !== undefined && raw.validatein !== undefined &&
     raw["validate-in"] !== raw.validatein
   ) {
-    fail(["validatein"], 'Conflicts with "validate-in": keep one of the two');
+    report(["validatein"], 'Conflicts with "validate-in": keep one of the two');
   }
   const outtake = parseOuttake(raw.outtake ?? DEFAULTS.outtake);
   if (typeof outtake !== "string" || !outtake.startsWith("/")) {
-    fail(["outtake"], (outtake as { error: string }).error);
+    report(["outtake"], (outtake as { error: string }).error);
   }
   const wd = absolutePath(raw.inject.wd ?? ".", ctx.dir);
   let argv: string[] = [];
   if (typeof raw.inject.cmd === "string") {
     try {
       argv = splitCommand(raw.inject.cmd);
-      if (argv.length === 0) fail(["inject", "cmd"], "The command is empty");
+      if (argv.length === 0) report(["inject", "cmd"], "The command is empty");
     } catch (error) {
-      fail(["inject", "cmd"], (error as Error).message);
+      report(["inject", "cmd"], (error as Error).message);
     }
   } else {
     argv = raw.inject.cmd;
@@ -318,9 +315,9 @@ function resolveOperation(
   const passHeaders = raw.inject["pass-headers"] ?? [];
   passHeaders.forEach((header, i) => {
     if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(header)) {
-      fail(["inject", "pass-headers", i], `${JSON.stringify(header)} is not a header name`);
+      report(["inject", "pass-headers", i], `${JSON.stringify(header)} is not a header name`);
     } else if (header.toLowerCase() === "proxy") {
-      fail(
+      report(
         ["inject", "pass-headers", i],
         'The "Proxy" header is never passed: as HTTP_PROXY it would redirect the ' +
           "process's outgoing HTTP calls (httpoxy)",
@@ -332,13 +329,13 @@ function resolveOperation(
     const eq = entry.indexOf("=");
     const name = eq < 0 ? entry : entry.slice(0, eq);
     if (!ENV_NAME.test(name)) {
-      fail(
+      report(
         ["inject", "env", i],
         `${JSON.stringify(name)} is not a valid variable name: use letters, digits and _, ` +
           "not starting with a digit",
       );
     } else if (isReservedEnvName(name, passHeaders)) {
-      fail(
+      report(
         ["inject", "env", i],
         `${name} is set by urocket for every request and cannot be overridden`,
       );
@@ -354,7 +351,7 @@ function resolveOperation(
     try {
       return parse(raw[key] ?? ctx.defaults[key]);
     } catch (error) {
-      fail(raw[key] !== undefined ? [key] : [], (error as Error).message);
+      report(raw[key] !== undefined ? [key] : [], (error as Error).message);
       return parse(0);
     }
   };
@@ -379,8 +376,25 @@ function resolveOperation(
     afterExit: raw["after-exit"] ?? ctx.defaults["after-exit"],
     maxInflight: raw["max-inflight"],
   };
-  if (op.timeoutMs <= 0) fail(["timeout"], "The timeout must be greater than zero");
-  return ok ? op : undefined;
+  if (op.timeoutMs <= 0) report(["timeout"], "The timeout must be greater than zero");
+  return op;
+}
+
+/** The keys of an operation block that pass the schema on their own. */
+function keepValid(block: unknown): Record<string, unknown> {
+  const keep = (
+    shape: Record<string, { safeParse(v: unknown): { success: boolean } }>,
+    value: unknown,
+  ) => {
+    const out: Record<string, unknown> = {};
+    if (typeof value !== "object" || value === null) return out;
+    for (const [key, v] of Object.entries(value)) {
+      if (key === "inject") out[key] = keep(OperationSchema.shape.inject.shape, v);
+      else if (shape[key]?.safeParse(v).success) out[key] = v;
+    }
+    return out;
+  };
+  return keep(OperationSchema.shape, block);
 }
 
 /**
@@ -424,13 +438,18 @@ async function checkFiles(
         `Cannot run ${JSON.stringify(notExecutable)}: file is not executable ` +
           `(chmod +x it, or name its interpreter first, e.g. "sh ${op.program}")`,
       );
-    } else {
+    } else if (op.program.includes("/")) {
       report(
         key("cmd"),
-        op.program.includes("/")
-          ? `Cannot run ${JSON.stringify(candidates[0])}: no such file (relative programs ` +
-            `resolve against wd)`
-          : `Cannot run ${JSON.stringify(op.program)}: not found in PATH`,
+        `Cannot run ${JSON.stringify(candidates[0])}: no such file (relative programs ` +
+          `resolve against wd)`,
+      );
+    } else {
+      const inWd = await stat(absolutePath(op.program, op.wd));
+      report(
+        key("cmd"),
+        `Cannot run ${JSON.stringify(op.program)}: not found in PATH` +
+          (inWd?.isFile ? ` (to run the file in wd, write "./${op.program}")` : ""),
       );
     }
   }

@@ -60,8 +60,8 @@ export interface Urocket {
    * ready, and returns their request ids and pids in order.
    */
   held(count?: number): Promise<{ reqId: string; pid: number }[]>;
-  /** Ends a held process (and its group) once the test is done with it. */
-  release(pid: number): void;
+  /** Ends a held process (and its group) and waits for its process_exit line. */
+  release(pid: number): Promise<void>;
   /** POSTs (or PUTs) a reply on the unix socket, like a handler would. */
   reply(path: string, init?: RequestInit): Promise<Answer>;
   /** Stops urocket with SIGTERM and checks it left nothing behind. */
@@ -230,12 +230,13 @@ export async function startUrocket(options: StartOptions): Promise<Urocket> {
         pid: Number(String(l.line).split(" ")[1]),
       }));
     },
-    release(pid) {
+    async release(pid) {
       try {
         Deno.kill(-pid, "SIGKILL");
       } catch {
         // Already gone.
       }
+      await waitForLog((l) => l.msg === "process_exit" && l.pid === pid, `the exit of ${pid}`);
     },
     async call(path, init) {
       const result = await call(url + path, init);

@@ -31,7 +31,7 @@ paths:
       assert.equal(exit.signal, "SIGKILL", "SIGTERM was ignored, so SIGKILL followed the grace");
       assert.ok(!isAlive(child), "the direct child is gone");
       assert.ok(!isAlive(grandchild), "the grandchild is gone too");
-      const access = uro.find((l) => l.msg === "access" && l.req_id === id)[0];
+      const access = await uro.waitForLog((l) => l.msg === "access" && l.req_id === id);
       assert.equal(access.outcome, "timeout");
       assert.equal(access.status, 504);
     } finally {
@@ -65,7 +65,7 @@ paths:
       const exit = await uro.waitForLog((l) => l.msg === "process_exit" && l.req_id === id);
       assert.equal(exit.exit_code, 3);
       assert.equal(exit.killed, false);
-      const access = uro.find((l) => l.msg === "access" && l.req_id === id)[0];
+      const access = await uro.waitForLog((l) => l.msg === "access" && l.req_id === id);
       assert.equal(access.outcome, "no_reply");
 
       const clean = await uro.call("/other", { method: "POST" });
@@ -319,7 +319,7 @@ paths:
       assert.equal(overall.json().status, 503);
       for (const { reqId, pid } of held) {
         assert.equal((await uro.reply(`/uri/${reqId}`, { body: "{}" })).status, 200);
-        uro.release(pid);
+        await uro.release(pid);
       }
       assert.equal((await first).status, 200);
       assert.equal((await second).status, 200);
@@ -352,7 +352,7 @@ paths:
       assert.equal(answer.headers.get("content-type"), "application/problem+json");
       const again = await uro.reply(`/uri/${held.reqId}`, { body: "{}" });
       assert.equal(again.status, 410, "the id was consumed");
-      uro.release(held.pid);
+      await uro.release(held.pid);
     } finally {
       await uro.stop();
     }
