@@ -149,7 +149,7 @@ export async function inspectConfig(
   const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
   const problems: Problem[] = doc.errors.map((error) => ({
     file,
-    line: error.linePos?.[0].line,
+    line: error.linePos?.[0].line ?? lineCounter.linePos(error.pos[0]).line,
     key: "",
     message: `Invalid YAML: ${error.message.split("\n")[0]}`,
   }));
@@ -181,6 +181,8 @@ export async function inspectConfig(
             true,
           );
         }
+      } else if (issue.code === "invalid_key") {
+        report(issue.path, issue.issues[0]?.message ?? issue.message, true);
       } else {
         report(issue.path, issue.message);
       }
@@ -201,7 +203,7 @@ type Report = (path: PropertyKey[], message: string) => void;
 interface Reporters {
   report: Report;
   warn: Report;
-  locate: (path: PropertyKey[]) => number | undefined;
+  locate: (path: PropertyKey[], keyOnly?: boolean) => number | undefined;
 }
 
 /**
@@ -232,6 +234,9 @@ function resolve(
     "max-reply": top("max-reply", DEFAULTS.maxReply),
     "after-exit": top("after-exit", DEFAULTS.afterExit),
   };
+  if (parseDuration(defaults.timeout) <= 0) {
+    report(["timeout"], "The timeout must be greater than zero");
+  }
   const config: ServiceConfig = {
     file: options.file,
     openapi: absolutePath(top("openapi", DEFAULTS.openapi), dir),
@@ -261,7 +266,7 @@ function resolve(
         report: (key, message) => report(["paths", path, method, ...key], message),
         warn: (key, message) => warn(["paths", path, method, ...key], message),
       });
-      config.operations.push({ ...op, line: locate(["paths", path, method]) });
+      config.operations.push({ ...op, line: locate(["paths", path, method], true) });
     }
   }
   return config;
@@ -376,7 +381,9 @@ function resolveOperation(
     afterExit: raw["after-exit"] ?? ctx.defaults["after-exit"],
     maxInflight: raw["max-inflight"],
   };
-  if (op.timeoutMs <= 0) report(["timeout"], "The timeout must be greater than zero");
+  if (raw.timeout !== undefined && op.timeoutMs <= 0) {
+    report(["timeout"], "The timeout must be greater than zero");
+  }
   return op;
 }
 
@@ -409,6 +416,8 @@ async function checkFiles(
   const stat = options.stat ?? statFile;
   const searchPath = (options.env.PATH ?? "").split(":").filter((dir) => dir !== "");
   for (const op of config.operations) {
+    // An empty program was already reported as a bad cmd.
+    if (op.program === "") continue;
     const key = (...rest: string[]) => ["paths", op.path, op.method, "inject", ...rest];
     const wd = await stat(op.wd);
     if (!wd?.isDirectory) {

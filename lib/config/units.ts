@@ -37,6 +37,9 @@ const DURATION_UNITS: Record<string, number> = {
   h: 3_600_000,
 };
 
+/** Longest delay a timer can wait (2^31 − 1 ms); longer ones fire at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 const NUMBER_WITH_UNIT = /^([0-9]+(?:\.[0-9]+)?) ?([A-Za-z]*)$/;
 
 /**
@@ -75,6 +78,12 @@ export function parseSize(value: string | number): number {
  */
 export function parseDuration(value: string | number): number {
   const ms = parseWithUnits(value, DURATION_UNITS);
+  if (ms !== undefined && ms > MAX_TIMER_MS) {
+    throw new RangeError(
+      `Duration ${JSON.stringify(value)} is too long: the longest urocket can wait is ` +
+        `${MAX_TIMER_MS} ms (about 24 days)`,
+    );
+  }
   if (ms === undefined) {
     throw new RangeError(
       `Invalid duration ${JSON.stringify(value)}: use a number with ms, s, m or h, ` +
@@ -88,13 +97,16 @@ function parseWithUnits(
   value: string | number,
   units: Record<string, number>,
 ): number | undefined {
+  let result: number;
   if (typeof value === "number") {
-    return Number.isFinite(value) && value >= 0 ? value * units[""] : undefined;
+    if (!(value >= 0)) return undefined;
+    result = value * units[""];
+  } else {
+    const match = NUMBER_WITH_UNIT.exec(value.trim());
+    if (!match) return undefined;
+    const factor = Object.hasOwn(units, match[2]) ? units[match[2]] : undefined;
+    if (factor === undefined) return undefined;
+    result = Number(match[1]) * factor;
   }
-  const match = NUMBER_WITH_UNIT.exec(value.trim());
-  if (!match) return undefined;
-  const factor = Object.hasOwn(units, match[2]) ? units[match[2]] : undefined;
-  if (factor === undefined) return undefined;
-  const result = Number(match[1]) * factor;
   return Number.isSafeInteger(Math.floor(result)) ? result : undefined;
 }

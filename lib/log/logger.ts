@@ -19,7 +19,10 @@ export type Fields = Record<string, unknown>;
 export interface LoggerOptions {
   /** Writes a chunk, resolving when all of it is written. */
   write: (chunk: Uint8Array) => Promise<void>;
-  /** Queue size in bytes above which droppable lines are dropped. Default 1 MiB. */
+  /**
+   * Queue size (in UTF-16 code units, about bytes for log text) above which
+   * droppable lines are dropped. Default 1 Mi.
+   */
   maxQueueBytes?: number;
   /** Clock, injectable for tests. */
   now?: () => Date;
@@ -95,7 +98,9 @@ export class Logger {
   }
 
   #format(level: Level, msg: string, fields: Fields): string {
-    return JSON.stringify({ time: this.#now().toISOString(), level, msg, ...fields }) + "\n";
+    const own = { time: this.#now().toISOString(), level, msg };
+    // Fields come after urocket's own keys and can never replace them.
+    return JSON.stringify(Object.assign({ ...own }, fields, own)) + "\n";
   }
 
   #enqueue(line: string): void {
@@ -105,6 +110,8 @@ export class Logger {
   }
 
   async #drain(): Promise<void> {
+    // Yield first, so that #draining is set before this can finish, even if write throws synchronously.
+    await Promise.resolve();
     try {
       while (this.#queue.length > 0) {
         const batch = this.#queue.join("");

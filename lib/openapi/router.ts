@@ -177,8 +177,21 @@ function patternSource(segment: string): { regex: RegExp; names: string[]; liter
       source += "([^/]+?)";
     } else if (part) {
       literalLength += part.length;
-      source += encodeURIComponent(part).replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+      for (const char of part) source += literalChar(char);
     }
   }
   return { regex: new RegExp(`^${source}$`), names, literalLength };
+}
+
+/**
+ * Matches one literal character of a template in a raw request path, which
+ * may carry it as is or percent-encoded (hex in either case): clients leave
+ * `:` and `@` unencoded, while `é` always arrives encoded.
+ */
+function literalChar(char: string): string {
+  const encoded = [...new TextEncoder().encode(char)].map((byte) => {
+    const hex = byte.toString(16).toUpperCase().padStart(2, "0");
+    return `%[${hex[0]}${hex[0].toLowerCase()}][${hex[1]}${hex[1].toLowerCase()}]`;
+  }).join("");
+  return `(?:${char.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}|${encoded})`;
 }

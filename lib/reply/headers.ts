@@ -1,5 +1,6 @@
 /**
- * The reply protocol's headers: `Urocket-Status` and `Urocket-Header-<Name>`.
+ * The reply protocol's `Urocket-Header-<Name>` headers (`Urocket-Status` is
+ * checked by the reply route's zod schema).
  *
  * @module
  */
@@ -22,24 +23,6 @@ const FORBIDDEN = new Set([
 
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const PREFIX = "urocket-header-";
-
-/**
- * Parses `Urocket-Status`: one value, three digits, 200–599. Returns the
- * status, 200 when the header is absent, or an error message.
- *
- * @example
- * ```ts
- * parseReplyStatus("201"); // 201
- * parseReplyStatus("2e2"); // "Urocket-Status must be …"
- * ```
- */
-export function parseReplyStatus(value: string | null): number | string {
-  if (value === null) return 200;
-  if (!/^[2-5][0-9]{2}$/.test(value.trim())) {
-    return `Urocket-Status must be one status code from 200 to 599, got ${JSON.stringify(value)}`;
-  }
-  return Number(value.trim());
-}
 
 /**
  * Collects the `Urocket-Header-<Name>` headers of a reply into the response

@@ -391,3 +391,37 @@ paths:
     }
   },
 });
+
+Deno.test({
+  name:
+    "urocket answers 431, not 500, when headers would push the environment past the kernel's limit",
+  ...E2E,
+  async fn() {
+    // 19 configured variables of 104,000 bytes leave less room than one 60 KB header.
+    const big = Array.from({ length: 19 }, (_, i) => `"BIG${i}=${"v".repeat(104_000)}"`).join(", ");
+    const uro = await startUrocket({
+      config: `
+paths:
+  /run:
+    post:
+      inject:
+        cmd: "{{fixtures}}/reply.sh"
+        pass-headers: [X-Large]
+        env: [${big}]
+`,
+    });
+    try {
+      const small = await uro.call("/run", { method: "POST", headers: { "x-large": "small" } });
+      assert.equal(small.status, 200);
+      const large = await uro.call("/run", {
+        method: "POST",
+        headers: { "x-large": "h".repeat(60_000) },
+      });
+      assert.equal(large.status, 431);
+      assert.equal(large.headers.get("content-type"), "application/problem+json");
+      assert.ok(!uro.find((l) => l.msg === "access" && l.status === 500).length);
+    } finally {
+      await uro.stop();
+    }
+  },
+});

@@ -1,0 +1,333 @@
+import { deepStrictEqual, match, strictEqual, throws } from "node:assert/strict";
+import {
+  DocumentError,
+  type DocumentProblem,
+  type OpenApiDocument,
+  parseDocumentText,
+} from "../../lib/openapi/document.ts";
+
+const FILE = "/srv/app/openapi.yaml";
+
+function parse(text: string): OpenApiDocument {
+  return parseDocumentText(text, FILE);
+}
+
+/** The problems `text` is refused with. */
+function problemsOf(text: string): readonly DocumentProblem[] {
+  let problems: readonly DocumentProblem[] | undefined;
+  throws(() => parse(text), (error: unknown) => {
+    if (!(error instanceof DocumentError)) return false;
+    strictEqual(error.file, FILE);
+    problems = error.problems;
+    return true;
+  });
+  return problems!;
+}
+
+function doc(version: string, rest: string): string {
+  return `openapi: ${version}\ninfo: {title: t, version: "1"}\n${rest}`;
+}
+
+const PETS = `paths:
+  /pets:
+    get:
+      operationId: listPets
+      responses:
+        "200": {description: ok}
+`;
+
+Deno.test("parseDocumentText() accepts OpenAPI 3.0 documents", () => {
+  const parsed = parse(doc("3.0.3", PETS));
+  strictEqual(parsed.version, "3.0");
+  strictEqual(parsed.file, FILE);
+  deepStrictEqual(parsed.operations.map((o) => [o.method, o.path, o.operationId]), [
+    ["get", "/pets", "listPets"],
+  ]);
+});
+
+Deno.test("parseDocumentText() accepts OpenAPI 3.1 documents, in JSON too", () => {
+  strictEqual(parse(doc("3.1.0", PETS)).version, "3.1");
+  const json = JSON.stringify({
+    openapi: "3.1.1",
+    info: { title: "t", version: "1" },
+    paths: { "/a": { post: { responses: {} } } },
+  });
+  const parsed = parse(json);
+  strictEqual(parsed.version, "3.1");
+  deepStrictEqual(parsed.operations.map((o) => [o.method, o.path]), [["post", "/a"]]);
+});
+
+Deno.test("parseDocumentText() keeps the document as parsed in raw", () => {
+  const parsed = parse(doc("3.0.0", PETS));
+  strictEqual(parsed.raw.openapi, "3.0.0");
+  deepStrictEqual(parsed.raw.info, { title: "t", version: "1" });
+});
+
+Deno.test("parseDocumentText() refuses a Swagger 2.0 document with a hint to convert it", () => {
+  const problems = problemsOf('swagger: "2.0"\ninfo: {title: t, version: "1"}\n' + PETS);
+  deepStrictEqual(problems.map((p) => p.pointer), ["/openapi"]);
+  match(problems[0].message, /Swagger 2\.0 documents need converting to OpenAPI 3/);
+});
+
+Deno.test("parseDocumentText() refuses other OpenAPI versions", () => {
+  for (const version of ['"2.0"', '"3.2.0"', '"4.0.0"', '"3.0"', "3.0", '"v3.0.0"']) {
+    const problems = problemsOf(doc(version, PETS));
+    deepStrictEqual(problems.map((p) => p.pointer), ["/openapi"], version);
+    match(problems[0].message, /^Expected "openapi: 3\.0\.x" or "3\.1\.x", found /, version);
+  }
+});
+
+Deno.test("parseDocumentText() refuses a document without a paths object", () => {
+  deepStrictEqual(problemsOf(doc("3.0.3", "")), [
+    { pointer: "/paths", message: "The document has no paths object" },
+  ]);
+  deepStrictEqual(problemsOf(doc("3.0.3", "paths: [a]\n")).map((p) => p.pointer), ["/paths"]);
+});
+
+Deno.test("parseDocumentText() accepts an empty paths object", () => {
+  deepStrictEqual(parse(doc("3.1.0", "paths: {}\n")).operations, []);
+});
+
+Deno.test("parseDocumentText() reports a wrong version and missing paths together", () => {
+  deepStrictEqual(problemsOf("openapi: 2.0\n").map((p) => p.pointer), ["/openapi", "/paths"]);
+});
+
+Deno.test("parseDocumentText() refuses text that is not YAML or JSON", () => {
+  const problems = problemsOf("openapi: [3.0.3\n");
+  strictEqual(problems.length, 1);
+  strictEqual(problems[0].pointer, "");
+  match(problems[0].message, /^Invalid YAML or JSON: /);
+});
+
+Deno.test("parseDocumentText() refuses a document that is not an object", () => {
+  for (const text of ["- a\n- b\n", "just text\n", ""]) {
+    deepStrictEqual(problemsOf(text), [{ pointer: "", message: "Expected an OpenAPI object" }]);
+  }
+});
+
+Deno.test("parseDocumentText() refuses a local $ref that does not resolve, naming its pointer", () => {
+  const problems = problemsOf(doc(
+    "3.0.3",
+    `paths:
+  /pets/{petId}:
+    get:
+      responses:
+        "200":
+          description: ok
+          content:
+            application/json:
+              schema: {$ref: "#/components/schemas/Nope"}
+components:
+  schemas:
+    Pet: {type: object}
+`,
+  ));
+  deepStrictEqual(problems, [{
+    pointer: "/paths/~1pets~1{petId}/get/responses/200/content/application~1json/schema/$ref",
+    message: '$ref "#/components/schemas/Nope" does not resolve',
+  }]);
+});
+
+Deno.test("parseDocumentText() reports every unresolvable $ref at once", () => {
+  const problems = problemsOf(doc(
+    "3.1.0",
+    `paths:
+  /a:
+    get:
+      parameters: [{$ref: "#/components/parameters/Missing"}]
+      responses:
+        "200": {$ref: "#/components/responses/Missing"}
+`,
+  ));
+  deepStrictEqual(problems.map((p) => p.pointer), [
+    "/paths/~1a/get/parameters/0/$ref",
+    "/paths/~1a/get/responses/200/$ref",
+  ]);
+});
+
+Deno.test("parseDocumentText() does not treat $ref inside an example as a reference", () => {
+  const parsed = parse(doc(
+    "3.1.0",
+    `paths:
+  /a:
+    get:
+      responses:
+        "200":
+          description: ok
+          content:
+            application/json:
+              example: {$ref: "#/not/a/reference"}
+`,
+  ));
+  strictEqual(parsed.operations.length, 1);
+});
+
+Deno.test("parseDocumentText() leaves a remote $ref alone", () => {
+  const parsed = parse(doc(
+    "3.1.0",
+    `paths:
+  /a:
+    get:
+      responses:
+        "200": {$ref: "common.yaml#/responses/Ok"}
+`,
+  ));
+  strictEqual(parsed.operations.length, 1);
+});
+
+Deno.test("parseDocumentText() takes the base path from servers[0].url", () => {
+  const cases: [string, string][] = [
+    ["/v1", "/v1"],
+    ["/api/v1/", "/api/v1"],
+    ["/", ""],
+    ["v1", "/v1"],
+    ["https://api.example.com/v2", "/v2"],
+    ["https://api.example.com:8443/v2/", "/v2"],
+    ["https://api.example.com", ""],
+    ["//cdn.example.com/x", "/x"],
+  ];
+  for (const [url, basePath] of cases) {
+    const parsed = parse(doc("3.0.3", `servers:\n  - url: "${url}"\n  - url: /other\n` + PETS));
+    strictEqual(parsed.basePath, basePath, url);
+  }
+});
+
+Deno.test("parseDocumentText() has an empty base path without servers", () => {
+  strictEqual(parse(doc("3.0.3", PETS)).basePath, "");
+  strictEqual(parse(doc("3.0.3", "servers: []\n" + PETS)).basePath, "");
+});
+
+Deno.test("parseDocumentText() fills server variables with their defaults", () => {
+  const parsed = parse(doc(
+    "3.0.3",
+    `servers:
+  - url: "https://{region}.example.com/{base}/{version}"
+    variables:
+      region: {default: eu, enum: [eu, us]}
+      base: {default: api}
+      version: {default: v3}
+` + PETS,
+  ));
+  strictEqual(parsed.basePath, "/api/v3");
+});
+
+Deno.test("parseDocumentText() merges path-level and operation-level parameters", () => {
+  const parsed = parse(doc(
+    "3.0.3",
+    `paths:
+  /pets/{petId}:
+    parameters:
+      - {name: petId, in: path, required: true, schema: {type: string}}
+      - {name: limit, in: query, description: shared}
+      - {name: X-Trace, in: header}
+    get:
+      parameters:
+        - {name: limit, in: query, required: true, description: own}
+        - {name: limit, in: header}
+      responses: {}
+    delete:
+      responses: {}
+`,
+  ));
+  const get = parsed.operations.find((o) => o.method === "get")!;
+  deepStrictEqual(get.parameters.map((p) => [p.name, p.in, p.required]), [
+    ["petId", "path", true],
+    ["X-Trace", "header", false],
+    ["limit", "query", true],
+    ["limit", "header", false],
+  ]);
+  strictEqual(get.parameters.find((p) => p.in === "query")!.spec.description, "own");
+  const del = parsed.operations.find((o) => o.method === "delete")!;
+  deepStrictEqual(del.parameters.map((p) => [p.name, p.in]), [
+    ["petId", "path"],
+    ["limit", "query"],
+    ["X-Trace", "header"],
+  ]);
+});
+
+Deno.test("parseDocumentText() treats every path parameter as required", () => {
+  const parsed = parse(doc(
+    "3.0.3",
+    `paths:
+  /pets/{petId}:
+    get:
+      parameters: [{name: petId, in: path}]
+      responses: {}
+`,
+  ));
+  strictEqual(parsed.operations[0].parameters[0].required, true);
+});
+
+Deno.test("parseDocumentText() resolves $ref'd parameters, request bodies and path items", () => {
+  const parsed = parse(doc(
+    "3.1.0",
+    `paths:
+  /pets:
+    $ref: "#/components/pathItems/Pets"
+  /pets/{petId}:
+    parameters: [{$ref: "#/components/parameters/PetId"}]
+    get:
+      parameters: [{$ref: "#/components/parameters/Limit"}]
+      responses: {}
+components:
+  parameters:
+    PetId: {name: petId, in: path, required: true, schema: {type: integer}}
+    Limit: {$ref: "#/components/parameters/RealLimit"}
+    RealLimit: {name: limit, in: query, schema: {type: integer}}
+  requestBodies:
+    NewPet:
+      required: true
+      content: {application/json: {schema: {type: object}}}
+  pathItems:
+    Pets:
+      post:
+        requestBody: {$ref: "#/components/requestBodies/NewPet"}
+        responses: {}
+`,
+  ));
+  const post = parsed.operations.find((o) => o.method === "post")!;
+  strictEqual(post.path, "/pets");
+  deepStrictEqual(post.requestBody, {
+    required: true,
+    content: { "application/json": { schema: { type: "object" } } },
+  });
+  const get = parsed.operations.find((o) => o.method === "get")!;
+  deepStrictEqual(get.parameters.map((p) => [p.name, p.in, p.required]), [
+    ["petId", "path", true],
+    ["limit", "query", false],
+  ]);
+  deepStrictEqual(get.parameters[0].spec.schema, { type: "integer" });
+});
+
+Deno.test("parseDocumentText() lists operations with their JSON pointer and responses", () => {
+  const parsed = parse(doc(
+    "3.0.3",
+    `paths:
+  /pets/{petId}:
+    put:
+      responses: {"204": {description: done}}
+    get:
+      responses: {"200": {description: ok}}
+    x-internal: {get: {}}
+`,
+  ));
+  deepStrictEqual(
+    parsed.operations.map((o) => [o.method, o.pointer, Object.keys(o.responses)]),
+    [
+      ["get", "/paths/~1pets~1{petId}/get", ["200"]],
+      ["put", "/paths/~1pets~1{petId}/put", ["204"]],
+    ],
+  );
+});
+
+Deno.test("DocumentError.message names the file and each pointer", () => {
+  throws(() => parse("openapi: 2.0\n"), (error: unknown) => {
+    if (!(error instanceof DocumentError)) return false;
+    strictEqual(error.name, "DocumentError");
+    deepStrictEqual(error.message.split("\n"), [
+      `${FILE}: /openapi: Expected "openapi: 3.0.x" or "3.1.x", found 2`,
+      `${FILE}: /paths: The document has no paths object`,
+    ]);
+    return true;
+  });
+});

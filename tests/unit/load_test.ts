@@ -1,0 +1,924 @@
+import { deepStrictEqual, fail, match, ok, strictEqual } from "node:assert/strict";
+import {
+  ConfigError,
+  type FileInfo,
+  type OperationConfig,
+  parseConfig,
+  type Problem,
+  type ServiceConfig,
+} from "../../lib/config/mod.ts";
+
+const FILE = "/srv/app/urocket-service.yaml";
+
+type Kind = "dir" | "exe" | "file";
+
+/** The in-memory file system most tests run against. */
+const TREE: Record<string, Kind> = {
+  "/srv/app": "dir",
+  "/srv/app/handlers": "dir",
+  "/srv/app/handlers/list.sh": "exe",
+  "/srv/app/handlers/plain.sh": "file",
+  "/usr/bin": "dir",
+  "/usr/bin/python3": "exe",
+};
+
+function fakeStat(tree: Record<string, Kind>): (path: string) => Promise<FileInfo | undefined> {
+  return (path) => {
+    const kind = tree[path];
+    if (kind === undefined) return Promise.resolve(undefined);
+    return Promise.resolve({
+      isFile: kind !== "dir",
+      isDirectory: kind === "dir",
+      mode: kind === "file" ? 0o644 : 0o755,
+    });
+  };
+}
+
+interface LoadInput {
+  env?: Record<string, string>;
+  tree?: Record<string, Kind>;
+}
+
+function load(text: string, input: LoadInput = {}): Promise<ServiceConfig> {
+  return parseConfig(text, {
+    file: FILE,
+    env: input.env ?? { PATH: "/usr/bin" },
+    stat: fakeStat(input.tree ?? TREE),
+  });
+}
+
+async function problemsOf(text: string, input: LoadInput = {}): Promise<Problem[]> {
+  try {
+    await load(text, input);
+  } catch (error) {
+    if (error instanceof ConfigError) return [...error.problems];
+    throw error;
+  }
+  fail("expected parseConfig() to throw a ConfigError");
+}
+
+/** The single problem of `text`, failing when there is not exactly one. */
+async function onlyProblem(text: string, input: LoadInput = {}): Promise<Problem> {
+  const problems = await problemsOf(text, input);
+  strictEqual(problems.length, 1, JSON.stringify(problems, null, 2));
+  return problems[0];
+}
+
+function operation(config: ServiceConfig, method: string, path = "/pets"): OperationConfig {
+  const op = config.operations.find((o) => o.method === method && o.path === path);
+  if (!op) fail(`no operation ${method} ${path}`);
+  return op;
+}
+
+/** A config file with one operation, `GET /pets`, whose block gets `lines` (already indented). */
+function withGet(...lines: string[]): string {
+  return ["paths:", "  /pets:", "    get:", ...lines].join("\n") + "\n";
+}
+
+const LIST = ["      inject:", "        cmd: handlers/list.sh"];
+
+// --- defaults -------------------------------------------------------------------------------
+
+Deno.test("parseConfig() applies the documented top-level defaults to an empty file", async () => {
+  const config = await load("");
+  deepStrictEqual(config, {
+    file: FILE,
+    openapi: "/srv/app/openapi.yaml",
+    listen: { hostname: "0.0.0.0", port: 8080 },
+    socket: "/tmp/urocket.sock",
+    socketMode: 0o600,
+    maxInflight: 64,
+    operations: [],
+    warnings: [],
+  });
+});
+
+Deno.test("parseConfig() applies the documented defaults to an operation that sets only cmd", async () => {
+  const config = await load(withGet(...LIST));
+  const { line: _line, ...op } = operation(config, "get");
+  strictEqual(config.operations.length, 1);
+  deepStrictEqual(op, {
+    path: "/pets",
+    method: "get",
+    validateIn: false,
+    validateOut: false,
+    wd: "/srv/app",
+    env: {},
+    program: "/srv/app/handlers/list.sh",
+    args: [],
+    channel: "stdin",
+    encoding: "json",
+    passHeaders: [],
+    logStdout: false,
+    outtake: "/uri/{req_id}",
+    timeoutMs: 30_000,
+    killGraceMs: 2_000,
+    maxBody: 1024 * 1024,
+    maxReply: 10 * 1024 * 1024,
+    afterExit: "fail",
+    maxInflight: undefined,
+  });
+});
+
+Deno.test("parseConfig() reads every top-level key", async () => {
+  const config = await load(
+    [
+      "openapi: ../spec/api.json",
+      "listen: '[::1]:0'",
+      "socket: run/urocket.sock",
+      'socket-mode: "0660"',
+      "max-inflight: 3",
+      "",
+    ].join("\n"),
+  );
+  strictEqual(config.openapi, "/srv/spec/api.json");
+  deepStrictEqual(config.listen, { hostname: "::1", port: 0 });
+  strictEqual(config.socket, "/srv/app/run/urocket.sock");
+  strictEqual(config.socketMode, 0o660);
+  strictEqual(config.maxInflight, 3);
+});
+
+Deno.test("parseConfig() reads a listen address without a host as 0.0.0.0", async () => {
+  const config = await load("listen: ':9090'\n");
+  deepStrictEqual(config.listen, { hostname: "0.0.0.0", port: 9090 });
+});
+
+Deno.test("parseConfig() passes the top-level limits down to every operation", async () => {
+  const config = await load(
+    [
+      "timeout: 5s",
+      "kill-grace: 500ms",
+      "max-body: 10KiB",
+      "max-reply: 2MB",
+      "after-exit: wait",
+      "",
+    ].join("\n") + withGet(...LIST),
+  );
+  const op = operation(config, "get");
+  strictEqual(op.timeoutMs, 5_000);
+  strictEqual(op.killGraceMs, 500);
+  strictEqual(op.maxBody, 10 * 1024);
+  strictEqual(op.maxReply, 2_000_000);
+  strictEqual(op.afterExit, "wait");
+});
+
+Deno.test("parseConfig() lets an operation override the top-level limits", async () => {
+  const config = await load(
+    "timeout: 5s\nmax-body: 10KiB\nafter-exit: wait\n" +
+      withGet(
+        "      timeout: 2m",
+        "      kill-grace: 1",
+        "      max-body: 1M",
+        "      max-reply: 512",
+        "      after-exit: fail",
+        "      max-inflight: 2",
+        ...LIST,
+      ),
+  );
+  const op = operation(config, "get");
+  strictEqual(op.timeoutMs, 120_000);
+  strictEqual(op.killGraceMs, 1_000);
+  strictEqual(op.maxBody, 1_000_000);
+  strictEqual(op.maxReply, 512);
+  strictEqual(op.afterExit, "fail");
+  strictEqual(op.maxInflight, 2);
+});
+
+Deno.test("parseConfig() reads the operation's flags and inject keys", async () => {
+  const config = await load(withGet(
+    "      validate-in: true",
+    "      validate-out: true",
+    "      logstdout: true",
+    "      outtake: usocket:///replies/v1/{req_id}",
+    "      inject:",
+    "        cmd: handlers/list.sh",
+    "        channel: cmdline",
+    "        encoding: raw",
+    "        pass-headers: [X-Api-Key, Accept]",
+  ));
+  const op = operation(config, "get");
+  strictEqual(op.validateIn, true);
+  strictEqual(op.validateOut, true);
+  strictEqual(op.logStdout, true);
+  strictEqual(op.outtake, "/replies/v1/{req_id}");
+  strictEqual(op.channel, "cmdline");
+  strictEqual(op.encoding, "raw");
+  deepStrictEqual(op.passHeaders, ["X-Api-Key", "Accept"]);
+});
+
+Deno.test("parseConfig() treats validatein as an alias of validate-in", async () => {
+  const config = await load(withGet("      validatein: true", ...LIST));
+  strictEqual(operation(config, "get").validateIn, true);
+});
+
+Deno.test("parseConfig() accepts validatein and validate-in that agree", async () => {
+  const config = await load(withGet("      validatein: true", "      validate-in: true", ...LIST));
+  strictEqual(operation(config, "get").validateIn, true);
+});
+
+Deno.test("parseConfig() refuses validatein and validate-in that disagree", async () => {
+  const problem = await onlyProblem(
+    withGet("      validatein: true", "      validate-in: false", ...LIST),
+  );
+  strictEqual(problem.key, "paths./pets.get.validatein");
+  strictEqual(problem.line, 4);
+  match(problem.message, /Conflicts with "validate-in"/);
+});
+
+// --- paths on disk --------------------------------------------------------------------------
+
+Deno.test("parseConfig() resolves wd against the config file's folder", async () => {
+  const config = await load(withGet(
+    "      inject:",
+    "        wd: ./sub/../handlers/",
+    "        cmd: ./list.sh",
+  ));
+  const op = operation(config, "get");
+  strictEqual(op.wd, "/srv/app/handlers");
+  strictEqual(op.program, "/srv/app/handlers/list.sh");
+});
+
+Deno.test("parseConfig() keeps an absolute wd and an absolute program as written", async () => {
+  const config = await load(withGet(
+    "      inject:",
+    "        wd: /usr/bin",
+    "        cmd: /srv/app/handlers/list.sh",
+  ));
+  const op = operation(config, "get");
+  strictEqual(op.wd, "/usr/bin");
+  strictEqual(op.program, "/srv/app/handlers/list.sh");
+});
+
+Deno.test("parseConfig() resolves a program with a slash against wd", async () => {
+  const config = await load(withGet(
+    "      inject:",
+    "        wd: handlers",
+    "        cmd: ./list.sh",
+  ));
+  strictEqual(operation(config, "get").program, "/srv/app/handlers/list.sh");
+});
+
+Deno.test("parseConfig() never looks a program without a slash up in wd", async () => {
+  const problem = await onlyProblem(withGet(
+    "      inject:",
+    "        wd: handlers",
+    "        cmd: list.sh",
+  ));
+  strictEqual(
+    problem.message,
+    'Cannot run "list.sh": not found in PATH (to run the file in wd, write "./list.sh")',
+  );
+});
+
+Deno.test("parseConfig() looks a program without a slash up in PATH, in order", async () => {
+  const tree: Record<string, Kind> = {
+    ...TREE,
+    "/opt/a/tool": "file",
+    "/opt/b/tool": "exe",
+    "/opt/c/tool": "exe",
+  };
+  const config = await load(withGet("      inject:", "        cmd: tool --verbose"), {
+    env: { PATH: "/opt/missing:/opt/a:/opt/b:/opt/c" },
+    tree,
+  });
+  const op = operation(config, "get");
+  strictEqual(op.program, "/opt/b/tool");
+  deepStrictEqual(op.args, ["--verbose"]);
+});
+
+Deno.test("parseConfig() refuses a program that is not found in PATH", async () => {
+  const problem = await onlyProblem(withGet("      inject:", "        cmd: nosuchtool"), {
+    env: { PATH: "/usr/bin:/bin" },
+  });
+  strictEqual(problem.key, "paths./pets.get.inject.cmd");
+  strictEqual(problem.line, 5);
+  strictEqual(problem.message, 'Cannot run "nosuchtool": not found in PATH');
+});
+
+Deno.test("parseConfig() refuses a program without a slash when PATH is unset", async () => {
+  const problem = await onlyProblem(withGet("      inject:", "        cmd: python3"), { env: {} });
+  strictEqual(problem.key, "paths./pets.get.inject.cmd");
+  match(problem.message, /not found in PATH/);
+});
+
+Deno.test("parseConfig() refuses a program path that does not exist", async () => {
+  const problem = await onlyProblem(withGet("      inject:", "        cmd: handlers/nope.sh -x"));
+  strictEqual(problem.key, "paths./pets.get.inject.cmd");
+  match(problem.message, /^Cannot run "\/srv\/app\/handlers\/nope\.sh": no such file/);
+});
+
+Deno.test("parseConfig() refuses a program that is not executable, with a hint", async () => {
+  const problem = await onlyProblem(withGet("      inject:", "        cmd: handlers/plain.sh"));
+  strictEqual(problem.key, "paths./pets.get.inject.cmd");
+  strictEqual(problem.line, 5);
+  match(problem.message, /^Cannot run "\/srv\/app\/handlers\/plain\.sh": file is not executable/);
+  match(problem.message, /chmod \+x/);
+});
+
+Deno.test("parseConfig() refuses a program path that is a directory", async () => {
+  const problem = await onlyProblem(withGet("      inject:", "        cmd: ./handlers"));
+  strictEqual(problem.key, "paths./pets.get.inject.cmd");
+  match(problem.message, /^Cannot run "\/srv\/app\/handlers"/);
+});
+
+Deno.test("parseConfig() refuses a wd that does not exist", async () => {
+  const problem = await onlyProblem(withGet(
+    "      inject:",
+    "        wd: nowhere",
+    "        cmd: handlers/list.sh",
+  ));
+  strictEqual(problem.key, "paths./pets.get.inject.wd");
+  strictEqual(problem.line, 5);
+  strictEqual(problem.message, '"/srv/app/nowhere" does not exist');
+});
+
+Deno.test("parseConfig() refuses a wd that is a file", async () => {
+  const problem = await onlyProblem(withGet(
+    "      inject:",
+    "        wd: handlers/list.sh",
+    "        cmd: ./x",
+  ));
+  strictEqual(problem.key, "paths./pets.get.inject.wd");
+  strictEqual(problem.message, '"/srv/app/handlers/list.sh" is not a directory');
+});
+
+Deno.test("parseConfig() refuses a socket path longer than a unix socket allows", async () => {
+  const problem = await onlyProblem(`socket: /tmp/${"s".repeat(100)}.sock\n`);
+  strictEqual(problem.key, "socket");
+  strictEqual(problem.line, 1);
+  match(problem.message, /longer than 107 bytes/);
+});
+
+// --- cmd ------------------------------------------------------------------------------------
+
+Deno.test("parseConfig() splits a cmd string with POSIX quoting and no expansion", async () => {
+  const config = await load(withGet(
+    "      inject:",
+    `        cmd: handlers/list.sh --name 'Rex the dog' "$HOME" *.txt`,
+  ));
+  const op = operation(config, "get");
+  strictEqual(op.program, "/srv/app/handlers/list.sh");
+  deepStrictEqual(op.args, ["--name", "Rex the dog", "$HOME", "*.txt"]);
+});
+
+Deno.test("parseConfig() uses a cmd list as argv unchanged", async () => {
+  const config = await load(withGet(
+    "      inject:",
+    `        cmd: [python3, -c, "print('a b')", "$HOME", "'q'", ""]`,
+  ));
+  const op = operation(config, "get");
+  strictEqual(op.program, "/usr/bin/python3");
+  deepStrictEqual(op.args, ["-c", "print('a b')", "$HOME", "'q'", ""]);
+});
+
+Deno.test("parseConfig() refuses an operation without cmd", async () => {
+  const problem = await onlyProblem(withGet("      inject:", "        wd: handlers"));
+  strictEqual(problem.key, "paths./pets.get.inject.cmd");
+  strictEqual(problem.line, 5);
+});
+
+Deno.test("parseConfig() refuses an empty cmd string, a blank one and an empty list", async () => {
+  const cases: [string, RegExp][] = [
+    ['""', /./],
+    ['"   "', /^The command is empty$/],
+    ["[]", /./],
+  ];
+  for (const [cmd, message] of cases) {
+    const problems = await problemsOf(withGet("      inject:", `        cmd: ${cmd}`));
+    strictEqual(problems[0].key, "paths./pets.get.inject.cmd", cmd);
+    strictEqual(problems[0].line, 5, cmd);
+    match(problems[0].message, message, cmd);
+  }
+});
+
+Deno.test("parseConfig() refuses a cmd string with an unterminated quote", async () => {
+  const problems = await problemsOf(withGet("      inject:", `        cmd: "a 'b"`));
+  strictEqual(problems[0].key, "paths./pets.get.inject.cmd");
+  strictEqual(problems[0].line, 5);
+  strictEqual(problems[0].message, "Unterminated single quote: add the closing '");
+});
+
+Deno.test("parseConfig() reports an unusable cmd once, not also as a program not found", async () => {
+  for (const cmd of ['"   "', `"a 'b"`]) {
+    const problems = await problemsOf(withGet("      inject:", `        cmd: ${cmd}`));
+    deepStrictEqual(
+      problems.map((p) => p.message).filter((m) => m.startsWith("Cannot run")),
+      [],
+      cmd,
+    );
+  }
+});
+
+// --- env ------------------------------------------------------------------------------------
+
+Deno.test("parseConfig() reads NAME=value env entries, keeping everything after the first =", async () => {
+  const config = await load(withGet(
+    "      inject:",
+    "        cmd: handlers/list.sh",
+    '        env: ["MODE=test", "URL=http://x/?a=b", "EMPTY=", "_x1=y"]',
+  ));
+  deepStrictEqual(operation(config, "get").env, {
+    MODE: "test",
+    URL: "http://x/?a=b",
+    EMPTY: "",
+    _x1: "y",
+  });
+});
+
+Deno.test("parseConfig() gives a bare env NAME urocket's own value", async () => {
+  const config = await load(
+    withGet("      inject:", "        cmd: handlers/list.sh", "        env: [HOME, TOKEN]"),
+    { env: { PATH: "/usr/bin", HOME: "/root", TOKEN: "s3cret" } },
+  );
+  deepStrictEqual(operation(config, "get").env, { HOME: "/root", TOKEN: "s3cret" });
+  deepStrictEqual(config.warnings, []);
+});
+
+Deno.test("parseConfig() skips an unset bare env NAME with a warning", async () => {
+  const config = await load(
+    withGet("      inject:", "        cmd: handlers/list.sh", "        env: [A=1, NOPE]"),
+    { env: { PATH: "/usr/bin" } },
+  );
+  deepStrictEqual(operation(config, "get").env, { A: "1" });
+  deepStrictEqual(config.warnings, [{
+    file: FILE,
+    line: 6,
+    key: "paths./pets.get.inject.env[1]",
+    message: "NOPE is not set in urocket's environment: skipped",
+  }]);
+});
+
+Deno.test("parseConfig() refuses env names that are not identifiers", async () => {
+  const problems = await problemsOf(withGet(
+    "      inject:",
+    "        cmd: handlers/list.sh",
+    "        env:",
+    "          - 9LIVES=1",
+    "          - A-B=1",
+    "          - A B=1",
+    "          - ÄPFEL=1",
+  ));
+  deepStrictEqual(problems.map((p) => [p.key, p.line]), [
+    ["paths./pets.get.inject.env[0]", 7],
+    ["paths./pets.get.inject.env[1]", 8],
+    ["paths./pets.get.inject.env[2]", 9],
+    ["paths./pets.get.inject.env[3]", 10],
+  ]);
+  strictEqual(
+    problems[0].message,
+    '"9LIVES" is not a valid variable name: use letters, digits and _, not starting with a digit',
+  );
+});
+
+Deno.test("parseConfig() refuses an env entry with an empty name", async () => {
+  const problem = await onlyProblem(withGet(
+    "      inject:",
+    "        cmd: handlers/list.sh",
+    '        env: ["=value"]',
+  ));
+  strictEqual(problem.key, "paths./pets.get.inject.env[0]");
+  match(problem.message, /^"" is not a valid variable name/);
+});
+
+Deno.test("parseConfig() refuses env names that urocket sets for every request", async () => {
+  const names = [
+    "REQUEST_ID",
+    "URIPATH",
+    "REQUEST_METHOD",
+    "QUERY_STRING",
+    "CONTENT_TYPE",
+    "CONTENT_LENGTH",
+    "UROCKET_SOCKET",
+    "UROCKET_REPLY_URL",
+    "UROCKET_DEADLINE_MS",
+    "UROCKET_ANYTHING",
+    "PATH_PARAM_X",
+    "PATH_PARAM_PETID",
+  ];
+  const problems = await problemsOf(withGet(
+    "      inject:",
+    "        cmd: handlers/list.sh",
+    "        env:",
+    ...names.map((name) => `          - ${name}=1`),
+  ));
+  deepStrictEqual(
+    problems.map((p) => p.message),
+    names.map((name) => `${name} is set by urocket for every request and cannot be overridden`),
+  );
+  deepStrictEqual(
+    problems.map((p) => p.key),
+    names.map((_, i) => `paths./pets.get.inject.env[${i}]`),
+  );
+});
+
+Deno.test("parseConfig() refuses a bare env NAME that is reserved even when urocket has it set", async () => {
+  const problem = await onlyProblem(
+    withGet("      inject:", "        cmd: handlers/list.sh", "        env: [REQUEST_ID]"),
+    { env: { PATH: "/usr/bin", REQUEST_ID: "abc" } },
+  );
+  strictEqual(problem.key, "paths./pets.get.inject.env[0]");
+});
+
+Deno.test("parseConfig() refuses HTTP_<NAME> for a header the operation passes", async () => {
+  const problem = await onlyProblem(withGet(
+    "      inject:",
+    "        cmd: handlers/list.sh",
+    "        pass-headers: [X-Api-Key]",
+    "        env: [HTTP_X_API_KEY=forged]",
+  ));
+  strictEqual(problem.key, "paths./pets.get.inject.env[0]");
+  strictEqual(
+    problem.message,
+    "HTTP_X_API_KEY is set by urocket for every request and cannot be overridden",
+  );
+});
+
+Deno.test("parseConfig() allows HTTP_<NAME> for headers the operation does not pass", async () => {
+  const config = await load(withGet(
+    "      inject:",
+    "        cmd: handlers/list.sh",
+    "        pass-headers: [Accept]",
+    '        env: ["HTTP_PROXY=http://proxy:3128", "HTTP_X_API_KEY=k"]',
+  ));
+  deepStrictEqual(operation(config, "get").env, {
+    HTTP_PROXY: "http://proxy:3128",
+    HTTP_X_API_KEY: "k",
+  });
+});
+
+// --- pass-headers ---------------------------------------------------------------------------
+
+Deno.test("parseConfig() refuses to pass the Proxy header, in any case", async () => {
+  const problems = await problemsOf(withGet(
+    "      inject:",
+    "        cmd: handlers/list.sh",
+    "        pass-headers: [Accept, Proxy, proxy]",
+  ));
+  deepStrictEqual(problems.map((p) => p.key), [
+    "paths./pets.get.inject.pass-headers[1]",
+    "paths./pets.get.inject.pass-headers[2]",
+  ]);
+  match(problems[0].message, /^The "Proxy" header is never passed/);
+  match(problems[0].message, /httpoxy/);
+});
+
+Deno.test("parseConfig() refuses a pass-headers entry that is not a header name", async () => {
+  const problem = await onlyProblem(withGet(
+    "      inject:",
+    "        cmd: handlers/list.sh",
+    '        pass-headers: ["X Api Key"]',
+  ));
+  strictEqual(problem.key, "paths./pets.get.inject.pass-headers[0]");
+  strictEqual(problem.message, '"X Api Key" is not a header name');
+});
+
+// --- outtake --------------------------------------------------------------------------------
+
+Deno.test("parseConfig() turns an outtake URL into its socket path", async () => {
+  for (
+    const [outtake, path] of [
+      ["usocket://uri/{req_id}", "/uri/{req_id}"],
+      ["usocket:///uri/{req_id}", "/uri/{req_id}"],
+      ["usocket://{req_id}", "/{req_id}"],
+      ["usocket://a/{req_id}/done", "/a/{req_id}/done"],
+    ]
+  ) {
+    const config = await load(withGet(`      outtake: "${outtake}"`, ...LIST));
+    strictEqual(operation(config, "get").outtake, path, outtake);
+  }
+});
+
+Deno.test("parseConfig() refuses an outtake that is not usocket://", async () => {
+  for (const outtake of ["http://localhost/uri/{req_id}", "/uri/{req_id}", "unix://uri/{req_id}"]) {
+    const problem = await onlyProblem(withGet(`      outtake: "${outtake}"`, ...LIST));
+    strictEqual(problem.key, "paths./pets.get.outtake", outtake);
+    strictEqual(problem.line, 4, outtake);
+    match(problem.message, /^Expected usocket:\/\/<path>/, outtake);
+  }
+});
+
+Deno.test("parseConfig() refuses an outtake without exactly one whole {req_id} segment", async () => {
+  for (
+    const outtake of [
+      "usocket://uri/",
+      "usocket://uri/{id}",
+      "usocket://uri/x{req_id}",
+      "usocket://uri/{req_id}.json",
+      "usocket://uri/{req_id}/{req_id}",
+      "usocket://{other}/{req_id}",
+    ]
+  ) {
+    const problem = await onlyProblem(withGet(`      outtake: "${outtake}"`, ...LIST));
+    strictEqual(problem.key, "paths./pets.get.outtake", outtake);
+    match(problem.message, /exactly one whole \{req_id\} segment/, outtake);
+  }
+});
+
+Deno.test("parseConfig() refuses an outtake path with empty, dot or encoded segments", async () => {
+  for (
+    const outtake of [
+      "usocket://uri//{req_id}",
+      "usocket://uri/../{req_id}",
+      "usocket://uri/%41/{req_id}",
+      "usocket://uri/{req_id}?x=1",
+    ]
+  ) {
+    const problem = await onlyProblem(withGet(`      outtake: "${outtake}"`, ...LIST));
+    strictEqual(problem.key, "paths./pets.get.outtake", outtake);
+  }
+});
+
+// --- sizes, durations and other values ------------------------------------------------------
+
+Deno.test("parseConfig() refuses a bare-number socket-mode with a hint to quote it", async () => {
+  const problem = await onlyProblem("socket-mode: 0600\n");
+  strictEqual(problem.key, "socket-mode");
+  strictEqual(problem.line, 1);
+  match(problem.message, /quoted octal string such as "0600"/);
+  match(problem.message, /YAML reads a bare 0600 as the decimal number 600/);
+});
+
+Deno.test("parseConfig() refuses a socket-mode that is not octal", async () => {
+  for (const mode of ['"0800"', '"rw-------"', '"06000"', '"60"']) {
+    const problem = await onlyProblem(`socket-mode: ${mode}\n`);
+    strictEqual(problem.key, "socket-mode", mode);
+  }
+});
+
+Deno.test("parseConfig() accepts socket-mode with or without its leading 0", async () => {
+  strictEqual((await load('socket-mode: "660"\n')).socketMode, 0o660);
+  strictEqual((await load('socket-mode: "0640"\n')).socketMode, 0o640);
+});
+
+Deno.test("parseConfig() refuses an invalid listen address", async () => {
+  for (const listen of ["localhost", "0.0.0.0:70000", "0.0.0.0:http", "::1:8080"]) {
+    const problem = await onlyProblem(`listen: "${listen}"\n`);
+    strictEqual(problem.key, "listen", listen);
+    match(problem.message, /^Invalid listen address/, listen);
+  }
+});
+
+Deno.test("parseConfig() refuses invalid top-level sizes and durations at their keys", async () => {
+  const problems = await problemsOf(
+    "timeout: soon\nkill-grace: 2d\nmax-body: 1XB\nmax-reply: -5\n",
+  );
+  deepStrictEqual(problems.map((p) => [p.key, p.line]), [
+    ["timeout", 1],
+    ["kill-grace", 2],
+    ["max-body", 3],
+    ["max-reply", 4],
+  ]);
+  match(problems[0].message, /^Invalid duration "soon"/);
+  match(problems[2].message, /^Invalid size "1XB"/);
+});
+
+Deno.test("parseConfig() refuses invalid per-operation sizes and durations at their keys", async () => {
+  const problems = await problemsOf(withGet(
+    "      timeout: 10 minutes",
+    "      max-body: 1 parsec",
+    ...LIST,
+  ));
+  deepStrictEqual(problems.map((p) => [p.key, p.line]), [
+    ["paths./pets.get.timeout", 4],
+    ["paths./pets.get.max-body", 5],
+  ]);
+});
+
+Deno.test("parseConfig() refuses a zero timeout on an operation", async () => {
+  const problem = await onlyProblem(withGet("      timeout: 0", ...LIST));
+  strictEqual(problem.key, "paths./pets.get.timeout");
+  strictEqual(problem.line, 4);
+  strictEqual(problem.message, "The timeout must be greater than zero");
+});
+
+Deno.test("parseConfig() reports a zero top-level timeout at the top-level key", async () => {
+  const problems = await problemsOf("timeout: 0s\n" + withGet(...LIST));
+  deepStrictEqual(problems.map((p) => [p.key, p.line]), [["timeout", 1]]);
+});
+
+Deno.test("parseConfig() refuses a timeout longer than a timer can wait", async () => {
+  // setTimeout() holds at most 2^31-1 ms (about 24.8 days); a longer delay fires at once.
+  const problems = await problemsOf(
+    "timeout: 1000h\n" + withGet("      kill-grace: 600h", ...LIST),
+  );
+  deepStrictEqual(problems.map((p) => p.key).sort(), ["paths./pets.get.kill-grace", "timeout"]);
+});
+
+Deno.test("parseConfig() refuses a max-inflight below 1 or not an integer", async () => {
+  const problems = await problemsOf(
+    "max-inflight: 0\n" + withGet("      max-inflight: 1.5", ...LIST),
+  );
+  deepStrictEqual(problems.map((p) => [p.key, p.line]), [
+    ["max-inflight", 1],
+    ["paths./pets.get.max-inflight", 5],
+  ]);
+});
+
+Deno.test("parseConfig() refuses an unknown channel, encoding and after-exit", async () => {
+  const problems = await problemsOf(withGet(
+    "      after-exit: retry",
+    "      inject:",
+    "        cmd: handlers/list.sh",
+    "        channel: pipe",
+    "        encoding: base64",
+  ));
+  deepStrictEqual(problems.map((p) => [p.key, p.line]), [
+    ["paths./pets.get.after-exit", 4],
+    ["paths./pets.get.inject.channel", 7],
+    ["paths./pets.get.inject.encoding", 8],
+  ]);
+});
+
+Deno.test("parseConfig() refuses a path that does not start with /", async () => {
+  const problems = await problemsOf(
+    ["paths:", "  pets:", "    get:", ...LIST].join("\n") + "\n",
+  );
+  strictEqual(problems[0].key, "paths.pets");
+  // The schema's own message, not zod's generic "Invalid key in record".
+  match(problems[0].message, /must start with \//);
+});
+
+// --- unknown keys and YAML ------------------------------------------------------------------
+
+Deno.test("parseConfig() refuses an unknown key with a did-you-mean suggestion at every level", async () => {
+  const problems = await problemsOf(
+    [
+      "listn: 0.0.0.0:8080",
+      "paths:",
+      "  /pets:",
+      "    gett:",
+      "      inject:",
+      "        cmd: x",
+      "    post:",
+      "      tiemout: 5s",
+      "      inject:",
+      "        chanel: stdin",
+      "        cmd: handlers/list.sh",
+      "",
+    ].join("\n"),
+  );
+  deepStrictEqual(problems, [
+    {
+      file: FILE,
+      line: 1,
+      key: "listn",
+      message: 'Unknown key "listn": did you mean "listen"?',
+    },
+    {
+      file: FILE,
+      line: 4,
+      key: "paths./pets.gett",
+      message: 'Unknown key "gett": did you mean "get"?',
+    },
+    {
+      file: FILE,
+      line: 8,
+      key: "paths./pets.post.tiemout",
+      message: 'Unknown key "tiemout": did you mean "timeout"?',
+    },
+    {
+      file: FILE,
+      line: 10,
+      key: "paths./pets.post.inject.chanel",
+      message: 'Unknown key "chanel": did you mean "channel"?',
+    },
+  ]);
+});
+
+Deno.test("parseConfig() suggests validate-in for validate_in", async () => {
+  const problem = await onlyProblem(withGet("      validate_in: true", ...LIST));
+  strictEqual(problem.message, 'Unknown key "validate_in": did you mean "validate-in"?');
+});
+
+Deno.test("parseConfig() suggests nothing for an unknown key that resembles no key", async () => {
+  const problem = await onlyProblem("completely-unrelated: 1\n");
+  strictEqual(problem.key, "completely-unrelated");
+  strictEqual(problem.message, 'Unknown key "completely-unrelated"');
+});
+
+Deno.test("parseConfig() refuses invalid YAML", async () => {
+  const problems = await problemsOf("listen: 0.0.0.0:8080\npaths: [\n");
+  ok(problems.length >= 1);
+  for (const problem of problems) {
+    strictEqual(problem.file, FILE);
+    match(problem.message, /^Invalid YAML: /);
+  }
+});
+
+Deno.test("parseConfig() refuses a key written twice", async () => {
+  const problems = await problemsOf("timeout: 5s\nlisten: ':1'\ntimeout: 6s\n");
+  strictEqual(problems.length, 1);
+  strictEqual(problems[0].message, "Invalid YAML: Map keys must be unique");
+});
+
+Deno.test("parseConfig() gives the line of a YAML syntax error", async () => {
+  const problems = await problemsOf("timeout: 5s\nlisten: ':1'\ntimeout: 6s\n");
+  strictEqual(problems[0].line, 3);
+});
+
+Deno.test("parseConfig() refuses a file that is not a mapping", async () => {
+  const problem = await onlyProblem("- a\n- b\n");
+  strictEqual(problem.file, FILE);
+});
+
+// --- every problem at once ------------------------------------------------------------------
+
+Deno.test("parseConfig() reports every problem of a file at once, in line order", async () => {
+  const text = [
+    "socket-mode: 600", //                      1
+    "max-body: lots", //                        2
+    "paths:", //                                3
+    "  /pets:", //                              4
+    "    get:", //                              5
+    "      outtake: http://x/{req_id}", //      6
+    "      inject:", //                         7
+    "        cmd: nosuchtool", //               8
+    "    post:", //                             9
+    "      inject:", //                         10
+    "        wd: nowhere", //                   11
+    "        cmd: handlers/list.sh", //         12
+    "  /pets/{petId}:", //                      13
+    "    get:", //                              14
+    "      inject:", //                         15
+    "        cmd: handlers/plain.sh", //        16
+    "        env: [REQUEST_ID=1, 1X=2]", //     17
+    "",
+  ].join("\n");
+  const problems = await problemsOf(text);
+  deepStrictEqual(problems.map((p) => [p.line, p.key]), [
+    [1, "socket-mode"],
+    [2, "max-body"],
+    [6, "paths./pets.get.outtake"],
+    [8, "paths./pets.get.inject.cmd"],
+    [11, "paths./pets.post.inject.wd"],
+    [16, "paths./pets/{petId}.get.inject.cmd"],
+    [17, "paths./pets/{petId}.get.inject.env[0]"],
+    [17, "paths./pets/{petId}.get.inject.env[1]"],
+  ]);
+  for (const problem of problems) strictEqual(problem.file, FILE);
+});
+
+Deno.test("parseConfig() reports the file-system problems of every valid operation at once", async () => {
+  const text = [
+    "paths:",
+    "  /a:",
+    "    get:",
+    "      inject:",
+    "        cmd: nosuchtool",
+    "    post:",
+    "      inject:",
+    "        cmd: handlers/plain.sh",
+    "    put:",
+    "      inject:",
+    "        wd: nowhere",
+    "        cmd: handlers/list.sh",
+    "",
+  ].join("\n");
+  const problems = await problemsOf(text);
+  deepStrictEqual(problems.map((p) => [p.line, p.key]), [
+    [5, "paths./a.get.inject.cmd"],
+    [8, "paths./a.post.inject.cmd"],
+    [11, "paths./a.put.inject.wd"],
+  ]);
+});
+
+Deno.test("parseConfig() reports an operation's other problems beside its unknown key", async () => {
+  const problems = await problemsOf(withGet(
+    "      logstdot: true",
+    "      inject:",
+    "        cmd: handlers/list.sh",
+    "        env: [REQUEST_ID=forged]",
+  ));
+  deepStrictEqual(problems.map((p) => p.key), [
+    "paths./pets.get.logstdot",
+    "paths./pets.get.inject.env[0]",
+  ]);
+});
+
+Deno.test("parseConfig() reports an operation's other problems beside a bad value", async () => {
+  const problems = await problemsOf(withGet(
+    "      max-inflight: 0",
+    "      inject:",
+    "        cmd: nosuchtool",
+    "        channel: pipe",
+  ));
+  deepStrictEqual(problems.map((p) => [p.line, p.key]), [
+    [4, "paths./pets.get.max-inflight"],
+    [6, "paths./pets.get.inject.cmd"],
+    [7, "paths./pets.get.inject.channel"],
+  ]);
+});
+
+Deno.test("ConfigError.message lists one problem per line as file:line: key: message", async () => {
+  try {
+    await load("listn: x\nsocket-mode: 0600\n");
+    fail("expected a ConfigError");
+  } catch (caught) {
+    if (!(caught instanceof ConfigError)) throw caught;
+    strictEqual(caught.name, "ConfigError");
+    deepStrictEqual(caught.message.split("\n"), [
+      `${FILE}:1: listn: Unknown key "listn": did you mean "listen"?`,
+      `${FILE}:2: socket-mode: ${caught.problems[1].message}`,
+    ]);
+  }
+});
