@@ -45,6 +45,8 @@ export interface OperationConfig {
   maxBody: number;
   maxReply: number;
   afterExit: "fail" | "wait";
+  /** Kill deadline of the process group once a reply streams, from the reply's start. */
+  streamTimeoutMs: number;
   /** Extra per-operation cap on live process groups, when set. */
   maxInflight?: number;
   /** Line of the operation's block in the config file. */
@@ -93,6 +95,7 @@ export const DEFAULTS = {
   maxBody: "1MiB",
   maxReply: "10MiB",
   afterExit: "fail",
+  streamTimeout: "5m",
   maxInflight: 64,
   outtake: "usocket://uri/{req_id}",
 } as const;
@@ -233,6 +236,7 @@ function resolve(
     "max-body": top("max-body", DEFAULTS.maxBody),
     "max-reply": top("max-reply", DEFAULTS.maxReply),
     "after-exit": top("after-exit", DEFAULTS.afterExit),
+    "stream-timeout": top("stream-timeout", DEFAULTS.streamTimeout),
   };
   if (parseDuration(defaults.timeout) <= 0) {
     report(["timeout"], "The timeout must be greater than zero");
@@ -278,6 +282,7 @@ type RawLimits = {
   "max-body"?: string | number;
   "max-reply"?: string | number;
   "after-exit"?: "fail" | "wait";
+  "stream-timeout"?: string | number;
 };
 
 interface OperationContext {
@@ -379,6 +384,7 @@ function resolveOperation(
     maxBody: limit("max-body", parseSize),
     maxReply: limit("max-reply", parseSize),
     afterExit: raw["after-exit"] ?? ctx.defaults["after-exit"],
+    streamTimeoutMs: limit("stream-timeout", parseDuration),
     maxInflight: raw["max-inflight"],
   };
   if (raw.timeout !== undefined && op.timeoutMs <= 0) {

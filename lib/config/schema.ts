@@ -54,6 +54,9 @@ const sharedLimits = {
   "max-body": size("Largest request body accepted; larger gets 413").optional(),
   "max-reply": size("Largest reply body accepted from a process; larger gets 502").optional(),
   "after-exit": afterExit.optional(),
+  "stream-timeout": duration(
+    "Once a reply streams, the process group's kill deadline, counted from the reply's start",
+  ).optional(),
 };
 
 const inject = z.strictObject({
