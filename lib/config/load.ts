@@ -104,15 +104,14 @@ export const DEFAULTS = {
 const MAX_SOCKET_PATH = 107;
 
 /**
- * Reads and checks the config file at `file`.
+ * Reads the config file at `file`; a file that cannot be read is a
+ * configuration problem like any other.
  *
- * @throws {ConfigError} listing every problem found.
+ * @throws {ConfigError} naming the file and why it cannot be read.
  */
-export async function loadConfig(file: string, options: LoadOptions): Promise<ServiceConfig> {
-  const absolute = absolutePath(file, Deno.cwd());
-  let text: string;
+export async function readConfigFile(file: string): Promise<string> {
   try {
-    text = await Deno.readTextFile(absolute);
+    return await Deno.readTextFile(file);
   } catch (error) {
     throw new ConfigError([{
       file,
@@ -120,7 +119,6 @@ export async function loadConfig(file: string, options: LoadOptions): Promise<Se
       message: `Cannot read the config file: ${(error as Error).message}`,
     }]);
   }
-  return await parseConfig(text, { ...options, file: absolute });
 }
 
 /**
