@@ -56,16 +56,16 @@ const OPTIONS: Record<Command, Options> = {
   serve: CONFIG,
   check: CONFIG,
   reply: {
-    status: { type: "string", short: "s" },
-    header: { type: "string", short: "H", multiple: true },
-    "content-type": { type: "string", short: "t" },
+    status: { type: "string" },
+    header: { type: "string", multiple: true },
+    "content-type": { type: "string" },
     stream: { type: "boolean" },
   },
   health: { ...CONFIG, admin: { type: "string" } },
   schema: {},
 };
 
-const console_: CliOutput = {
+const stdio: CliOutput = {
   out: (line) => console.log(line),
   err: (line) => console.error(line),
 };
@@ -123,7 +123,7 @@ export async function main(args: string[]): Promise<number> {
       return await serve(configFile);
     case "check": {
       const { check } = await import("./lib/cli/check.ts");
-      return await check({ configFile, env: Deno.env.toObject(), output: console_ });
+      return await check({ configFile, env: Deno.env.toObject(), output: stdio });
     }
     case "reply": {
       const { sendReply } = await import("./lib/cli/reply.ts");
@@ -135,7 +135,7 @@ export async function main(args: string[]): Promise<number> {
         body: positionals[0],
         env: readEnv,
         stdin: Deno.stdin.readable,
-        output: console_,
+        output: stdio,
       });
     }
     case "health": {
@@ -144,12 +144,12 @@ export async function main(args: string[]): Promise<number> {
         admin: text("admin"),
         configFile,
         configNamed: values.config !== undefined,
-        output: console_,
+        output: stdio,
       });
     }
     case "schema": {
       const { printSchema } = await import("./lib/cli/schema.ts");
-      return printSchema(console_);
+      return printSchema(stdio);
     }
   }
 }

@@ -235,6 +235,37 @@ paths:
 });
 
 Deno.test({
+  name: "urocket refuses to start with exit 2 when the admin address is taken, leaving no socket",
+  ...E2E,
+  async fn() {
+    const taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const dir = await Deno.makeTempDir({ prefix: "urocket-admin-" });
+    try {
+      await Deno.writeTextFile(
+        `${dir}/openapi.yaml`,
+        "openapi: 3.0.3\ninfo: {title: t, version: '1'}\npaths: {}\n",
+      );
+      await Deno.writeTextFile(
+        `${dir}/urocket-service.yaml`,
+        `listen: 127.0.0.1:0\nadmin: 127.0.0.1:${taken.addr.port}\nsocket: ${dir}/u.sock\n`,
+      );
+      const result = await runUrocket(["-c", `${dir}/urocket-service.yaml`]);
+      assert.equal(result.code, 2);
+      assert.match(
+        result.stderr,
+        new RegExp(
+          `urocket-service\\.yaml: admin: Cannot listen on 127\\.0\\.0\\.1:${taken.addr.port}: `,
+        ),
+      );
+      await assert.rejects(Deno.lstat(`${dir}/u.sock`), Deno.errors.NotFound);
+    } finally {
+      taken.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
   name: "urocket health exits 1 when nothing listens, and 2 for a malformed --admin",
   ...E2E,
   async fn() {
