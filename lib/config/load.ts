@@ -60,6 +60,8 @@ export interface ServiceConfig {
   /** Absolute path of the OpenAPI document. */
   openapi: string;
   listen: ListenAddress;
+  /** The admin listener (health, readiness, metrics); undefined when off. */
+  admin?: ListenAddress;
   socket: string;
   socketMode: number;
   maxInflight: number;
@@ -224,6 +226,13 @@ function resolve(
       : fallback;
   const listen = parseListen(String(top("listen", DEFAULTS.listen)));
   if (typeof listen === "string") report(["listen"], listen);
+  const adminValue = top<string | undefined>("admin", undefined);
+  const admin = adminValue === undefined ? undefined : parseListen(adminValue);
+  if (typeof admin === "string") {
+    report(["admin"], admin.replace("listen address", "admin address"));
+  } else if (admin && typeof listen !== "string" && sameBinding(admin, listen)) {
+    report(["admin"], `The admin listener cannot share the front's port ${admin.port}`);
+  }
   const socket = absolutePath(top("socket", DEFAULTS.socket), dir);
   if (new TextEncoder().encode(socket).length > MAX_SOCKET_PATH) {
     report(["socket"], `Socket path is longer than ${MAX_SOCKET_PATH} bytes: use a shorter path`);
@@ -243,6 +252,7 @@ function resolve(
     file: options.file,
     openapi: absolutePath(top("openapi", DEFAULTS.openapi), dir),
     listen: typeof listen === "string" ? { hostname: "0.0.0.0", port: 8080 } : listen,
+    ...(admin && typeof admin !== "string" ? { admin } : {}),
     socket,
     socketMode: parseInt(top("socket-mode", DEFAULTS.socketMode), 8),
     maxInflight: top("max-inflight", DEFAULTS.maxInflight),
@@ -492,6 +502,13 @@ export function parseListen(value: string): ListenAddress | string {
       `"0.0.0.0:8080", "[::]:8080" or "127.0.0.1:0"`;
   }
   return { hostname: match[1] ?? (match[2] || "0.0.0.0"), port };
+}
+
+/** Whether binding `a` would collide with binding `b` (same port, overlapping addresses). */
+function sameBinding(a: ListenAddress, b: ListenAddress): boolean {
+  if (a.port === 0 || a.port !== b.port) return false;
+  const wildcard = (host: string) => host === "0.0.0.0" || host === "::" || host === "";
+  return a.hostname === b.hostname || wildcard(a.hostname) || wildcard(b.hostname);
 }
 
 /**

@@ -8,6 +8,7 @@
 
 import type { Generation, Operation } from "../generation.ts";
 import type { Logger } from "../log/logger.ts";
+import type { Metrics } from "../metrics/metrics.ts";
 import type { PendingRequest, PendingRequests, ReplyEvent } from "../pending/registry.ts";
 import { buildChildEnv, checkExecSize } from "../process/env.ts";
 import { ProcessGroup } from "../process/group.ts";
@@ -16,6 +17,7 @@ import type { ProcessTable } from "../process/table.ts";
 import { HttpProblem } from "../problem.ts";
 import { encodePayload, payloadArgument, readBody } from "./payload.ts";
 import { relay } from "./relay.ts";
+import type { TraceContext } from "./trace.ts";
 
 /** What the front needs from the rest of urocket. */
 export interface FrontDeps {
@@ -27,6 +29,8 @@ export interface FrontDeps {
   logger: Logger;
   /** The variables every process inherits from urocket (PATH, HOME, LANG, TZ). */
   inheritedEnv: Record<string, string>;
+  /** Where requests, spawns and process lifetimes are counted; optional so that tests may leave it out. */
+  metrics?: Metrics;
 }
 
 /** How a request ended, for the access line. */
@@ -61,6 +65,8 @@ export interface ExchangeInput {
   url: URL;
   /** Filled in for the access line. */
   record: AccessRecord;
+  /** The request's trace, handed to the process as TRACEPARENT / TRACESTATE. */
+  trace?: TraceContext;
   /** Called once the response is complete (for a streamed reply: when its body has ended). */
   onComplete: (status: number) => void;
 }
@@ -111,6 +117,8 @@ export async function exchange(deps: FrontDeps, input: ExchangeInput): Promise<R
       socket: config.socket,
       replyUrl: `http://localhost${replyPath}`,
       deadlineMs,
+      traceparent: input.trace?.traceparent,
+      tracestate: input.trace?.tracestate,
     },
     op.env,
     deps.inheritedEnv,
@@ -166,6 +174,7 @@ export async function exchange(deps: FrontDeps, input: ExchangeInput): Promise<R
   } catch (error) {
     pending.end();
     record.outcome = "spawn_failed";
+    deps.metrics?.spawnFailed(operation.name);
     deps.logger.error("spawn_failed", {
       req_id: requestId,
       operation: operation.name,
@@ -198,6 +207,8 @@ export async function exchange(deps: FrontDeps, input: ExchangeInput): Promise<R
       lifetime_ms: end.lifetimeMs,
       ...(record.droppedLines ? { dropped_lines: record.droppedLines } : {}),
     });
+    // cpuSeconds and peakMemoryBytes join here once ProcessEnd carries the process stats.
+    deps.metrics?.processEnded({ operation: operation.name, lifetimeMs: end.lifetimeMs });
   });
 
   const waited = await waitForReply(pending, group, request.signal, op.timeoutMs, op.afterExit);
@@ -217,6 +228,7 @@ export async function exchange(deps: FrontDeps, input: ExchangeInput): Promise<R
       throw new HttpProblem("bad_gateway", "The handler's reply was larger than max-reply");
     case "timeout":
       record.outcome = "timeout";
+      deps.metrics?.timedOut(operation.name);
       group.kill("timeout");
       throw new HttpProblem("timeout", `The handler did not reply within ${op.timeoutMs} ms`);
     case "exited":
