@@ -21,6 +21,7 @@
  * @module
  */
 
+import { dirname } from "node:path";
 import { parseArgs } from "node:util";
 import { VERSION } from "../lib/version.ts";
 
@@ -77,7 +78,7 @@ function defaultOutput(target: string, several: boolean): string {
 }
 
 async function build(spec: CompileSpec): Promise<number> {
-  await Deno.mkdir(spec.output.replace(/\/[^/]*$/, "") || "/", { recursive: true });
+  await Deno.mkdir(dirname(spec.output), { recursive: true });
   const child = new Deno.Command(Deno.execPath(), {
     args: compileArgs(spec),
     cwd: REPO,
@@ -96,18 +97,12 @@ async function build(spec: CompileSpec): Promise<number> {
   }
   const { success } = await child.status;
   if (!success) {
-    if (/Setting up base binary/.test(stderr)) {
-      // "Caused by: 0: Setting up base binary. 1: <why>" — the line after it says why.
-      const cause = stderr.split("\n").map((line) =>
-        line.trim()
-      ).find((line) => /^\d+: /.test(line) && !/Setting up base binary/.test(line))?.replace(
-        /^\d+: /,
-        "",
-      ) ?? "unknown cause";
+    const cause = missingRuntime(stderr);
+    if (cause !== undefined) {
       console.error(
         `compile: no Deno runtime (denort) for ${spec.target}: ${cause}. deno compile downloads ` +
           "it; on a machine without internet access, set DENORT_BIN to a denort binary of " +
-          "Deno 2.9.6 for that target (not the deno CLI)",
+          `Deno ${Deno.version.deno} for that target (not the deno CLI)`,
       );
       return NO_RUNTIME;
     }
@@ -124,6 +119,20 @@ async function build(spec: CompileSpec): Promise<number> {
   }
   console.error(`compile: built ${spec.output} (${spec.target})`);
   return 0;
+}
+
+/**
+ * Why `deno compile` could not get its runtime, from its error text
+ * ("Caused by: 0: Setting up base binary. 1: <why> …"); undefined when the
+ * build failed for another reason.
+ */
+export function missingRuntime(stderr: string): string | undefined {
+  if (!stderr.includes("Setting up base binary")) return undefined;
+  const causes = stderr.split("\n").map((line) => line.trim()).filter((line) =>
+    /^\d+: /.test(line)
+  );
+  const why = causes.find((line) => !line.includes("Setting up base binary"));
+  return why?.replace(/^\d+: /, "") ?? "unknown cause";
 }
 
 /** Why the binary at `path` is not urocket, or undefined when `--version` says it is. */
