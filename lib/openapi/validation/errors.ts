@@ -33,7 +33,8 @@ const SUMMARIES = new Set(["anyOf", "oneOf", "if", "contains"]);
  * Turns Ajv's errors into the list the client sees: each error points at the
  * member concerned (a missing property's own pointer, not its parent's),
  * summaries (`anyOf`, `oneOf`, …) and the `null` branch of `nullable` are
- * dropped when a more specific error explains them, duplicates go.
+ * dropped when a more specific error explains them, a wrong type is said
+ * once (not again as a failed format or bound), duplicates go.
  */
 export function fromAjvErrors(
   errors: readonly ErrorObject[],
@@ -45,12 +46,19 @@ export function fromAjvErrors(
       other !== self && !SUMMARIES.has(other.keyword) && !isNullBranch(other) &&
       (other.instancePath === path || other.instancePath.startsWith(path + "/"))
     );
+  // A value of the wrong type fails its other keywords too (`1.5` is no `int64` either): say it once.
+  const mistyped = new Set(
+    errors.filter((e) => e.keyword === "type" && !isNullBranch(e)).map((e) => e.instancePath),
+  );
   const seen = new Set<string>();
   const out: ValidationError[] = [];
   for (const { error, pointer } of mapped) {
     if (
       (SUMMARIES.has(error.keyword) || isNullBranch(error)) && explained(error.instancePath, error)
     ) {
+      continue;
+    }
+    if (error.keyword !== "type" && pointer === error.instancePath && mistyped.has(pointer)) {
       continue;
     }
     const message = messageOf(error);

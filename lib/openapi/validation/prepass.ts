@@ -194,6 +194,8 @@ export class SchemaChecker {
       // OpenAPI 3.0 documents often write `required: []`; draft-04 alone refuses it.
       .filter((e) => !(e.keyword === "minItems" && e.instancePath.endsWith("/required")))
       .filter((e) => !["anyOf", "oneOf", "if"].includes(e.keyword))
+      // Alternatives of the meta-schema fail together: one message per place is enough.
+      .filter((e, i, all) => all.findIndex((o) => o.instancePath === e.instancePath) === i)
       .slice(0, MAX_META_ERRORS)
       .map((e) => ({ pointer: e.instancePath, message: e.message ?? e.keyword }));
   }
