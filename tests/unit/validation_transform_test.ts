@@ -207,3 +207,19 @@ B:
   });
   deepStrictEqual(schemas.B, ((copy.components as JsonObject).schemas as JsonObject).B);
 });
+
+Deno.test("the discriminator rewrite of a oneOf refuses a missing or unmapped value", () => {
+  const yaml = `
+Card: { type: object, required: [last4], properties: { last4: { type: string } } }
+Cash: { type: object }
+Payment:
+  oneOf: [{ $ref: "#/components/schemas/Card" }, { $ref: "#/components/schemas/Cash" }]
+  discriminator: { propertyName: method, mapping: { card: Card, cash: Cash } }
+`;
+  strictEqual(valid(yaml, "Payment", { method: "card", last4: "4242" }), true);
+  strictEqual(valid(yaml, "Payment", { method: "Card", last4: "4242" }), true, "implicit name");
+  strictEqual(valid(yaml, "Payment", { method: "card" }), false, "a card needs last4");
+  strictEqual(valid(yaml, "Payment", { method: "cash" }), true);
+  strictEqual(valid(yaml, "Payment", { method: "cheque" }), false);
+  strictEqual(valid(yaml, "Payment", {}), false);
+});

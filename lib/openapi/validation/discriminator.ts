@@ -40,7 +40,7 @@ export function discriminatorKeyword(): FuncKeywordDefinition {
         const uri = typeof value === "string" && Object.hasOwn(spec.mapping, value)
           ? spec.mapping[value]
           : undefined;
-        if (uri === spec.self) return true;
+        if (uri !== undefined && uri === spec.self) return true;
         if (uri === undefined) {
           validate.errors = [fail(
             `${instancePath}/${escapePointer(spec.propertyName)}`,
