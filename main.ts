@@ -1,42 +1,89 @@
 /**
- * urocket's command line: parses the arguments, starts the service, maps
- * failures to exit codes. Everything else lives in `lib/`.
+ * urocket's command line: parses the arguments, runs the command (`serve`
+ * by default; `check`, `reply`, `health` and `schema` live in `lib/cli/`),
+ * maps failures to exit codes. Everything else lives in `lib/`.
  *
- * Exit codes: 0 after an orderly stop, 2 when the configuration or the
- * command line is wrong, 1 on any other failure.
+ * Exit codes of `serve`: 0 after an orderly stop, 2 when the configuration or
+ * the command line is wrong, 1 on any other failure. Each command documents
+ * its own.
  *
  * @module
  */
 
-import { parseArgs } from "node:util";
-import { ConfigError, formatProblem } from "./lib/config/mod.ts";
-import { Logger, writeAllTo } from "./lib/log/logger.ts";
-import { SocketError } from "./lib/reply/socket.ts";
-import { type Service, startService } from "./lib/service.ts";
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import type { CliOutput } from "./lib/cli/output.ts";
+import type { Service } from "./lib/service.ts";
 import { VERSION } from "./lib/version.ts";
 
 const USAGE = `urocket ${VERSION} — turns executables into the operations of an OpenAPI document
 
 Usage:
-  urocket [serve] [--config FILE]   serve the operations (default config: ./urocket-service.yaml)
+  urocket [serve] [--config FILE]
+      Serve the operations (the default command).
+      e.g. urocket --config examples/petstore/urocket-service.yaml
+  urocket check [--config FILE]
+      Load and validate everything serve would, without listening or spawning; print every
+      problem, or the operations wired. Exit 0 when fine, 2 when not.
+      e.g. urocket check --config urocket-service.yaml
+  urocket reply [--status N] [--header 'Name: value']... [--content-type T] [--stream] [BODY]
+      Reply from a handler (reads UROCKET_REPLY_URL, UROCKET_SOCKET, REQUEST_ID); the body is
+      BODY, else stdin (--stream: sent as it is read). Exit 0 when delivered.
+      e.g. urocket reply --status 201 --content-type application/json '{"id":7}'
+  urocket health [--admin ADDR] [--config FILE]
+      Exit 0 when the admin listener's /readyz answers 200 (address: --admin, else the
+      config's admin, else 127.0.0.1:9090).
+      e.g. urocket health --admin 127.0.0.1:9090
+  urocket schema
+      Print the JSON Schema of urocket-service.yaml.
+      e.g. urocket schema > urocket-service.schema.json
 
 Options:
-  -c, --config FILE   the urocket-service.yaml to use
+  -c, --config FILE   the urocket-service.yaml to use (default: ./urocket-service.yaml)
   -h, --help          show this help
   -V, --version       print urocket's version
-
-Example:
-  urocket --config examples/petstore/urocket-service.yaml
 `;
+
+/** The commands; the first argument naming one picks it, else `serve`. */
+const COMMANDS = ["serve", "check", "reply", "health", "schema"] as const;
+type Command = typeof COMMANDS[number];
+
+type Options = NonNullable<ParseArgsConfig["options"]>;
+
+const CONFIG: Options = { config: { type: "string", short: "c" } };
+
+/** Each command's own options, beside --help and --version. */
+const OPTIONS: Record<Command, Options> = {
+  serve: CONFIG,
+  check: CONFIG,
+  reply: {
+    status: { type: "string" },
+    header: { type: "string", multiple: true },
+    "content-type": { type: "string" },
+    stream: { type: "boolean" },
+  },
+  health: { ...CONFIG, admin: { type: "string" } },
+  schema: {},
+};
+
+const stdio: CliOutput = {
+  out: (line) => console.log(line),
+  err: (line) => console.error(line),
+};
 
 /** Runs the command line `args` and returns the exit code. */
 export async function main(args: string[]): Promise<number> {
+  const end = args.indexOf("--");
+  const at = args.findIndex((arg, i) =>
+    (end < 0 || i < end) && (COMMANDS as readonly string[]).includes(arg)
+  );
+  const command: Command = at >= 0 ? args[at] as Command : "serve";
+  const rest = at >= 0 ? [...args.slice(0, at), ...args.slice(at + 1)] : args;
   let parsed;
   try {
     parsed = parseArgs({
-      args,
+      args: rest,
       options: {
-        config: { type: "string", short: "c", default: "urocket-service.yaml" },
+        ...OPTIONS[command],
         help: { type: "boolean", short: "h" },
         version: { type: "boolean", short: "V" },
       },
@@ -44,30 +91,95 @@ export async function main(args: string[]): Promise<number> {
       strict: true,
     });
   } catch (error) {
-    console.error(`urocket: ${(error as Error).message} (see urocket --help)`);
+    console.error(`urocket ${command}: ${(error as Error).message} (see urocket --help)`);
     return 2;
   }
-  if (parsed.values.help) {
+  const { positionals } = parsed;
+  // Which options exist depends on the command, so they are read by name.
+  const values = parsed.values as Record<string, string | boolean | string[] | undefined>;
+  const text = (name: string) => typeof values[name] === "string" ? values[name] : undefined;
+  if (values.help) {
     console.log(USAGE);
     return 0;
   }
-  if (parsed.values.version) {
+  if (values.version) {
     console.log(`urocket ${VERSION}`);
     return 0;
   }
-  const [command = "serve", ...rest] = parsed.positionals;
-  if (command !== "serve" || rest.length > 0) {
+  const most = command === "reply" ? 1 : 0;
+  if (positionals.length > most) {
+    const extra = positionals.slice(most).join(" ");
     console.error(
-      `urocket: unknown command ${
-        JSON.stringify([command, ...rest].join(" "))
-      } (see urocket --help)`,
+      at < 0
+        ? `urocket: unknown command ${JSON.stringify(extra)} (see urocket --help)`
+        : `urocket ${command}: unexpected argument ${JSON.stringify(extra)} (see urocket --help)`,
     );
     return 2;
   }
-  return await serve(parsed.values.config);
+  const configFile = text("config") ?? "urocket-service.yaml";
+  // The other commands' modules are loaded only when they run.
+  switch (command) {
+    case "serve":
+      return await serve(configFile);
+    case "check": {
+      const { check } = await import("./lib/cli/check.ts");
+      return await check({ configFile, env: Deno.env.toObject(), output: stdio });
+    }
+    case "reply": {
+      const { sendReply } = await import("./lib/cli/reply.ts");
+      return await sendReply({
+        status: text("status"),
+        headers: values.header as string[] | undefined,
+        contentType: text("content-type"),
+        stream: values.stream === true,
+        body: positionals[0],
+        env: readEnv,
+        stdin: Deno.stdin.readable,
+        output: stdio,
+      });
+    }
+    case "health": {
+      const { health } = await import("./lib/cli/health.ts");
+      return await health({
+        admin: text("admin"),
+        configFile,
+        configNamed: values.config !== undefined,
+        output: stdio,
+      });
+    }
+    case "schema": {
+      const { printSchema } = await import("./lib/cli/schema.ts");
+      return printSchema(stdio);
+    }
+  }
+}
+
+/**
+ * One variable of urocket's environment; undefined when unset or not
+ * permitted (`urocket reply` may run with `--allow-env` naming only its own).
+ */
+function readEnv(name: string): string | undefined {
+  try {
+    return Deno.env.get(name);
+  } catch {
+    return undefined;
+  }
 }
 
 async function serve(configFile: string): Promise<number> {
+  // Loaded here rather than at the top, so that the other commands — a handler's `urocket reply`
+  // above all — start without the server's modules (measured: ~20 ms instead of ~80 ms).
+  const [
+    { ConfigError, formatProblem },
+    { Logger, writeAllTo },
+    { SocketError },
+    { startService },
+  ] = await Promise.all([
+    import("./lib/config/mod.ts"),
+    import("./lib/log/logger.ts"),
+    import("./lib/reply/socket.ts"),
+    import("./lib/service.ts"),
+  ]);
   const logger = new Logger({ write: writeAllTo(Deno.stdout) });
   let service: Service | undefined;
   let early: string | undefined;

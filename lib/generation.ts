@@ -14,6 +14,7 @@ import {
   type LoadOptions,
   type OperationConfig,
   type Problem,
+  readConfigFile,
   type ServiceConfig,
 } from "./config/mod.ts";
 import {
@@ -66,16 +67,7 @@ export interface Generation {
  */
 export async function loadGeneration(file: string, options: LoadOptions): Promise<Generation> {
   const configFile = absolutePath(file, Deno.cwd());
-  let text: string;
-  try {
-    text = await Deno.readTextFile(configFile);
-  } catch (error) {
-    throw new ConfigError([{
-      file,
-      key: "",
-      message: `Cannot read the config file: ${(error as Error).message}`,
-    }]);
-  }
+  const text = await readConfigFile(configFile);
   const { config, problems } = await inspectConfig(text, { ...options, file: configFile });
   let document: OpenApiDocument;
   try {

@@ -6,10 +6,12 @@
  * @module
  */
 
-import { ConfigError } from "./config/mod.ts";
+import { createAdminApp, type Readiness } from "./admin/app.ts";
+import { ConfigError, type ListenAddress } from "./config/mod.ts";
 import { createFrontApp } from "./front/app.ts";
 import { type Generation, loadGeneration } from "./generation.ts";
 import type { Logger } from "./log/logger.ts";
+import { EXPOSITION_CONTENT_TYPE, Metrics } from "./metrics/metrics.ts";
 import { PendingRequests } from "./pending/registry.ts";
 import { inheritedEnv } from "./process/env.ts";
 import { detachedSpawner, type Spawner } from "./process/spawn.ts";
@@ -38,6 +40,8 @@ const KILL_WAIT_MS = 10_000;
 export interface Service {
   /** The address the front is bound to. */
   readonly front: Deno.NetAddr;
+  /** The address the admin listener is bound to, when `admin` is configured. */
+  readonly admin?: Deno.NetAddr;
   /** The socket path. */
   readonly socket: string;
   /**
@@ -62,9 +66,20 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   const config = generation.config;
   const registry = new PendingRequests();
   const processes = new ProcessTable();
+  const metrics = new Metrics(VERSION, {
+    processGroups: () => processes.live,
+    pending: () => registry.size,
+    logLinesDropped: () => logger.dropped,
+  });
+  let readiness: Readiness = "starting";
 
   await claimSocketPath(config.socket);
-  const replyApp = createReplyApp({ registry, logger, templates: generation.outtakes });
+  const replyApp = createReplyApp({
+    registry,
+    logger,
+    templates: generation.outtakes,
+    metrics,
+  });
   let replyServer: Deno.HttpServer<Deno.UnixAddr>;
   try {
     replyServer = Deno.serve({ path: config.socket, onListen() {} }, replyApp.fetch);
@@ -82,6 +97,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     spawner: options.spawner ?? detachedSpawner,
     logger,
     inheritedEnv: inheritedEnv(options.env),
+    metrics,
   });
   let frontServer: Deno.HttpServer<Deno.NetAddr>;
   try {
@@ -102,13 +118,39 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     }]);
   }
   const front = frontServer.addr;
+
+  let adminServer: Deno.HttpServer<Deno.NetAddr> | undefined;
+  if (config.admin) {
+    const adminApp = createAdminApp({
+      readiness: () => readiness,
+      metrics: () => metrics.render(),
+      metricsContentType: EXPOSITION_CONTENT_TYPE,
+    });
+    try {
+      adminServer = Deno.serve({
+        hostname: config.admin.hostname,
+        port: config.admin.port,
+        onListen() {},
+      }, adminApp.fetch);
+    } catch (error) {
+      await frontServer.shutdown();
+      await replyServer.shutdown();
+      await removeSocket(config.socket);
+      throw new ConfigError([{
+        file: config.file,
+        key: "admin",
+        message: `Cannot listen on ${formatAddress(config.admin)}: ${(error as Error).message}`,
+      }]);
+    }
+  }
+  // Config loaded, front and socket listening: from here /readyz answers 200.
+  readiness = "ready";
   logger.info("start", {
     version: VERSION,
     config: config.file,
     openapi: generation.document.file,
-    listen: `${
-      front.hostname.includes(":") ? `[${front.hostname}]` : front.hostname
-    }:${front.port}`,
+    listen: formatAddress(front),
+    ...(adminServer ? { admin: formatAddress(adminServer.addr) } : {}),
     socket: config.socket,
     operations: generation.operations.length,
     pid: Deno.pid,
@@ -127,6 +169,8 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   const finished = new Promise<void>((resolve) => resolveFinished = resolve);
 
   const stop = async (reason: string) => {
+    // First of all, so that load balancers stop sending before the front stops accepting.
+    readiness = "draining";
     logger.info("shutdown", { reason, in_flight: registry.size, processes: processes.live });
     let timer: ReturnType<typeof setTimeout> | undefined;
     const drained = frontServer.shutdown().then(() => true);
@@ -151,6 +195,8 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     clearTimeout(timer);
     await replyServer.shutdown();
     await removeSocket(config.socket);
+    // Last: probes and scrapes see the drain (503) until there is nothing left to drain.
+    await adminServer?.shutdown();
     logger.info("stopped", { reason });
     await logger.flush();
     resolveFinished();
@@ -158,6 +204,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
 
   return {
     front,
+    ...(adminServer ? { admin: adminServer.addr } : {}),
     socket: config.socket,
     shutdown(reason: string) {
       if (stopping) {
@@ -169,4 +216,11 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     },
     finished,
   };
+}
+
+/** `host:port`, with brackets around an IPv6 host. */
+function formatAddress(address: ListenAddress): string {
+  return `${
+    address.hostname.includes(":") ? `[${address.hostname}]` : address.hostname
+  }:${address.port}`;
 }

@@ -31,7 +31,7 @@ export function formatProblem(problem: Problem): string {
  * @example
  * ```ts
  * try {
- *   await loadConfig("urocket-service.yaml");
+ *   await parseConfig(text, { file, env: Deno.env.toObject() });
  * } catch (error) {
  *   if (error instanceof ConfigError) console.error(error.message);
  * }

@@ -45,6 +45,8 @@ export interface OperationConfig {
   maxBody: number;
   maxReply: number;
   afterExit: "fail" | "wait";
+  /** Kill deadline of the process group once a reply streams, from the reply's start. */
+  streamTimeoutMs: number;
   /** Extra per-operation cap on live process groups, when set. */
   maxInflight?: number;
   /** Line of the operation's block in the config file. */
@@ -58,6 +60,8 @@ export interface ServiceConfig {
   /** Absolute path of the OpenAPI document. */
   openapi: string;
   listen: ListenAddress;
+  /** The admin listener (health, readiness, metrics); undefined when off. */
+  admin?: ListenAddress;
   socket: string;
   socketMode: number;
   maxInflight: number;
@@ -93,6 +97,7 @@ export const DEFAULTS = {
   maxBody: "1MiB",
   maxReply: "10MiB",
   afterExit: "fail",
+  streamTimeout: "5m",
   maxInflight: 64,
   outtake: "usocket://uri/{req_id}",
 } as const;
@@ -101,15 +106,14 @@ export const DEFAULTS = {
 const MAX_SOCKET_PATH = 107;
 
 /**
- * Reads and checks the config file at `file`.
+ * Reads the config file at `file`; a file that cannot be read is a
+ * configuration problem like any other.
  *
- * @throws {ConfigError} listing every problem found.
+ * @throws {ConfigError} naming the file and why it cannot be read.
  */
-export async function loadConfig(file: string, options: LoadOptions): Promise<ServiceConfig> {
-  const absolute = absolutePath(file, Deno.cwd());
-  let text: string;
+export async function readConfigFile(file: string): Promise<string> {
   try {
-    text = await Deno.readTextFile(absolute);
+    return await Deno.readTextFile(file);
   } catch (error) {
     throw new ConfigError([{
       file,
@@ -117,7 +121,6 @@ export async function loadConfig(file: string, options: LoadOptions): Promise<Se
       message: `Cannot read the config file: ${(error as Error).message}`,
     }]);
   }
-  return await parseConfig(text, { ...options, file: absolute });
 }
 
 /**
@@ -223,6 +226,13 @@ function resolve(
       : fallback;
   const listen = parseListen(String(top("listen", DEFAULTS.listen)));
   if (typeof listen === "string") report(["listen"], listen);
+  const adminValue = top<string | undefined>("admin", undefined);
+  const admin = adminValue === undefined ? undefined : parseListen(adminValue);
+  if (typeof admin === "string") {
+    report(["admin"], admin.replace("listen address", "admin address"));
+  } else if (admin && typeof listen !== "string" && sameBinding(admin, listen)) {
+    report(["admin"], `The admin listener cannot share the front's port ${admin.port}`);
+  }
   const socket = absolutePath(top("socket", DEFAULTS.socket), dir);
   if (new TextEncoder().encode(socket).length > MAX_SOCKET_PATH) {
     report(["socket"], `Socket path is longer than ${MAX_SOCKET_PATH} bytes: use a shorter path`);
@@ -233,6 +243,7 @@ function resolve(
     "max-body": top("max-body", DEFAULTS.maxBody),
     "max-reply": top("max-reply", DEFAULTS.maxReply),
     "after-exit": top("after-exit", DEFAULTS.afterExit),
+    "stream-timeout": top("stream-timeout", DEFAULTS.streamTimeout),
   };
   if (parseDuration(defaults.timeout) <= 0) {
     report(["timeout"], "The timeout must be greater than zero");
@@ -241,6 +252,7 @@ function resolve(
     file: options.file,
     openapi: absolutePath(top("openapi", DEFAULTS.openapi), dir),
     listen: typeof listen === "string" ? { hostname: "0.0.0.0", port: 8080 } : listen,
+    ...(admin && typeof admin !== "string" ? { admin } : {}),
     socket,
     socketMode: parseInt(top("socket-mode", DEFAULTS.socketMode), 8),
     maxInflight: top("max-inflight", DEFAULTS.maxInflight),
@@ -278,6 +290,7 @@ type RawLimits = {
   "max-body"?: string | number;
   "max-reply"?: string | number;
   "after-exit"?: "fail" | "wait";
+  "stream-timeout"?: string | number;
 };
 
 interface OperationContext {
@@ -379,6 +392,7 @@ function resolveOperation(
     maxBody: limit("max-body", parseSize),
     maxReply: limit("max-reply", parseSize),
     afterExit: raw["after-exit"] ?? ctx.defaults["after-exit"],
+    streamTimeoutMs: limit("stream-timeout", parseDuration),
     maxInflight: raw["max-inflight"],
   };
   if (raw.timeout !== undefined && op.timeoutMs <= 0) {
@@ -488,6 +502,13 @@ export function parseListen(value: string): ListenAddress | string {
       `"0.0.0.0:8080", "[::]:8080" or "127.0.0.1:0"`;
   }
   return { hostname: match[1] ?? (match[2] || "0.0.0.0"), port };
+}
+
+/** Whether binding `a` would collide with binding `b` (same port, overlapping addresses). */
+function sameBinding(a: ListenAddress, b: ListenAddress): boolean {
+  if (a.port === 0 || a.port !== b.port) return false;
+  const wildcard = (host: string) => host === "0.0.0.0" || host === "::" || host === "";
+  return a.hostname === b.hostname || wildcard(a.hostname) || wildcard(b.hostname);
 }
 
 /**

@@ -12,12 +12,12 @@ export {
   type FileInfo,
   inspectConfig,
   type ListenAddress,
-  loadConfig,
   type LoadOptions,
   type OperationConfig,
   parseConfig,
   parseListen,
   parseOuttake,
+  readConfigFile,
   type ServiceConfig,
 } from "./load.ts";
 export { ConfigSchema, HTTP_METHODS, type HttpMethod } from "./schema.ts";

@@ -16,6 +16,8 @@ export const RESERVED_ENV_NAMES: readonly string[] = [
   "UROCKET_SOCKET",
   "UROCKET_REPLY_URL",
   "UROCKET_DEADLINE_MS",
+  "TRACEPARENT",
+  "TRACESTATE",
 ];
 
 /**

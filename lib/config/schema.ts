@@ -54,6 +54,9 @@ const sharedLimits = {
   "max-body": size("Largest request body accepted; larger gets 413").optional(),
   "max-reply": size("Largest reply body accepted from a process; larger gets 502").optional(),
   "after-exit": afterExit.optional(),
+  "stream-timeout": duration(
+    "Once a reply streams, the process group's kill deadline, counted from the reply's start",
+  ).optional(),
 };
 
 const inject = z.strictObject({
@@ -100,6 +103,10 @@ const operation = z.strictObject({
   "max-inflight": z.int().min(1).optional().meta({
     description: "Extra cap on live process groups of this operation",
   }),
+}).meta({
+  // The id makes the generated JSON Schema define an operation once and refer to it per method.
+  id: "operation",
+  description: "One operation: which command runs and how",
 });
 
 /** The schema of one operation's block, `paths.<path>.<method>`. */
@@ -122,6 +129,10 @@ export const ConfigSchema = z.strictObject({
   }),
   listen: z.string().min(1).optional().meta({
     description: "Address of the HTTP front, host:port; [::]:8080 for IPv6; port 0 = any",
+  }),
+  admin: z.string().min(1).optional().meta({
+    description: "Address of the admin listener (/healthz, /readyz, /metrics), host:port; " +
+      "off when absent",
   }),
   socket: z.string().min(1).optional().meta({
     description: "Path of the unix socket that processes reply to",

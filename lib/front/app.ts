@@ -10,6 +10,7 @@ import { Hono } from "hono";
 import type { Operation } from "../generation.ts";
 import { HttpProblem, problemResponse, toProblem } from "../problem.ts";
 import { type AccessRecord, exchange, type FrontDeps } from "./exchange.ts";
+import { annotateDenoSpan, denoActiveSpan, traceContext } from "./trace.ts";
 
 export type { FrontDeps } from "./exchange.ts";
 
@@ -37,19 +38,30 @@ async function handle(request: Request, deps: FrontDeps): Promise<Response> {
   const generation = deps.generation();
   const url = new URL(request.url);
   const record: AccessRecord = {};
+  // Read before anything is awaited: Deno's OpenTelemetry span lives in this async context.
+  const trace = traceContext(request.headers, { activeSpan: denoActiveSpan });
   let operation: Operation | undefined;
+  /** The metrics' operation label: bounded, never a raw path (see lib/metrics/metrics.ts). */
+  let label = "";
   let answeredMs = 0;
+  const answered = () => {
+    answeredMs = Math.round(performance.now() - started);
+    deps.metrics?.answered(label, answeredMs / 1000);
+  };
   const logAccess = (status: number) => {
     const clientId = request.headers.get("x-request-id");
+    const outcome = record.outcome ?? "rejected";
+    deps.metrics?.requestEnded({ operation: label, status, outcome });
     deps.logger.info("access", {
       req_id: requestId,
+      trace_id: trace.traceId,
       ...(clientId !== null ? { client_request_id: clientId.slice(0, MAX_CLIENT_ID) } : {}),
       method: request.method,
       path: url.pathname,
       operation: operation?.name,
       status,
       duration_ms: answeredMs || Math.round(performance.now() - started),
-      outcome: record.outcome ?? "rejected",
+      outcome,
       pid: record.pid,
       ...(record.bytes !== undefined ? { bytes: record.bytes } : {}),
       ...(record.droppedLines ? { dropped_lines: record.droppedLines } : {}),
@@ -69,13 +81,20 @@ async function handle(request: Request, deps: FrontDeps): Promise<Response> {
         { headers: { allow: match.allow.join(", ") } },
       );
     }
+    annotateDenoSpan({ method: request.method, template: match.template }, requestId);
     if (match.value === null) {
+      // A document operation without config: bounded by the document, so it may be a label.
+      const method = request.method.toLowerCase();
+      label = generation.document.operations.find((op) =>
+        op.path === match.template && op.method === method
+      )?.operationId ?? `${method.toUpperCase()} ${match.template}`;
       throw new HttpProblem(
         "not_implemented",
         `${request.method} ${match.template} is in the OpenAPI document but has no handler configured`,
       );
     }
     operation = match.value;
+    label = operation.name;
     const response = await exchange(deps, {
       request,
       requestId,
@@ -84,10 +103,15 @@ async function handle(request: Request, deps: FrontDeps): Promise<Response> {
       params: match.params,
       url,
       record,
+      trace,
       onComplete: logAccess,
     });
-    answeredMs = Math.round(performance.now() - started);
-    if (record.outcome === "client_gone") logAccess(499);
+    if (record.outcome === "client_gone") {
+      answeredMs = Math.round(performance.now() - started);
+      logAccess(499);
+    } else {
+      answered();
+    }
     return response;
   } catch (error) {
     const problem = toProblem(error);
@@ -97,6 +121,7 @@ async function handle(request: Request, deps: FrontDeps): Promise<Response> {
         error: error instanceof Error ? error.stack ?? error.message : String(error),
       });
     }
+    answered();
     logAccess(problem.status);
     return problemResponse(problem, requestId);
   }

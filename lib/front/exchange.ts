@@ -8,6 +8,7 @@
 
 import type { Generation, Operation } from "../generation.ts";
 import type { Logger } from "../log/logger.ts";
+import type { Metrics } from "../metrics/metrics.ts";
 import type { ValidationError, Verdict } from "../openapi/validation/mod.ts";
 import type { PendingRequest, PendingRequests, ReplyEvent } from "../pending/registry.ts";
 import { buildChildEnv, checkExecSize } from "../process/env.ts";
@@ -16,6 +17,8 @@ import type { Spawner } from "../process/spawn.ts";
 import type { ProcessTable } from "../process/table.ts";
 import { HttpProblem } from "../problem.ts";
 import { encodePayload, payloadArgument, readBody } from "./payload.ts";
+import { relay } from "./relay.ts";
+import type { TraceContext } from "./trace.ts";
 
 /** What the front needs from the rest of urocket. */
 export interface FrontDeps {
@@ -27,6 +30,8 @@ export interface FrontDeps {
   logger: Logger;
   /** The variables every process inherits from urocket (PATH, HOME, LANG, TZ). */
   inheritedEnv: Record<string, string>;
+  /** Where requests, spawns and process lifetimes are counted; optional so that tests may leave it out. */
+  metrics?: Metrics;
 }
 
 /** How a request ended, for the access line. */
@@ -39,6 +44,7 @@ export type Outcome =
   | "rejected"
   | "reply_too_large"
   | "reply_broken"
+  | "stream_timeout"
   | "invalid_reply";
 
 /** Facts about a request the access line reports, filled in as it goes. */
@@ -63,6 +69,8 @@ export interface ExchangeInput {
   url: URL;
   /** Filled in for the access line. */
   record: AccessRecord;
+  /** The request's trace, handed to the process as TRACEPARENT / TRACESTATE. */
+  trace?: TraceContext;
   /** Called once the response is complete (for a streamed reply: when its body has ended). */
   onComplete: (status: number) => void;
 }
@@ -125,6 +133,8 @@ export async function exchange(deps: FrontDeps, input: ExchangeInput): Promise<R
       socket: config.socket,
       replyUrl: `http://localhost${replyPath}`,
       deadlineMs,
+      traceparent: input.trace?.traceparent,
+      tracestate: input.trace?.tracestate,
     },
     op.env,
     deps.inheritedEnv,
@@ -180,6 +190,7 @@ export async function exchange(deps: FrontDeps, input: ExchangeInput): Promise<R
   } catch (error) {
     pending.end();
     record.outcome = "spawn_failed";
+    deps.metrics?.spawnFailed(operation.name);
     deps.logger.error("spawn_failed", {
       req_id: requestId,
       operation: operation.name,
@@ -212,6 +223,8 @@ export async function exchange(deps: FrontDeps, input: ExchangeInput): Promise<R
       lifetime_ms: end.lifetimeMs,
       ...(record.droppedLines ? { dropped_lines: record.droppedLines } : {}),
     });
+    // cpuSeconds and peakMemoryBytes join here once ProcessEnd carries the process stats.
+    deps.metrics?.processEnded({ operation: operation.name, lifetimeMs: end.lifetimeMs });
   });
 
   const waited = await waitForReply(pending, group, request.signal, op.timeoutMs, op.afterExit);
@@ -219,19 +232,20 @@ export async function exchange(deps: FrontDeps, input: ExchangeInput): Promise<R
     case "reply":
       if (op.validateOut && operation.validator) checkReply(waited.event, operation, record);
       record.outcome = "replied";
-      return respond(
-        waited.event,
+      return respond(waited.event, {
         requestId,
-        op.maxReply,
+        operation,
+        group,
         record,
-        input.onComplete,
-        () => group.kill("client_gone"),
-      );
+        logger: deps.logger,
+        onComplete: input.onComplete,
+      });
     case "too_large":
       record.outcome = "reply_too_large";
       throw new HttpProblem("bad_gateway", "The handler's reply was larger than max-reply");
     case "timeout":
       record.outcome = "timeout";
+      deps.metrics?.timedOut(operation.name);
       group.kill("timeout");
       throw new HttpProblem("timeout", `The handler did not reply within ${op.timeoutMs} ms`);
     case "exited":
@@ -335,89 +349,59 @@ function checkReply(
 /** Builds the client's response from a delivered reply and reports back to the replier. */
 function respond(
   event: Extract<ReplyEvent, { kind: "reply" }>,
-  requestId: string,
-  maxReply: number,
-  record: AccessRecord,
-  onComplete: (status: number) => void,
-  onClientGone: () => void,
+  context: {
+    requestId: string;
+    operation: Operation;
+    group: ProcessGroup;
+    record: AccessRecord;
+    logger: Logger;
+    onComplete: (status: number) => void;
+  },
 ): Response {
   const { reply, settle } = event;
+  const { requestId, record, group } = context;
+  const op = context.operation.config;
   const headers = new Headers(reply.headers);
   headers.set("x-request-id", requestId);
   if (reply.body instanceof Uint8Array) {
     record.bytes = reply.body.length;
     settle({ kind: "delivered" });
-    onComplete(reply.status);
+    context.onComplete(reply.status);
     return new Response(reply.body.length ? reply.body : null, { status: reply.status, headers });
   }
-  const body = relay(reply.body, maxReply, (result, bytes) => {
-    record.bytes = bytes;
-    if (result === "client_gone") {
-      record.outcome = "client_gone";
-      settle({ kind: "gone" });
-      onClientGone();
-    } else if (result === "too_large") {
-      record.outcome = "reply_too_large";
-      settle({ kind: "too_large" });
-    } else if (result === "broken") {
-      record.outcome = "reply_broken";
-      settle({ kind: "gone" });
-    } else {
-      settle({ kind: "delivered" });
-    }
-    onComplete(reply.status);
+  // While the reply streams, stream-timeout (from now) replaces timeout as the kill deadline.
+  const deadline = group.moveDeadline(op.streamTimeoutMs, "stream_timeout");
+  const body = relay(reply.body, {
+    maxBytes: op.maxReply,
+    timeoutMs: op.streamTimeoutMs,
+    onEnd(end, bytes) {
+      record.bytes = bytes;
+      if (end === "delivered") {
+        settle({ kind: "delivered" });
+        group.restoreDeadline(deadline);
+      } else if (end === "client_gone") {
+        record.outcome = "client_gone";
+        settle({ kind: "gone" });
+        group.kill("client_gone");
+      } else {
+        record.outcome = STREAM_OUTCOME[end];
+        context.logger.warn("reply_cut", { req_id: requestId, reason: record.outcome, bytes });
+        if (end === "timeout") {
+          settle({ kind: "gone" });
+          group.kill("stream_timeout");
+        } else {
+          settle({ kind: end === "too_large" ? "too_large" : "gone" });
+          group.restoreDeadline(deadline);
+        }
+      }
+      context.onComplete(reply.status);
+    },
   });
   return new Response(body, { status: reply.status, headers });
 }
 
-/** How a relayed reply body ended. */
-type RelayEnd = "delivered" | "client_gone" | "too_large" | "broken";
-
-/**
- * Passes the replier's body to the client chunk by chunk, pulling only as
- * fast as the client reads (back-pressure), and cutting the response when it
- * passes `maxReply` or the replier breaks off.
- */
-export function relay(
-  source: ReadableStream<Uint8Array>,
-  maxReply: number,
-  onEnd: (result: RelayEnd, bytes: number) => void,
-): ReadableStream<Uint8Array> {
-  const reader = source.getReader();
-  let bytes = 0;
-  let ended = false;
-  const end = (result: RelayEnd) => {
-    if (ended) return;
-    ended = true;
-    onEnd(result, bytes);
-  };
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      let chunk: ReadableStreamReadResult<Uint8Array>;
-      try {
-        chunk = await reader.read();
-      } catch (error) {
-        end("broken");
-        controller.error(error);
-        return;
-      }
-      if (chunk.done) {
-        controller.close();
-        end("delivered");
-        return;
-      }
-      bytes += chunk.value.length;
-      if (bytes > maxReply) {
-        reader.cancel().catch(() => {});
-        end("too_large");
-        controller.error(new Error("The reply passed max-reply"));
-        return;
-      }
-      controller.enqueue(chunk.value);
-    },
-    cancel(reason) {
-      reader.cancel(reason).catch(() => {});
-      end("client_gone");
-    },
-  }, { highWaterMark: 0 });
-}
+const STREAM_OUTCOME = {
+  too_large: "reply_too_large",
+  broken: "reply_broken",
+  timeout: "stream_timeout",
+} as const;

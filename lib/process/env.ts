@@ -31,6 +31,10 @@ export interface RequestFacts {
   replyUrl: string;
   /** Epoch milliseconds at which the timeout fires. */
   deadlineMs: number;
+  /** W3C `traceparent` the process continues (see lib/front/trace.ts). */
+  traceparent?: string;
+  /** W3C `tracestate` passed on with it, when the client sent one. */
+  tracestate?: string;
 }
 
 /**
@@ -63,6 +67,9 @@ export function buildChildEnv(
   env.UROCKET_SOCKET = facts.socket;
   env.UROCKET_REPLY_URL = facts.replyUrl;
   env.UROCKET_DEADLINE_MS = String(facts.deadlineMs);
+  // Configured env can never set these (reserved), so an absent trace leaves them unset.
+  if (facts.traceparent !== undefined) env.TRACEPARENT = facts.traceparent;
+  if (facts.tracestate !== undefined) env.TRACESTATE = facts.tracestate;
   return env;
 }
 

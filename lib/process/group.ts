@@ -93,6 +93,9 @@ export class ProcessGroup {
   readonly ended: Promise<ProcessEnd>;
   #startedAt = performance.now();
   #killGraceMs: number;
+  /** When the group is killed, in performance.now() time; movable while a reply streams. */
+  #deadline: number;
+  #deadlineTimer: ReturnType<typeof setTimeout> | undefined;
   #stopReading = new AbortController();
   #killReason: KillReason | undefined;
   #timers = new Set<ReturnType<typeof setTimeout>>();
@@ -114,7 +117,8 @@ export class ProcessGroup {
       }));
     }
     this.#killGraceMs = options.killGraceMs;
-    this.#after(options.timeoutMs, () => this.kill("timeout"));
+    this.#deadline = performance.now() + options.timeoutMs;
+    this.#armDeadline("timeout");
     this.ended = this.#supervise(spawned, readers);
   }
 
@@ -141,6 +145,38 @@ export class ProcessGroup {
     this.#killReason = reason;
     if (!signalGroup(this.pid, "SIGTERM")) return;
     this.#after(this.#killGraceMs, () => signalGroup(this.pid, "SIGKILL"));
+  }
+
+  /**
+   * Moves the kill deadline to `ms` from now, killing for `reason` when it
+   * passes — while a reply streams, `stream-timeout` replaces `timeout`.
+   * Returns the deadline it replaced, to restore with {@link restoreDeadline}.
+   */
+  moveDeadline(ms: number, reason: KillReason): number {
+    const previous = this.#deadline;
+    this.#deadline = performance.now() + ms;
+    this.#armDeadline(reason);
+    return previous;
+  }
+
+  /** Puts back a deadline saved by {@link moveDeadline}; kills at once if it has passed. */
+  restoreDeadline(deadline: number): void {
+    this.#deadline = deadline;
+    this.#armDeadline("timeout");
+  }
+
+  #armDeadline(reason: KillReason): void {
+    if (this.#done) return;
+    if (this.#deadlineTimer !== undefined) {
+      clearTimeout(this.#deadlineTimer);
+      this.#timers.delete(this.#deadlineTimer);
+    }
+    const timer = setTimeout(() => {
+      this.#timers.delete(timer);
+      this.kill(reason);
+    }, Math.max(0, this.#deadline - performance.now()));
+    this.#deadlineTimer = timer;
+    this.#timers.add(timer);
   }
 
   /** SIGKILL to the whole group at once, for a second shutdown signal. */

@@ -10,6 +10,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { BodyTooLarge, readBodyWithin } from "../body.ts";
 import type { Logger } from "../log/logger.ts";
+import type { Metrics } from "../metrics/metrics.ts";
 import type { DeliveryResult, PendingRequest, PendingRequests } from "../pending/registry.ts";
 import { HttpProblem, problemResponse } from "../problem.ts";
 import { isBodiless, parseReplyHeaders } from "./headers.ts";
@@ -23,6 +24,8 @@ export interface ReplyDeps {
   logger: Logger;
   /** Outtake path templates to serve, e.g. `/uri/{req_id}`. */
   templates: readonly string[];
+  /** Counts refused replies by status and reason; optional so that tests may leave it out. */
+  metrics?: Metrics;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -50,9 +53,11 @@ export const ReplyHeaderSchema = z.object({
  */
 export function createReplyApp(deps: ReplyDeps): Hono {
   const app = new Hono();
-  const reject = (status: number, reason: string, detail: string, id?: string) => {
+  // The one place a reply is refused: logged, counted, answered as problem+json.
+  const reject: Reject = (status, reason, detail, id, extra) => {
     deps.logger.info("reply_rejected", { req_id: id, status, reason });
-    return problemResponse(new HttpProblem(kindOf(status), detail), id);
+    deps.metrics?.replyRejected(status, reason);
+    return problemResponse(new HttpProblem(kindOf(status), detail, { extra }), id);
   };
   for (const template of new Set(deps.templates)) {
     const route = template.replace("{req_id}", ":req_id");
@@ -116,7 +121,13 @@ export function createReplyApp(deps: ReplyDeps): Hono {
   return app;
 }
 
-type Reject = (status: number, reason: string, detail: string, id?: string) => Response;
+type Reject = (
+  status: number,
+  reason: string,
+  detail: string,
+  id?: string,
+  extra?: Record<string, unknown>,
+) => Response;
 
 /** Takes the claimed reply's body and hands it over; answers the replier with how that went. */
 async function receive(
@@ -181,11 +192,12 @@ async function receive(
     case "too_large":
       return reject(413, "too_large", `The reply passed max-reply (${maxReply} bytes)`, id);
     case "invalid":
-      return problemResponse(
-        new HttpProblem("invalid_reply", "The reply does not match the OpenAPI document", {
-          extra: { errors: result.errors },
-        }),
+      return reject(
+        422,
+        "invalid_reply",
+        "The reply does not match the OpenAPI document",
         id,
+        { errors: result.errors },
       );
   }
 }
@@ -200,6 +212,8 @@ function kindOf(status: number) {
       return "gone" as const;
     case 413:
       return "payload_too_large" as const;
+    case 422:
+      return "invalid_reply" as const;
     default:
       return "bad_request" as const;
   }

@@ -49,6 +49,24 @@ export async function claimSocketPath(path: string): Promise<void> {
   );
 }
 
+/**
+ * What would stop urocket from binding `path`, found without changing
+ * anything (for `urocket check`): a file that is not a socket, or a path
+ * that cannot be examined. A socket already there is not reported: at start
+ * urocket takes a stale one over and refuses a live one.
+ */
+export async function inspectSocketPath(path: string): Promise<string | undefined> {
+  try {
+    const info = await Deno.lstat(path);
+    if (info.isSocket) return undefined;
+    return "A file that is not a socket is there; urocket never deletes it: choose another " +
+      "socket path or remove the file";
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return undefined;
+    return `Cannot examine the socket path: ${(error as Error).message}`;
+  }
+}
+
 /** Removes the socket file if it is still there. */
 export async function removeSocket(path: string): Promise<void> {
   try {

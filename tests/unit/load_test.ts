@@ -116,6 +116,7 @@ Deno.test("parseConfig() applies the documented defaults to an operation that se
     maxBody: 1024 * 1024,
     maxReply: 10 * 1024 * 1024,
     afterExit: "fail",
+    streamTimeoutMs: 300_000,
     maxInflight: undefined,
   });
 });

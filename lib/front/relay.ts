@@ -1,0 +1,79 @@
+/**
+ * Passes a streamed reply body from the replier to the client.
+ *
+ * @module
+ */
+
+/** How a relayed body ended. */
+export type RelayEnd = "delivered" | "client_gone" | "too_large" | "broken" | "timeout";
+
+/** Options of {@link relay}. */
+export interface RelayOptions {
+  /** The body is cut when it passes this many bytes (`max-reply`). */
+  maxBytes: number;
+  /** The body is cut when it has not ended this long after it started (`stream-timeout`). */
+  timeoutMs: number;
+  /** Called once, when the body has ended one way or another. */
+  onEnd: (end: RelayEnd, bytes: number) => void;
+}
+
+/**
+ * Relays `source` chunk by chunk, pulling only as fast as the client reads,
+ * so that a slow client slows the replier and nothing is buffered whole.
+ * The client's response is aborted (its connection closed, since status and
+ * headers are already sent) when the body passes `maxBytes`, takes longer than
+ * `timeoutMs`, or the replier breaks off.
+ *
+ * @example
+ * ```ts
+ * const body = relay(replierRequest.body!, { maxBytes: 10 << 20, timeoutMs: 300_000, onEnd });
+ * return new Response(body, { status: 200 });
+ * ```
+ */
+export function relay(
+  source: ReadableStream<Uint8Array>,
+  options: RelayOptions,
+): ReadableStream<Uint8Array> {
+  const reader = source.getReader();
+  let bytes = 0;
+  let ended = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const end = (result: RelayEnd) => {
+    if (ended) return false;
+    ended = true;
+    clearTimeout(timer);
+    options.onEnd(result, bytes);
+    return true;
+  };
+  const cut = (controller: ReadableStreamDefaultController<Uint8Array>, result: RelayEnd) => {
+    if (!end(result)) return;
+    reader.cancel().catch(() => {});
+    controller.error(new Error(`The reply was cut: ${result}`));
+  };
+  return new ReadableStream<Uint8Array>({
+    start(controller) {
+      timer = setTimeout(() => cut(controller, "timeout"), options.timeoutMs);
+    },
+    async pull(controller) {
+      let chunk: ReadableStreamReadResult<Uint8Array>;
+      try {
+        chunk = await reader.read();
+      } catch {
+        if (end("broken")) controller.error(new Error("The replier broke off"));
+        return;
+      }
+      if (ended) return;
+      if (chunk.done) {
+        controller.close();
+        end("delivered");
+        return;
+      }
+      bytes += chunk.value.length;
+      if (bytes > options.maxBytes) return cut(controller, "too_large");
+      controller.enqueue(chunk.value);
+    },
+    cancel() {
+      if (end("client_gone")) reader.cancel().catch(() => {});
+    },
+  }, { highWaterMark: 0 });
+}

@@ -1,0 +1,141 @@
+import { deepStrictEqual, match, strictEqual } from "node:assert/strict";
+import { REPLY_EXIT, sendReply } from "../../lib/cli/reply.ts";
+import { Logger } from "../../lib/log/logger.ts";
+import { Metrics } from "../../lib/metrics/metrics.ts";
+import { PendingRequests } from "../../lib/pending/registry.ts";
+import { createReplyApp } from "../../lib/reply/app.ts";
+
+const ID = "0b7f6a34-3c1e-4c8e-9a57-2f1d2a9b8c01";
+
+function emptyStdin(): ReadableStream<Uint8Array> {
+  return new ReadableStream({ start: (c) => c.close() });
+}
+
+async function run(
+  options: Partial<Parameters<typeof sendReply>[0]>,
+  env: Record<string, string> = {},
+) {
+  const err: string[] = [];
+  const code = await sendReply({
+    env: (name) => env[name],
+    stdin: emptyStdin(),
+    output: { out: () => {}, err: (line) => err.push(line) },
+    ...options,
+  });
+  return { code, err };
+}
+
+Deno.test("sendReply() refuses to run outside a handler, naming the missing variable", async () => {
+  const none = await run({});
+  strictEqual(none.code, REPLY_EXIT.usage);
+  deepStrictEqual(none.err, [
+    "urocket reply: UROCKET_REPLY_URL is not set: urocket reply runs inside a handler that urocket started",
+  ]);
+  const noSocket = await run({}, { UROCKET_REPLY_URL: `http://localhost/uri/${ID}` });
+  match(noSocket.err[0], /UROCKET_SOCKET is not set/);
+});
+
+Deno.test("sendReply() refuses a bad --status and a --header that is not 'Name: value'", async () => {
+  const env = { UROCKET_REPLY_URL: `http://localhost/uri/${ID}`, UROCKET_SOCKET: "/nowhere" };
+  for (const status of ["99", "600", "2OO", "200 ", ""]) {
+    const result = await run({ status }, env);
+    strictEqual(result.code, REPLY_EXIT.usage, status);
+    match(result.err[0], /--status must be one status code from 200 to 599/);
+  }
+  for (const header of ["NoColon", "Bad Name: x", ": empty"]) {
+    const result = await run({ headers: [header] }, env);
+    strictEqual(result.code, REPLY_EXIT.usage, header);
+    match(result.err[0], /--header must be "Name: value"/);
+  }
+});
+
+Deno.test("sendReply() says the socket is missing when its file does not exist", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const result = await run({ body: "{}" }, {
+      UROCKET_REPLY_URL: `http://localhost/uri/${ID}`,
+      UROCKET_SOCKET: `${dir}/gone.sock`,
+    });
+    strictEqual(result.code, REPLY_EXIT.socket);
+    deepStrictEqual(result.err, [
+      `urocket reply: socket missing: ${dir}/gone.sock does not exist (has urocket stopped?)`,
+    ]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("sendReply() says the socket is not answering when nobody listens on it", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/dead.sock`;
+  // A socket file left behind by a process that died without removing it.
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "eval",
+      `Deno.listen({ transport: "unix", path: ${JSON.stringify(path)} });
+      console.log("up"); setInterval(() => {}, 1000);`,
+    ],
+    stdout: "piped",
+  }).spawn();
+  const reader = child.stdout.getReader();
+  await reader.read();
+  child.kill("SIGKILL");
+  await child.status;
+  reader.releaseLock();
+  await child.stdout.cancel();
+  try {
+    const result = await run({ body: "{}" }, {
+      UROCKET_REPLY_URL: `http://localhost/uri/${ID}`,
+      UROCKET_SOCKET: path,
+    });
+    strictEqual(result.code, REPLY_EXIT.socket);
+    match(result.err[0], /^urocket reply: socket not answering: /);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("sendReply() reports an invalid reply (422) with the errors, and counts it as rejected", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/u.sock`;
+  const registry = new PendingRequests();
+  const metrics = new Metrics("test", {
+    processGroups: () => 0,
+    pending: () => 0,
+    logLinesDropped: () => 0,
+  });
+  const logger = new Logger({ write: () => Promise.resolve() });
+  const app = createReplyApp({ registry, logger, templates: ["/uri/{req_id}"], metrics });
+  const server = Deno.serve({ path, onListen() {} }, app.fetch);
+  const pending = registry.open(ID, {
+    route: "/uri/{req_id}",
+    rememberMs: 60_000,
+    maxReply: 1024,
+    collect: true,
+    defaultContentType: "application/json",
+  });
+  // The front's side: finds the reply invalid, as validate-out would.
+  pending.event.then((event) => {
+    if (event.kind === "reply") event.settle({ kind: "invalid", errors: ["/id: required"] });
+  });
+  try {
+    const result = await run({ body: "{}", contentType: "application/json" }, {
+      UROCKET_REPLY_URL: `http://localhost/uri/${ID}`,
+      UROCKET_SOCKET: path,
+      REQUEST_ID: ID,
+    });
+    strictEqual(result.code, REPLY_EXIT.invalid);
+    deepStrictEqual(result.err, [
+      `urocket reply: invalid reply (422) for request ${ID}: ` +
+      'The reply does not match the OpenAPI document ["/id: required"]',
+    ]);
+    match(
+      metrics.render(),
+      /^urocket_replies_rejected_total\{status="422",reason="invalid_reply"\} 1$/m,
+    );
+  } finally {
+    await server.shutdown();
+    await logger.flush();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
