@@ -54,6 +54,7 @@ export interface SchemaSetOptions {
 
 /** The Ajv side of one document. */
 export class SchemaSet {
+  /** The document's OpenAPI version: it picks the JSON Schema dialect. */
   readonly version: "3.0" | "3.1";
   #files: DocumentFiles;
   #views = new Map<Direction, Map<string, Json>>();
