@@ -6,8 +6,14 @@
  * @module
  */
 
-import { parse } from "yaml";
-import { escapePointer, isObject, type Json, type JsonObject, resolvePointer } from "./json.ts";
+import {
+  escapePointer,
+  isObject,
+  type Json,
+  type JsonObject,
+  parseJsonOrYaml,
+  resolvePointer,
+} from "./json.ts";
 import { type DocumentFiles, fileUrl, loadRefFiles } from "./refs.ts";
 
 export { escapePointer, isObject, type Json, type JsonObject, resolvePointer } from "./json.ts";
@@ -127,7 +133,7 @@ export async function loadDocument(file: string): Promise<OpenApiDocument> {
 export function parseDocumentText(text: string, file: string): OpenApiDocument {
   let raw: unknown;
   try {
-    raw = parse(text, { uniqueKeys: false, maxAliasCount: 1000 });
+    raw = parseJsonOrYaml(text);
   } catch (error) {
     throw new DocumentError(file, [{
       pointer: "",

@@ -5,6 +5,26 @@
  * @module
  */
 
+import { parse } from "yaml";
+
+/**
+ * Parses a document file's text, JSON or YAML. JSON goes through
+ * `JSON.parse` first: the YAML parser is about a hundred times slower on a
+ * large JSON document, and start-up time grows with the document.
+ *
+ * @throws {Error} with the YAML parser's message when the text is neither.
+ */
+export function parseJsonOrYaml(text: string): Json {
+  if (/^\s*[{[]/.test(text)) {
+    try {
+      return JSON.parse(text);
+    } catch {
+      // Not strict JSON (comments, trailing commas…): YAML, a superset, may still read it.
+    }
+  }
+  return parse(text, { uniqueKeys: false, maxAliasCount: 1000 }) as Json;
+}
+
 /** A JSON value as found in a document. */
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 /** A JSON object as found in a document. */

@@ -7,8 +7,14 @@
  * @module
  */
 
-import { parse } from "yaml";
-import { escapePointer, isObject, type Json, type JsonObject, resolvePointer } from "./json.ts";
+import {
+  escapePointer,
+  isObject,
+  type Json,
+  type JsonObject,
+  parseJsonOrYaml,
+  resolvePointer,
+} from "./json.ts";
 
 /** Every file of a document by file URL: the document's own and those its refs name. */
 export type DocumentFiles = ReadonlyMap<string, Json>;
@@ -235,7 +241,7 @@ export async function loadRefFiles(
       }
       try {
         const text = await options.read(filePath(target));
-        files.set(target, parse(text, { uniqueKeys: false, maxAliasCount: 1000 }) as Json);
+        files.set(target, parseJsonOrYaml(text));
         queue.push(target);
       } catch (error) {
         failed.set(target, (error as Error).message.split("\n")[0]);
