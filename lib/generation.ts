@@ -27,6 +27,7 @@ import {
   type OpenApiDocument,
 } from "./openapi/document.ts";
 import { Router } from "./openapi/router.ts";
+import { DocumentValidation, type OperationValidator } from "./openapi/validation/mod.ts";
 
 /** A configured operation bound to its OpenAPI operation. */
 export interface Operation {
@@ -41,6 +42,8 @@ export interface Operation {
    * response media type, else `application/octet-stream`.
    */
   defaultContentType: string;
+  /** Checks requests and replies against the document; set when `validate-in` or `validate-out` is. */
+  validator?: OperationValidator;
 }
 
 /** One loaded configuration. */
@@ -73,7 +76,11 @@ export async function loadGeneration(file: string, options: LoadOptions): Promis
     if (!(error instanceof DocumentError)) throw error;
     throw new ConfigError([
       ...problems,
-      ...error.problems.map((p) => ({ file: error.file, key: p.pointer, message: p.message })),
+      ...error.problems.map((p) => ({
+        file: p.file ?? error.file,
+        key: p.pointer,
+        message: p.message,
+      })),
     ]);
   }
   const byKey = new Map(document.operations.map((op) => [`${op.method} ${op.path}`, op]));
@@ -99,8 +106,9 @@ export async function loadGeneration(file: string, options: LoadOptions): Promis
       defaultContentType: soleMediaType(document.raw, docOp),
     });
   }
-  if (problems.length > 0) throw new ConfigError(problems);
   const warnings = [...config.warnings];
+  validateOperations(document, operations, problems, warnings);
+  if (problems.length > 0) throw new ConfigError(problems);
   const configured = new Map(
     operations.map((op) => [`${op.document.method} ${op.document.path}`, op]),
   );
@@ -130,6 +138,33 @@ export async function loadGeneration(file: string, options: LoadOptions): Promis
     outtakes: [...new Set(operations.map((op) => op.config.outtake))],
     warnings,
   };
+}
+
+/**
+ * The validation pre-pass: every schema an operation with `validate-in` or
+ * `validate-out` uses is checked now (a broken one is a problem naming the
+ * operation and the JSON pointer); the validators compile on first use.
+ */
+function validateOperations(
+  document: OpenApiDocument,
+  operations: Operation[],
+  problems: Problem[],
+  warnings: Problem[],
+): void {
+  let validation: DocumentValidation | undefined;
+  for (const op of operations) {
+    const enabled = { in: op.config.validateIn, out: op.config.validateOut };
+    if (!enabled.in && !enabled.out) continue;
+    validation ??= new DocumentValidation(document);
+    const prepared = validation.prepare({ pointer: op.document.pointer, name: op.name }, enabled);
+    op.validator = prepared.validator;
+    for (const p of prepared.problems) {
+      problems.push({ file: p.file, key: p.pointer, message: p.message });
+    }
+    for (const w of prepared.warnings) {
+      warnings.push({ file: w.file, key: w.pointer, message: w.message });
+    }
+  }
 }
 
 function suggestPath(path: string, operations: DocumentOperation[]): string {

@@ -65,6 +65,7 @@ async function handle(request: Request, deps: FrontDeps): Promise<Response> {
       pid: record.pid,
       ...(record.bytes !== undefined ? { bytes: record.bytes } : {}),
       ...(record.droppedLines ? { dropped_lines: record.droppedLines } : {}),
+      ...(record.errors ? { errors: record.errors } : {}),
     });
   };
   try {

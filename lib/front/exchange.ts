@@ -9,6 +9,7 @@
 import type { Generation, Operation } from "../generation.ts";
 import type { Logger } from "../log/logger.ts";
 import type { Metrics } from "../metrics/metrics.ts";
+import type { ValidationError, Verdict } from "../openapi/validation/mod.ts";
 import type { PendingRequest, PendingRequests, ReplyEvent } from "../pending/registry.ts";
 import { buildChildEnv, checkExecSize } from "../process/env.ts";
 import { ProcessGroup } from "../process/group.ts";
@@ -43,7 +44,8 @@ export type Outcome =
   | "rejected"
   | "reply_too_large"
   | "reply_broken"
-  | "stream_timeout";
+  | "stream_timeout"
+  | "invalid_reply";
 
 /** Facts about a request the access line reports, filled in as it goes. */
 export interface AccessRecord {
@@ -53,6 +55,8 @@ export interface AccessRecord {
   droppedLines?: number;
   /** Bytes of the reply body sent to the client. */
   bytes?: number;
+  /** How the request or the reply broke the contract (capped list). */
+  errors?: ValidationError[];
 }
 
 /** Everything an exchange starts from. */
@@ -89,6 +93,18 @@ export async function exchange(deps: FrontDeps, input: ExchangeInput): Promise<R
   const config = generation.config;
 
   const body = await readBody(request, op.maxBody);
+  if (op.validateIn && operation.validator) {
+    const verdict = operation.validator.checkRequest({
+      params: input.params,
+      url: input.url,
+      headers: request.headers,
+      body,
+    });
+    if (!verdict.ok) {
+      record.errors = verdict.errors;
+      throw new HttpProblem(verdict.kind, verdict.detail, { extra: { errors: verdict.errors } });
+    }
+  }
   const payload = encodePayload(body, request.headers.get("content-type"), op.encoding);
   const args = op.channel === "cmdline" ? [...op.args, payloadArgument(payload.bytes)] : op.args;
 
@@ -214,6 +230,7 @@ export async function exchange(deps: FrontDeps, input: ExchangeInput): Promise<R
   const waited = await waitForReply(pending, group, request.signal, op.timeoutMs, op.afterExit);
   switch (waited.kind) {
     case "reply":
+      if (op.validateOut && operation.validator) checkReply(waited.event, operation, record);
       record.outcome = "replied";
       return respond(waited.event, {
         requestId,
@@ -292,6 +309,41 @@ async function waitForReply(
     for (const timer of timers) clearTimeout(timer);
     if (onAbort) signal.removeEventListener("abort", onAbort);
   }
+}
+
+/**
+ * With `validate-out`: a reply that breaks the contract never reaches the
+ * client, who gets a 502 without internals; the replier gets the errors (422)
+ * and the id is consumed.
+ */
+function checkReply(
+  event: Extract<ReplyEvent, { kind: "reply" }>,
+  operation: Operation,
+  record: AccessRecord,
+): void {
+  const { reply, settle } = event;
+  // validate-out replies are always collected whole (see PendingOptions.collect).
+  if (!(reply.body instanceof Uint8Array)) return;
+  let verdict: Verdict;
+  try {
+    verdict = operation.validator!.checkReply({
+      status: reply.status,
+      headers: reply.headers,
+      body: reply.body,
+    });
+  } catch (error) {
+    // Never leave the replier waiting; the client gets a 500 and the error is logged.
+    settle({
+      kind: "invalid",
+      errors: [{ in: "body", pointer: "", message: "cannot be validated" }],
+    });
+    throw error;
+  }
+  if (verdict.ok) return;
+  record.outcome = "invalid_reply";
+  record.errors = verdict.errors;
+  settle({ kind: "invalid", errors: verdict.errors });
+  throw new HttpProblem("bad_gateway", "The handler's reply did not match the API contract");
 }
 
 /** Builds the client's response from a delivered reply and reports back to the replier. */

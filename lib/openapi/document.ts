@@ -1,24 +1,32 @@
 /**
- * Loads an OpenAPI 3.0/3.1 document, used unchanged, and lists its
- * operations: method, path template, parameters, request body, responses.
+ * Loads an OpenAPI 3.0/3.1 document, used unchanged, with the files next to
+ * it that its `$ref`s name, and lists its operations: method, path template,
+ * parameters, request body, responses.
  *
  * @module
  */
 
-import { parse } from "yaml";
+import {
+  escapePointer,
+  isObject,
+  type Json,
+  type JsonObject,
+  parseJsonOrYaml,
+  resolvePointer,
+} from "./json.ts";
+import { type DocumentFiles, fileUrl, loadRefFiles } from "./refs.ts";
+
+export { escapePointer, isObject, type Json, type JsonObject, resolvePointer } from "./json.ts";
 
 /** HTTP methods an OpenAPI path item may declare. */
 const METHODS = ["get", "put", "post", "delete", "options", "head", "patch", "trace"] as const;
-
-/** A JSON value as found in a document. */
-export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
-/** A JSON object as found in a document. */
-export type JsonObject = { [key: string]: Json };
 
 /** One thing wrong with the document, located by JSON pointer. */
 export interface DocumentProblem {
   pointer: string;
   message: string;
+  /** The file the pointer is in, when it is not the document itself but a file it refers to. */
+  file?: string;
 }
 
 /**
@@ -72,12 +80,23 @@ export interface OpenApiDocument {
   version: "3.0" | "3.1";
   /** The document as parsed, never modified. */
   raw: JsonObject;
+  /** The file's URL: the base of its `$ref`s. */
+  url: string;
+  /**
+   * The document and every file its `$ref`s name, by URL, as parsed (after
+   * {@link loadDocument}; {@link parseDocumentText} has the document only).
+   */
+  files: DocumentFiles;
   /** Path prefix from `servers[0].url` (`""` when none), e.g. `/v1`. */
   basePath: string;
   operations: DocumentOperation[];
 }
 
-/** Reads and checks the OpenAPI document at `file`. */
+/**
+ * Reads and checks the OpenAPI document at `file`, and loads the files its
+ * `$ref`s name (a missing file, or a pointer into one that leads nowhere, is
+ * a problem).
+ */
 export async function loadDocument(file: string): Promise<OpenApiDocument> {
   let text: string;
   try {
@@ -88,7 +107,21 @@ export async function loadDocument(file: string): Promise<OpenApiDocument> {
       message: `Cannot read the OpenAPI document: ${(error as Error).message}`,
     }]);
   }
-  return parseDocumentText(text, file);
+  const document = parseDocumentText(text, file);
+  const { files, problems } = await loadRefFiles(document.url, document.raw, {
+    read: (path) => Deno.readTextFile(path),
+  });
+  if (problems.length > 0) {
+    throw new DocumentError(
+      file,
+      problems.map((p) => ({
+        pointer: p.pointer,
+        message: p.message,
+        ...(p.file !== file ? { file: p.file } : {}),
+      })),
+    );
+  }
+  return { ...document, files };
 }
 
 /**
@@ -100,7 +133,7 @@ export async function loadDocument(file: string): Promise<OpenApiDocument> {
 export function parseDocumentText(text: string, file: string): OpenApiDocument {
   let raw: unknown;
   try {
-    raw = parse(text, { uniqueKeys: false, maxAliasCount: 1000 });
+    raw = parseJsonOrYaml(text);
   } catch (error) {
     throw new DocumentError(file, [{
       pointer: "",
@@ -132,10 +165,13 @@ export function parseDocumentText(text: string, file: string): OpenApiDocument {
   });
   if (problems.length > 0) throw new DocumentError(file, problems);
   const doc = raw as JsonObject;
+  const url = fileUrl(file);
   return {
     file,
     version: versionMatch![1] === "0" ? "3.0" : "3.1",
     raw: doc,
+    url,
+    files: new Map([[url, doc]]),
     basePath: basePathOf(doc),
     operations: listOperations(doc),
   };
@@ -217,31 +253,6 @@ export function deref(doc: JsonObject, value: Json | undefined): Json | undefine
   return current;
 }
 
-/** Resolves a JSON pointer (RFC 6901, possibly percent-encoded as in a URI fragment). */
-export function resolvePointer(doc: Json, pointer: string): Json | undefined {
-  let decoded: string;
-  try {
-    decoded = decodeURIComponent(pointer);
-  } catch {
-    return undefined;
-  }
-  if (decoded === "") return doc;
-  if (!decoded.startsWith("/")) return undefined;
-  let node: Json | undefined = doc;
-  for (const token of decoded.slice(1).split("/")) {
-    const key = token.replaceAll("~1", "/").replaceAll("~0", "~");
-    if (Array.isArray(node)) node = node[Number(key)];
-    else if (isObject(node) && Object.hasOwn(node, key)) node = node[key];
-    else return undefined;
-  }
-  return node;
-}
-
-/** Escapes one JSON pointer token. */
-export function escapePointer(token: string): string {
-  return token.replaceAll("~", "~0").replaceAll("/", "~1");
-}
-
 /** Keys whose values are data, where a `$ref` key is not a reference. */
 const DATA_KEYS = new Set(["example", "default", "enum", "const"]);
 
@@ -254,9 +265,4 @@ function walkRefs(node: unknown, pointer: string, visit: (ref: string, pointer: 
       else if (!DATA_KEYS.has(key)) walkRefs(child, `${pointer}/${escapePointer(key)}`, visit);
     }
   }
-}
-
-/** Whether `value` is a plain JSON object. */
-export function isObject(value: unknown): value is JsonObject {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }

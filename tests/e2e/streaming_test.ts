@@ -7,7 +7,10 @@ paths:
   /stream:
     get:
       operationId: stream
-      responses: { "200": { description: ok } }
+      responses:
+        "200":
+          description: chunks
+          content: { application/octet-stream: {} }
   /events:
     get:
       operationId: events

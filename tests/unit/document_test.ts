@@ -5,6 +5,7 @@ import {
   type OpenApiDocument,
   parseDocumentText,
 } from "../../lib/openapi/document.ts";
+import { parseJsonOrYaml } from "../../lib/openapi/json.ts";
 
 const FILE = "/srv/app/openapi.yaml";
 
@@ -330,4 +331,14 @@ Deno.test("DocumentError.message names the file and each pointer", () => {
     ]);
     return true;
   });
+});
+
+Deno.test("parseJsonOrYaml() reads JSON, YAML, and JSON-like text that only YAML accepts", () => {
+  deepStrictEqual(parseJsonOrYaml('{"openapi": "3.1.0", "paths": {}}'), {
+    openapi: "3.1.0",
+    paths: {},
+  });
+  deepStrictEqual(parseJsonOrYaml("openapi: 3.1.0\npaths: {}\n"), { openapi: "3.1.0", paths: {} });
+  deepStrictEqual(parseJsonOrYaml('{"a": 1, "b": [1, 2,],}'), { a: 1, b: [1, 2] });
+  throws(() => parseJsonOrYaml("{unclosed: [1"));
 });

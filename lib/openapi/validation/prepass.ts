@@ -1,0 +1,202 @@
+/**
+ * The start-up check of the schemas an enabled operation uses — cheap
+ * enough to run on every start, so that a broken schema stops urocket with
+ * the operation and the JSON pointer instead of failing the first request:
+ * each schema, and each one its `$ref`s reach, is checked against the
+ * meta-schema of the document's version, its `$ref`s must resolve without
+ * leaving the machine, its patterns must compile, its discriminator mapping
+ * must name schemas. Unknown formats and media types that cannot be
+ * validated are warnings.
+ *
+ * @module
+ */
+
+import { isObject, type Json } from "../json.ts";
+import {
+  childPointer,
+  type DocumentFiles,
+  filePath,
+  isRemote,
+  type Location,
+  locationUri,
+  refTarget,
+  resolveLocation,
+  walkObjects,
+} from "../refs.ts";
+import type { OperationContract } from "./contract.ts";
+import { canValidate } from "./media.ts";
+import type { SchemaSet } from "./schemas.ts";
+import { mappingRef } from "./transform.ts";
+
+/** Something found at start, located by file and JSON pointer. */
+export interface StartupProblem {
+  /** Path of the file. */
+  file: string;
+  pointer: string;
+  message: string;
+}
+
+/** Which directions of an operation are validated. */
+export interface Enabled {
+  in: boolean;
+  out: boolean;
+}
+
+/** Most meta-schema errors reported for one schema. */
+const MAX_META_ERRORS = 5;
+
+/**
+ * Checks schemas once each, however many operations use them; unknown
+ * formats are reported once per document.
+ */
+export class SchemaChecker {
+  #files: DocumentFiles;
+  #schemas: SchemaSet;
+  #checked = new Set<string>();
+  #formats = new Set<string>();
+
+  constructor(files: DocumentFiles, schemas: SchemaSet) {
+    this.#files = files;
+    this.#schemas = schemas;
+  }
+
+  /**
+   * Checks what operation `name` validates. `problems` stop start-up;
+   * `warnings` are said once.
+   */
+  checkOperation(
+    contract: OperationContract,
+    name: string,
+    enabled: Enabled,
+  ): { problems: StartupProblem[]; warnings: StartupProblem[] } {
+    const problems: StartupProblem[] = [];
+    const warnings: StartupProblem[] = [];
+    const roots: Location[] = [];
+    const unchecked = new Set<string>();
+    if (enabled.in) {
+      for (const p of contract.parameters) if (p.schema) roots.push(p.schema);
+      for (const media of contract.body?.content ?? []) {
+        if (media.schema) roots.push(media.schema);
+        if (media.schema && !canValidate(media.mediaType)) unchecked.add(media.key);
+      }
+    }
+    if (enabled.out) {
+      for (const response of contract.responses) {
+        for (const media of response.content ?? []) {
+          if (media.schema) roots.push(media.schema);
+          if (media.schema && !canValidate(media.mediaType)) unchecked.add(media.key);
+        }
+      }
+    }
+    for (const root of roots) this.#check(root, name, problems, warnings);
+    if (unchecked.size > 0) {
+      warnings.push({
+        file: filePath(contract.location.url),
+        pointer: contract.location.pointer,
+        message: `${name}: bodies of type ${[...unchecked].join(", ")} cannot be validated ` +
+          "and pass unchecked",
+      });
+    }
+    return { problems, warnings };
+  }
+
+  #check(
+    root: Location,
+    name: string,
+    problems: StartupProblem[],
+    warnings: StartupProblem[],
+  ): void {
+    const queue = [root];
+    while (queue.length > 0) {
+      const location = queue.pop()!;
+      const uri = locationUri(location);
+      if (this.#checked.has(uri)) continue;
+      this.#checked.add(uri);
+      const found = resolveLocation(this.#files, location);
+      if (!found) continue;
+      const file = filePath(location.url);
+      const problem = (pointer: string, message: string) =>
+        problems.push({ file, pointer, message: `${message} (in a schema ${name} validates)` });
+      for (const error of this.#metaErrors(found.value)) {
+        problem(location.pointer + error.pointer, `Invalid schema: ${error.message}`);
+      }
+      const follow = (ref: string, pointer: string) => {
+        const target = refTarget(location.url, ref);
+        if (!target) {
+          problem(pointer, `$ref ${JSON.stringify(ref)} is not a valid URI reference`);
+        } else if (isRemote(target.url)) {
+          problem(
+            pointer,
+            `$ref ${JSON.stringify(ref)} is on another host, which urocket never fetches: ` +
+              "save it next to the document and refer to the file",
+          );
+        } else if (!resolveLocation(this.#files, target)) {
+          problem(pointer, `$ref ${JSON.stringify(ref)} does not resolve`);
+        } else {
+          queue.push(target);
+        }
+      };
+      walkObjects(found.value, location.pointer, (node, pointer) => {
+        if (typeof node.$ref === "string") follow(node.$ref, childPointer(pointer, "$ref"));
+        const patterns = [
+          ...(typeof node.pattern === "string" ? [[node.pattern, "pattern"]] : []),
+          ...(isObject(node.patternProperties)
+            ? Object.keys(node.patternProperties).map((p) => [p, `patternProperties`])
+            : []),
+        ];
+        for (const [pattern, key] of patterns) {
+          try {
+            new RegExp(pattern, "u");
+          } catch (error) {
+            problem(
+              childPointer(pointer, key),
+              `Invalid pattern ${JSON.stringify(pattern)}: ${(error as Error).message}`,
+            );
+          }
+        }
+        if (typeof node.format === "string" && !this.#knownFormat(node.format)) {
+          if (!this.#formats.has(node.format)) {
+            this.#formats.add(node.format);
+            warnings.push({
+              file,
+              pointer: childPointer(pointer, "format"),
+              message: `Format ${JSON.stringify(node.format)} is unknown to urocket: ` +
+                "values are not checked against it",
+            });
+          }
+        }
+        const discriminator = node.discriminator;
+        if (isObject(discriminator) && isObject(discriminator.mapping)) {
+          for (const [value, target] of Object.entries(discriminator.mapping)) {
+            if (typeof target !== "string") continue;
+            follow(
+              mappingRef(target),
+              childPointer(childPointer(childPointer(pointer, "discriminator"), "mapping"), value),
+            );
+          }
+        }
+      });
+    }
+  }
+
+  #knownFormat(format: string): boolean {
+    return format in this.#schemas.meta.formats;
+  }
+
+  #metaErrors(schema: Json): { pointer: string; message: string }[] {
+    // A $schema naming another dialect is not ours to load; the document's version decides.
+    const value = isObject(schema) && "$schema" in schema
+      ? Object.fromEntries(Object.entries(schema).filter(([k]) => k !== "$schema"))
+      : schema;
+    const meta = this.#schemas.meta;
+    if (meta.validateSchema(value as Record<string, unknown>)) return [];
+    return (meta.errors ?? [])
+      // OpenAPI 3.0 documents often write `required: []`; draft-04 alone refuses it.
+      .filter((e) => !(e.keyword === "minItems" && e.instancePath.endsWith("/required")))
+      .filter((e) => !["anyOf", "oneOf", "if"].includes(e.keyword))
+      // Alternatives of the meta-schema fail together: one message per place is enough.
+      .filter((e, i, all) => all.findIndex((o) => o.instancePath === e.instancePath) === i)
+      .slice(0, MAX_META_ERRORS)
+      .map((e) => ({ pointer: e.instancePath, message: e.message ?? e.keyword }));
+  }
+}

@@ -1,0 +1,179 @@
+import { deepStrictEqual, match, ok, rejects, strictEqual } from "node:assert/strict";
+import { DocumentError, loadDocument } from "../../lib/openapi/document.ts";
+import type { Json } from "../../lib/openapi/json.ts";
+import {
+  filePath,
+  fileUrl,
+  follow,
+  loadRefFiles,
+  locationUri,
+  resolveRef,
+  walkRefs,
+} from "../../lib/openapi/refs.ts";
+import { parse } from "yaml";
+
+const MAIN = "file:///srv/api/openapi.yaml";
+
+/** Loads `main` with the files of `disk` (path → YAML text) as the only readable ones. */
+function load(main: Json, disk: Record<string, string>) {
+  const read: string[] = [];
+  return loadRefFiles(MAIN, main, {
+    read: (path) => {
+      read.push(path);
+      return path in disk
+        ? Promise.resolve(disk[path])
+        : Promise.reject(new Deno.errors.NotFound(`No such file: ${path}`));
+    },
+  }).then((result) => ({ ...result, read }));
+}
+
+Deno.test("fileUrl() and filePath() convert paths with spaces, # and % both ways", () => {
+  for (const path of ["/srv/api/openapi.yaml", "/my docs/a#b%c?.yaml"]) {
+    const url = fileUrl(path);
+    ok(url.startsWith("file:///"), url);
+    strictEqual(filePath(url), path);
+  }
+});
+
+Deno.test("locationUri() percent-encodes pointer tokens such as path templates", () => {
+  strictEqual(
+    locationUri({ url: MAIN, pointer: "/paths/~1pets~1{petId}/get" }),
+    `${MAIN}#/paths/~1pets~1%7BpetId%7D/get`,
+  );
+  strictEqual(locationUri({ url: MAIN, pointer: "" }), `${MAIN}#`);
+});
+
+Deno.test("loadRefFiles() loads the files refs name, transitively, and each once", async () => {
+  const main = parse(`
+paths: {}
+components:
+  schemas:
+    Pet: { $ref: "schemas/pet.yaml#/Pet" }
+    Owner: { $ref: "./schemas/pet.yaml#/Owner" }
+    Local: { $ref: "#/components/schemas/Pet" }
+    Remote: { $ref: "https://example.com/x.json" }
+`);
+  const { files, problems, read } = await load(main, {
+    "/srv/api/schemas/pet.yaml": `
+Pet: { properties: { tag: { $ref: "../common/tag.yaml" } } }
+Owner: { type: object }
+`,
+    "/srv/api/common/tag.yaml": "type: string\n",
+  });
+  deepStrictEqual(problems, []);
+  deepStrictEqual(read, ["/srv/api/schemas/pet.yaml", "/srv/api/common/tag.yaml"]);
+  deepStrictEqual([...files.keys()], [
+    MAIN,
+    "file:///srv/api/schemas/pet.yaml",
+    "file:///srv/api/common/tag.yaml",
+  ]);
+  const tag = resolveRef(files, "file:///srv/api/schemas/pet.yaml", "../common/tag.yaml");
+  deepStrictEqual(tag?.value, { type: "string" });
+});
+
+Deno.test("loadRefFiles() reports a missing file at each $ref that names it", async () => {
+  const main = parse(`
+paths: {}
+components:
+  schemas:
+    A: { $ref: "missing.yaml#/A" }
+    B: { items: { $ref: "missing.yaml#/B" } }
+`);
+  const { problems } = await load(main, {});
+  deepStrictEqual(problems.map((p) => [p.file, p.pointer]), [
+    ["/srv/api/openapi.yaml", "/components/schemas/A/$ref"],
+    ["/srv/api/openapi.yaml", "/components/schemas/B/items/$ref"],
+  ]);
+  match(
+    problems[0].message,
+    /^\$ref "missing\.yaml#\/A" does not resolve: cannot load \/srv\/api\/missing\.yaml: No such file/,
+  );
+});
+
+Deno.test("loadRefFiles() reports a pointer that leads nowhere in a loaded file, in that file", async () => {
+  const main = parse(`components: { schemas: { A: { $ref: "a.yaml#/Nope" } } }`);
+  const { problems } = await load(main, {
+    "/srv/api/a.yaml": "Real: { type: string }\nLoop: { $ref: '#/Missing' }\n",
+  });
+  deepStrictEqual(problems, [
+    {
+      file: "/srv/api/openapi.yaml",
+      pointer: "/components/schemas/A/$ref",
+      message: '$ref "a.yaml#/Nope" does not resolve',
+    },
+    {
+      file: "/srv/api/a.yaml",
+      pointer: "/Loop/$ref",
+      message: '$ref "#/Missing" does not resolve',
+    },
+  ]);
+});
+
+Deno.test("loadRefFiles() reports a file that is not YAML or JSON", async () => {
+  const main = parse(`components: { schemas: { A: { $ref: "a.yaml" } } }`);
+  const { problems } = await load(main, { "/srv/api/a.yaml": "a: [1\n" });
+  strictEqual(problems.length, 1);
+  match(problems[0].message, /cannot load \/srv\/api\/a\.yaml/);
+});
+
+Deno.test("walkRefs() skips examples, defaults and extensions but walks properties named so", () => {
+  const found: string[] = [];
+  walkRefs(
+    parse(`
+properties:
+  default: { $ref: "#/a" }
+  example: { $ref: "#/b" }
+example: { $ref: "#/not-a-ref" }
+default: { $ref: "#/not-a-ref" }
+x-vendor: { $ref: "#/not-a-ref" }
+items: { $ref: "#/c" }
+`),
+    "",
+    (ref, pointer) => found.push(`${pointer} ${ref}`),
+  );
+  deepStrictEqual(found, [
+    "/properties/default/$ref #/a",
+    "/properties/example/$ref #/b",
+    "/items/$ref #/c",
+  ]);
+});
+
+Deno.test("follow() follows a chain of refs across files and stops on a loop", () => {
+  const files = new Map<string, Json>([
+    [MAIN, { a: { $ref: "other.yaml#/b" }, loop: { $ref: "#/loop" } }],
+    ["file:///srv/api/other.yaml", { b: { $ref: "#/c" }, c: { type: "string" } }],
+  ]);
+  const start = { url: MAIN, pointer: "/a", value: { $ref: "other.yaml#/b" } };
+  deepStrictEqual(follow(files, start), {
+    url: "file:///srv/api/other.yaml",
+    pointer: "/c",
+    value: { type: "string" },
+  });
+  strictEqual(follow(files, { url: MAIN, pointer: "/loop", value: { $ref: "#/loop" } }), undefined);
+});
+
+Deno.test("loadDocument() loads the files next to the document and refuses a missing one", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.mkdir(`${dir}/schemas`);
+    await Deno.writeTextFile(`${dir}/schemas/pet.yaml`, "Pet: { type: object }\n");
+    const text = (ref: string) =>
+      `openapi: 3.0.3\ninfo: {title: t, version: "1"}\npaths: {}\n` +
+      `components: { schemas: { Pet: { $ref: "${ref}" } } }\n`;
+    await Deno.writeTextFile(`${dir}/openapi.yaml`, text("schemas/pet.yaml#/Pet"));
+    const document = await loadDocument(`${dir}/openapi.yaml`);
+    deepStrictEqual(document.files.get(fileUrl(`${dir}/schemas/pet.yaml`)), {
+      Pet: { type: "object" },
+    });
+    await Deno.writeTextFile(`${dir}/openapi.yaml`, text("schemas/nope.yaml#/Pet"));
+    await rejects(loadDocument(`${dir}/openapi.yaml`), (error: unknown) => {
+      ok(error instanceof DocumentError);
+      strictEqual(error.file, `${dir}/openapi.yaml`);
+      deepStrictEqual(error.problems.map((p) => p.pointer), ["/components/schemas/Pet/$ref"]);
+      match(error.problems[0].message, /cannot load .*schemas\/nope\.yaml/);
+      return true;
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
