@@ -1,7 +1,8 @@
 /**
  * Starts the real urocket (`deno run -P main.ts`, with exactly the permission
- * set kept in deno.json) on a temporary folder, reads its JSON log lines, and
- * gives tests ways to wait on events instead of sleeping.
+ * set kept in deno.json — or a compiled binary) on a temporary folder, reads
+ * its JSON log lines, and gives tests ways to wait on events instead of
+ * sleeping.
  *
  * @module
  */
@@ -33,12 +34,18 @@ export interface StartOptions {
   env?: Record<string, string>;
   /** Extra command-line arguments. */
   args?: string[];
+  /** A compiled urocket to run instead of `deno run -P main.ts`. */
+  binary?: string;
+  /** A command urocket runs under (e.g. `unshare … tini --`): urocket's command line follows it. */
+  wrap?: string[];
 }
 
 /** A running urocket under test. */
 export interface Urocket {
   /** Base URL of the front, e.g. `http://127.0.0.1:41234`. */
   url: string;
+  /** pid of the process started: urocket's, or the wrapper's when `wrap` was given. */
+  pid: number;
   socket: string;
   dir: string;
   /** Every JSON line so far. */
@@ -64,8 +71,11 @@ export interface Urocket {
   release(pid: number): Promise<void>;
   /** POSTs (or PUTs) a reply on the unix socket, like a handler would. */
   reply(path: string, init?: RequestInit): Promise<Answer>;
-  /** Stops urocket with SIGTERM and checks it left nothing behind. */
-  stop(options?: { check?: boolean }): Promise<StopResult>;
+  /**
+   * Stops urocket with SIGTERM and checks it left nothing behind. `signal`
+   * replaces sending SIGTERM to {@link pid} (a wrapper may not pass it on).
+   */
+  stop(options?: { check?: boolean; signal?: () => void }): Promise<StopResult>;
 }
 
 /** A fully read response. */
@@ -140,17 +150,15 @@ export async function startUrocket(options: StartOptions): Promise<Urocket> {
     await Deno.writeTextFile(`${dir}/${path}`, fill(text, dir));
     if (typeof file !== "string") await Deno.chmod(`${dir}/${path}`, file.mode);
   }
-  const child = new Deno.Command(DENO, {
-    args: [
-      "run",
-      "-P",
-      "--config",
-      `${REPO}/deno.json`,
-      `${REPO}/main.ts`,
-      "-c",
-      `${dir}/urocket-service.yaml`,
-      ...(options.args ?? []),
-    ],
+  const [program, ...args] = [
+    ...(options.wrap ?? []),
+    ...urocketCommand(options.binary),
+    "-c",
+    `${dir}/urocket-service.yaml`,
+    ...(options.args ?? []),
+  ];
+  const child = new Deno.Command(program, {
+    args,
     cwd: dir,
     env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin", NO_COLOR: "1", ...options.env },
     clearEnv: true,
@@ -216,6 +224,7 @@ export async function startUrocket(options: StartOptions): Promise<Urocket> {
 
   return {
     url,
+    pid: child.pid,
     socket,
     dir,
     logs,
@@ -246,7 +255,7 @@ export async function startUrocket(options: StartOptions): Promise<Urocket> {
     },
     reply: (path, init = {}) =>
       answer(fetch(`http://localhost${path}`, { method: "POST", ...init, client })),
-    async stop({ check = true } = {}) {
+    async stop({ check = true, signal } = {}) {
       if (check && !exited) {
         // Every request answered must be logged, and its process gone, before the shutdown.
         for (const id of answered) {
@@ -261,7 +270,7 @@ export async function startUrocket(options: StartOptions): Promise<Urocket> {
           );
         }
       }
-      if (!exited) child.kill("SIGTERM");
+      if (!exited) signal ? signal() : child.kill("SIGTERM");
       const { code } = await status;
       await Promise.all([stdoutDone, stderrDone]);
       client.close();
@@ -282,13 +291,24 @@ export async function startUrocket(options: StartOptions): Promise<Urocket> {
   };
 }
 
+/**
+ * urocket's command line without its arguments: `deno run -P` with the
+ * permission set of deno.json, or the compiled `binary`.
+ */
+export function urocketCommand(binary?: string): string[] {
+  return binary
+    ? [binary]
+    : [DENO, "run", "-P", "--config", `${REPO}/deno.json`, `${REPO}/main.ts`];
+}
+
 /** Runs urocket's command line to its end (for start-up refusals, --help, …). */
 export async function runUrocket(
   args: string[],
-  options: { cwd?: string; env?: Record<string, string> } = {},
+  options: { cwd?: string; env?: Record<string, string>; binary?: string } = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(DENO, {
-    args: ["run", "-P", "--config", `${REPO}/deno.json`, `${REPO}/main.ts`, ...args],
+  const [program, ...base] = urocketCommand(options.binary);
+  const out = await new Deno.Command(program, {
+    args: [...base, ...args],
     cwd: options.cwd,
     env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin", NO_COLOR: "1", ...options.env },
     clearEnv: true,
