@@ -163,28 +163,13 @@ export async function exchange(deps: FrontDeps, input: ExchangeInput): Promise<R
     });
   } catch (error) {
     pending.end();
-    record.outcome = "spawn_failed";
-    deps.logger.error("spawn_failed", {
-      req_id: requestId,
-      operation: operation.name,
-      program: op.program,
-      error: (error as Error).message,
-    });
-    if ((error as { code?: string }).code === "E2BIG") {
-      throw op.channel === "cmdline"
-        ? new HttpProblem(
-          "payload_too_large",
-          'The payload is too large for the command line: configure "channel: stdin"',
-        )
-        : new HttpProblem("headers_too_large", "The request is too large to hand to the process");
-    }
-    throw new HttpProblem("bad_gateway", "The handler process could not be started", {
-      cause: error,
-    });
+    throw spawnFailed(deps, input, error as Error);
   }
   record.pid = group.pid;
   deps.processes.add(group, operation.key);
-  group.ended.then((end) => {
+  group.ended.then(async (end) => {
+    // A handler the exec helper could not start never ran: its spawn_failed line says it all.
+    if (await group.spawnFailure) return;
     deps.logger.info("process_exit", {
       req_id: requestId,
       operation: operation.name,
@@ -224,7 +209,33 @@ export async function exchange(deps: FrontDeps, input: ExchangeInput): Promise<R
       record.outcome = "client_gone";
       group.kill("client_gone");
       return new Response(null, { status: 499 });
+    case "spawn_failed":
+      record.pid = undefined;
+      throw spawnFailed(deps, input, waited.error);
   }
+}
+
+/** Logs a handler that could not be started and says what the client gets for it. */
+function spawnFailed(deps: FrontDeps, input: ExchangeInput, error: Error): HttpProblem {
+  const op = input.operation.config;
+  input.record.outcome = "spawn_failed";
+  deps.logger.error("spawn_failed", {
+    req_id: input.requestId,
+    operation: input.operation.name,
+    program: op.program,
+    error: error.message,
+  });
+  if ((error as { code?: string }).code === "E2BIG") {
+    return op.channel === "cmdline"
+      ? new HttpProblem(
+        "payload_too_large",
+        'The payload is too large for the command line: configure "channel: stdin"',
+      )
+      : new HttpProblem("headers_too_large", "The request is too large to hand to the process");
+  }
+  return new HttpProblem("bad_gateway", "The handler process could not be started", {
+    cause: error,
+  });
 }
 
 type Waited =
@@ -232,7 +243,8 @@ type Waited =
   | { kind: "too_large" }
   | { kind: "timeout" }
   | { kind: "exited" }
-  | { kind: "client_gone" };
+  | { kind: "client_gone" }
+  | { kind: "spawn_failed"; error: Error };
 
 /**
  * Waits for the first of: the reply, the deadline, the exit of the direct
@@ -271,6 +283,7 @@ async function waitForReply(
         if (signal.aborted) onAbort();
         else signal.addEventListener("abort", onAbort, { once: true });
       }),
+      group.spawnFailure.then((error) => error ? { kind: "spawn_failed", error } as const : never),
     ]);
     if (waited.kind !== "reply") pending.end();
     return waited;

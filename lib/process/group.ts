@@ -7,7 +7,14 @@
  */
 
 import { readLines } from "./output.ts";
-import type { Spawned, Spawner, SpawnSpec } from "./spawn.ts";
+import {
+  HELPER_EXEC_FAILED,
+  parseHelperReport,
+  type Spawned,
+  type Spawner,
+  type SpawnError,
+  type SpawnSpec,
+} from "./spawn.ts";
 
 /** Why urocket killed a process group. */
 export type KillReason = "timeout" | "client_gone" | "shutdown" | "stream_timeout";
@@ -91,6 +98,12 @@ export class ProcessGroup {
   readonly exited: Promise<Deno.CommandStatus>;
   /** Resolves when no process of the group is left. */
   readonly ended: Promise<ProcessEnd>;
+  /**
+   * Resolves with the error when the handler could not be exec'ed after all
+   * (reported by the exec helper), else with `undefined` as soon as that is
+   * known; always before {@link ended}.
+   */
+  readonly spawnFailure: Promise<SpawnError | undefined>;
   #startedAt = performance.now();
   #killGraceMs: number;
   #stopReading = new AbortController();
@@ -98,15 +111,36 @@ export class ProcessGroup {
   #timers = new Set<ReturnType<typeof setTimeout>>();
   #done = false;
 
-  private constructor(spawned: Spawned, options: ProcessGroupOptions) {
+  private constructor(spec: SpawnSpec, spawned: Spawned, options: ProcessGroupOptions) {
     this.pid = spawned.pid;
     this.exited = spawned.status;
     if (spawned.stdin) writePayload(spawned.stdin, options.payload ?? new Uint8Array());
     const signal = this.#stopReading.signal;
-    const readers = [readLines(spawned.stderr, {
-      onLine: (line, truncated) => options.onOutput("stderr", line, truncated),
+    // Only the first stderr line can be the exec helper's report: it writes it instead of running the handler.
+    let firstLine = spawned.viaHelper === true;
+    let report: SpawnError | undefined;
+    let sawFirstLine!: () => void;
+    const firstLineSeen = new Promise<void>((resolve) => sawFirstLine = resolve);
+    const stderr = readLines(spawned.stderr, {
+      onLine: (line, truncated) => {
+        if (firstLine) {
+          firstLine = false;
+          sawFirstLine();
+          report = parseHelperReport(line, spec.program);
+          if (report) return;
+        }
+        options.onOutput("stderr", line, truncated);
+      },
       signal,
-    })];
+    });
+    const readers = [stderr];
+    this.spawnFailure = spawned.viaHelper
+      ? spawned.status.then(async (status) => {
+        if (status.signal || status.code !== HELPER_EXEC_FAILED) return undefined;
+        await Promise.race([firstLineSeen, stderr]);
+        return report;
+      })
+      : Promise.resolve(undefined);
     if (spawned.stdout) {
       readers.push(readLines(spawned.stdout, {
         onLine: (line, truncated) => options.onOutput("stdout", line, truncated),
@@ -124,7 +158,7 @@ export class ProcessGroup {
    * @throws {SpawnError} when the program cannot be started.
    */
   static start(spec: SpawnSpec, options: ProcessGroupOptions): ProcessGroup {
-    return new ProcessGroup(options.spawner(spec), options);
+    return new ProcessGroup(spec, options.spawner(spec), options);
   }
 
   /** Why the group was killed, if it was. */
