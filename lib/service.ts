@@ -12,7 +12,7 @@ import { type Generation, loadGeneration } from "./generation.ts";
 import type { Logger } from "./log/logger.ts";
 import { PendingRequests } from "./pending/registry.ts";
 import { inheritedEnv } from "./process/env.ts";
-import { chooseSpawner, type SpawnStrategy } from "./process/exec_helper.ts";
+import { chooseSpawner, type SpawnStrategy } from "./process/spawn_strategy.ts";
 import type { Spawner } from "./process/spawn.ts";
 import { ProcessTable } from "./process/table.ts";
 import { createReplyApp } from "./reply/app.ts";
@@ -70,7 +70,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       reason: "injected by the caller",
       dispose: () => Promise.resolve(),
     }
-    : await chooseSpawner({ env: options.env });
+    : await chooseSpawner({ env: options.env, logger });
 
   try {
     await claimSocketPath(config.socket);
@@ -129,7 +129,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     operations: generation.operations.length,
     pid: Deno.pid,
   });
-  // Said once: the fallback is correct but costs about 0.5 ms of urocket CPU per request.
+  // Said once: the fallback is correct but forks all of urocket per request.
   if (strategy.mode !== "detached") {
     logger.info("spawner", {
       mode: strategy.mode,

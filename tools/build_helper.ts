@@ -1,8 +1,8 @@
 /**
- * Builds the exec helper `build/urocket-exec` from `native/urocket_exec.c`
- * with the system C compiler (`$CC`, else `cc`): static and without libc on
- * x86_64 and aarch64, against libc elsewhere. Skips the build when the
- * binary is newer than its source. Never commit the result.
+ * Builds the spawn helper `build/urocket-spawn` from `native/urocket_spawn.c`
+ * with the system C compiler (`$CC`, else `cc`), static when the system has
+ * a static libc. Skips the build when the binary is newer than its source.
+ * Never commit the result.
  *
  *   deno task build-helper              fails when there is no C compiler
  *   deno task build-helper --optional   says so on stderr and succeeds (for start and test)
@@ -11,25 +11,13 @@
  */
 
 const REPO = new URL("../", import.meta.url).pathname;
-const SOURCE = `${REPO}native/urocket_exec.c`;
-const TARGET = `${REPO}build/urocket-exec`;
+const SOURCE = `${REPO}native/urocket_spawn.c`;
+const TARGET = `${REPO}build/urocket-spawn`;
 
-/** Compiler flag sets, fastest helper first. */
+/** Compiler flag sets: static first (one file to ship), then dynamic. */
 const ATTEMPTS = [
-  [
-    "-O2",
-    "-static",
-    "-nostdlib",
-    "-ffreestanding",
-    "-fno-stack-protector",
-    "-fno-tree-loop-distribute-patterns",
-    "-fno-asynchronous-unwind-tables",
-    "-fno-pie",
-    "-no-pie",
-    "-s",
-  ],
-  ["-O2", "-static", "-s", "-DUROCKET_EXEC_LIBC"],
-  ["-O2", "-s", "-DUROCKET_EXEC_LIBC"],
+  ["-O2", "-static", "-s", "-Wall"],
+  ["-O2", "-s", "-Wall"],
 ];
 
 async function mtime(path: string): Promise<number | undefined> {

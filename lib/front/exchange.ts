@@ -140,7 +140,7 @@ export async function exchange(deps: FrontDeps, input: ExchangeInput): Promise<R
   });
   let group: ProcessGroup;
   try {
-    group = ProcessGroup.start({
+    group = await ProcessGroup.start({
       program: op.program,
       args,
       cwd: op.wd,
@@ -163,13 +163,28 @@ export async function exchange(deps: FrontDeps, input: ExchangeInput): Promise<R
     });
   } catch (error) {
     pending.end();
-    throw spawnFailed(deps, input, error as Error);
+    record.outcome = "spawn_failed";
+    deps.logger.error("spawn_failed", {
+      req_id: requestId,
+      operation: operation.name,
+      program: op.program,
+      error: (error as Error).message,
+    });
+    if ((error as { code?: string }).code === "E2BIG") {
+      throw op.channel === "cmdline"
+        ? new HttpProblem(
+          "payload_too_large",
+          'The payload is too large for the command line: configure "channel: stdin"',
+        )
+        : new HttpProblem("headers_too_large", "The request is too large to hand to the process");
+    }
+    throw new HttpProblem("bad_gateway", "The handler process could not be started", {
+      cause: error,
+    });
   }
   record.pid = group.pid;
   deps.processes.add(group, operation.key);
-  group.ended.then(async (end) => {
-    // A handler the exec helper could not start never ran: its spawn_failed line says it all.
-    if (await group.spawnFailure) return;
+  group.ended.then((end) => {
     deps.logger.info("process_exit", {
       req_id: requestId,
       operation: operation.name,
@@ -209,33 +224,7 @@ export async function exchange(deps: FrontDeps, input: ExchangeInput): Promise<R
       record.outcome = "client_gone";
       group.kill("client_gone");
       return new Response(null, { status: 499 });
-    case "spawn_failed":
-      record.pid = undefined;
-      throw spawnFailed(deps, input, waited.error);
   }
-}
-
-/** Logs a handler that could not be started and says what the client gets for it. */
-function spawnFailed(deps: FrontDeps, input: ExchangeInput, error: Error): HttpProblem {
-  const op = input.operation.config;
-  input.record.outcome = "spawn_failed";
-  deps.logger.error("spawn_failed", {
-    req_id: input.requestId,
-    operation: input.operation.name,
-    program: op.program,
-    error: error.message,
-  });
-  if ((error as { code?: string }).code === "E2BIG") {
-    return op.channel === "cmdline"
-      ? new HttpProblem(
-        "payload_too_large",
-        'The payload is too large for the command line: configure "channel: stdin"',
-      )
-      : new HttpProblem("headers_too_large", "The request is too large to hand to the process");
-  }
-  return new HttpProblem("bad_gateway", "The handler process could not be started", {
-    cause: error,
-  });
 }
 
 type Waited =
@@ -243,8 +232,7 @@ type Waited =
   | { kind: "too_large" }
   | { kind: "timeout" }
   | { kind: "exited" }
-  | { kind: "client_gone" }
-  | { kind: "spawn_failed"; error: Error };
+  | { kind: "client_gone" };
 
 /**
  * Waits for the first of: the reply, the deadline, the exit of the direct
@@ -262,9 +250,12 @@ async function waitForReply(
   const after = (ms: number) =>
     new Promise<void>((resolve) => timers.push(setTimeout(resolve, ms)));
   let onAbort: (() => void) | undefined;
+  let settled = false;
   const never = new Promise<never>(() => {});
   const exitedWithoutReply = afterExit === "fail"
     ? group.exited.then(async () => {
+      // Exiting after the race was decided (the usual case: reply, then exit) starts no timer.
+      if (settled) return never;
       await after(EXIT_REPLY_GRACE_MS);
       // A reply that is arriving right now may still win; the deadline bounds it.
       if (pending.state === "receiving") await never;
@@ -283,11 +274,11 @@ async function waitForReply(
         if (signal.aborted) onAbort();
         else signal.addEventListener("abort", onAbort, { once: true });
       }),
-      group.spawnFailure.then((error) => error ? { kind: "spawn_failed", error } as const : never),
     ]);
     if (waited.kind !== "reply") pending.end();
     return waited;
   } finally {
+    settled = true;
     for (const timer of timers) clearTimeout(timer);
     if (onAbort) signal.removeEventListener("abort", onAbort);
   }

@@ -7,14 +7,7 @@
  */
 
 import { readLines } from "./output.ts";
-import {
-  HELPER_EXEC_FAILED,
-  parseHelperReport,
-  type Spawned,
-  type Spawner,
-  type SpawnError,
-  type SpawnSpec,
-} from "./spawn.ts";
+import type { Spawned, Spawner, SpawnSpec } from "./spawn.ts";
 
 /** Why urocket killed a process group. */
 export type KillReason = "timeout" | "client_gone" | "shutdown" | "stream_timeout";
@@ -87,7 +80,7 @@ export function isGroupAlive(pgid: number): boolean {
  *
  * @example
  * ```ts
- * const group = ProcessGroup.start(spec, { spawner, timeoutMs: 30_000, killGraceMs: 2_000, onOutput });
+ * const group = await ProcessGroup.start(spec, { spawner, timeoutMs: 30_000, killGraceMs: 2_000, onOutput });
  * const end = await group.ended; // { exitCode: 0, killed: false, … }
  * ```
  */
@@ -98,55 +91,32 @@ export class ProcessGroup {
   readonly exited: Promise<Deno.CommandStatus>;
   /** Resolves when no process of the group is left. */
   readonly ended: Promise<ProcessEnd>;
-  /**
-   * Resolves with the error when the handler could not be exec'ed after all
-   * (reported by the exec helper), else with `undefined` as soon as that is
-   * known; always before {@link ended}.
-   */
-  readonly spawnFailure: Promise<SpawnError | undefined>;
   #startedAt = performance.now();
   #killGraceMs: number;
   #stopReading = new AbortController();
   #killReason: KillReason | undefined;
   #timers = new Set<ReturnType<typeof setTimeout>>();
   #done = false;
+  /** Output streams still being read. */
+  #openReaders = 0;
 
-  private constructor(spec: SpawnSpec, spawned: Spawned, options: ProcessGroupOptions) {
+  private constructor(spawned: Spawned, options: ProcessGroupOptions) {
     this.pid = spawned.pid;
     this.exited = spawned.status;
     if (spawned.stdin) writePayload(spawned.stdin, options.payload ?? new Uint8Array());
     const signal = this.#stopReading.signal;
-    // Only the first stderr line can be the exec helper's report: it writes it instead of running the handler.
-    let firstLine = spawned.viaHelper === true;
-    let report: SpawnError | undefined;
-    let sawFirstLine!: () => void;
-    const firstLineSeen = new Promise<void>((resolve) => sawFirstLine = resolve);
-    const stderr = readLines(spawned.stderr, {
-      onLine: (line, truncated) => {
-        if (firstLine) {
-          firstLine = false;
-          sawFirstLine();
-          report = parseHelperReport(line, spec.program);
-          if (report) return;
-        }
-        options.onOutput("stderr", line, truncated);
-      },
+    const readers = [readLines(spawned.stderr, {
+      onLine: (line, truncated) => options.onOutput("stderr", line, truncated),
       signal,
-    });
-    const readers = [stderr];
-    this.spawnFailure = spawned.viaHelper
-      ? spawned.status.then(async (status) => {
-        if (status.signal || status.code !== HELPER_EXEC_FAILED) return undefined;
-        await Promise.race([firstLineSeen, stderr]);
-        return report;
-      })
-      : Promise.resolve(undefined);
+    })];
     if (spawned.stdout) {
       readers.push(readLines(spawned.stdout, {
         onLine: (line, truncated) => options.onOutput("stdout", line, truncated),
         signal,
       }));
     }
+    this.#openReaders = readers.length;
+    for (const reader of readers) reader.then(() => this.#openReaders--);
     this.#killGraceMs = options.killGraceMs;
     this.#after(options.timeoutMs, () => this.kill("timeout"));
     this.ended = this.#supervise(spawned, readers);
@@ -157,8 +127,8 @@ export class ProcessGroup {
    *
    * @throws {SpawnError} when the program cannot be started.
    */
-  static start(spec: SpawnSpec, options: ProcessGroupOptions): ProcessGroup {
-    return new ProcessGroup(spec, options.spawner(spec), options);
+  static async start(spec: SpawnSpec, options: ProcessGroupOptions): Promise<ProcessGroup> {
+    return new ProcessGroup(await options.spawner(spec), options);
   }
 
   /** Why the group was killed, if it was. */
@@ -218,9 +188,11 @@ export class ProcessGroup {
    * process that escaped the group may hold the pipe open forever.
    */
   async #drain(readers: Promise<void>[]): Promise<void> {
+    // Usually the pipes closed with the group: then no timer and no abort (which builds an Error).
+    if (this.#openReaders === 0) return;
     const all = Promise.all(readers);
     await Promise.race([all, this.#sleep(OUTPUT_DRAIN_MS)]);
-    this.#stopReading.abort();
+    if (this.#openReaders > 0) this.#stopReading.abort();
     for (const timer of this.#timers) clearTimeout(timer);
     this.#timers.clear();
     await all;
