@@ -20,7 +20,7 @@
  * BENCH_UROCKET (another checkout's folder to measure instead, e.g. a
  * baseline from `git archive`), BENCH_ONLY (comma list of: table, startup,
  * inflight, logstdout, spawn). Extra environment for urocket itself:
- * BENCH_UROCKET_ENV (e.g. `UROCKET_EXEC_HELPER=off`).
+ * BENCH_UROCKET_ENV (e.g. `UROCKET_SPAWN_HELPER=off`).
  *
  * @module
  */
@@ -63,6 +63,27 @@ async function buildC(source: string, target: string): Promise<string> {
   return "dynamic";
 }
 
+/** The libc-free trampoline of the spawn candidates (libc build where that fails). */
+async function buildTrampoline(): Promise<void> {
+  const source = `${REPO}/bench/trampoline.c`;
+  const target = `${OUT}/trampoline`;
+  const bare = await run("cc", [
+    "-O2",
+    "-static",
+    "-nostdlib",
+    "-ffreestanding",
+    "-fno-stack-protector",
+    "-fno-tree-loop-distribute-patterns",
+    "-fno-asynchronous-unwind-tables",
+    "-fno-pie",
+    "-no-pie",
+    "-o",
+    target,
+    source,
+  ]);
+  if (!bare.ok) await buildC(source, target);
+}
+
 async function ensureWrk(): Promise<void> {
   if ((await run("sh", ["-c", "command -v wrk"])).ok) return;
   console.error("bench: installing wrk with apt-get");
@@ -93,11 +114,12 @@ async function startUrocket(
   const log = `${dir}/urocket.log`;
   await Deno.writeTextFile(log, "");
   const started = performance.now();
-  // Logs go to a file, as a container runtime would take them; the fd limit is raised for 1,000 in flight.
+  // Logs go through a pipe, as a container runtime takes them (cat stands in for it); the fd
+  // limit is raised for 1,000 in flight.
   const child = new Deno.Command("sh", {
     args: [
       "-c",
-      'ulimit -n 65536 2>/dev/null; exec "$@" >"$UROCKET_BENCH_LOG" 2>&1',
+      'ulimit -n 65536 2>/dev/null; "$@" 2>&1 | cat >"$UROCKET_BENCH_LOG"',
       "sh",
       Deno.execPath(),
       "run",
@@ -132,13 +154,14 @@ async function startUrocket(
     } else await sleep(5);
   }
   const startMs = performance.now() - started;
+  const pid = Number(start.pid);
   return {
-    pid: child.pid,
+    pid,
     url: `http://${start.listen}`,
     log,
     startMs,
     async stop() {
-      child.kill("SIGTERM");
+      Deno.kill(pid, "SIGTERM");
       await child.status;
     },
   };
@@ -415,6 +438,7 @@ async function main() {
   await Deno.mkdir(OUT, { recursive: true });
   const handler = await buildC(`${REPO}/bench/handler.c`, `${OUT}/handler`);
   await buildC(`${REPO}/bench/floor.c`, `${OUT}/floor`);
+  await buildTrampoline();
   const helper = await run(Deno.execPath(), ["run", "-P", `${REPO}/tools/build_helper.ts`], {
     cwd: REPO,
   });

@@ -1,21 +1,36 @@
 /**
  * Measures the spawn strategies urocket could use, without HTTP: spawns per
- * second and urocket-side CPU per spawn, sequentially and 8 at a time, each
- * spawning the benchmark handler with stdin and stderr piped (it exits at
- * once without a socket). Run by `deno task bench:spawn` after the bench has
- * built `.bench/handler` and `build/urocket-exec`.
+ * second and urocket-side CPU per spawn (process CPU, children excluded),
+ * one at a time and 8 at a time. Each spawn starts the benchmark handler
+ * with 100 bytes on stdin and stderr read to its end (without a socket it
+ * exits at once), and waits for its exit. Run by `deno task bench` after it
+ * has built `.bench/handler`, `.bench/trampoline` and `build/urocket-spawn`.
  *
  * @module
  */
 
 import process from "node:process";
+import { SpawnServer } from "../lib/process/spawn_server.ts";
 
 const REPO = new URL("../", import.meta.url).pathname;
 const HANDLER = `${REPO}.bench/handler`;
-const HELPER = `${REPO}build/urocket-exec`;
+const TRAMPOLINE = `${REPO}.bench/trampoline`;
+const SERVER = `${REPO}build/urocket-spawn`;
 const SECONDS = Number(Deno.env.get("BENCH_SECONDS") ?? 3);
+const PAYLOAD = new Uint8Array(100);
 
 type Spawn = () => Promise<void>;
+
+async function feed(stdin: WritableStream<Uint8Array> | null, stderr: ReadableStream<Uint8Array>) {
+  if (stdin) {
+    const writer = stdin.getWriter();
+    await writer.write(PAYLOAD).catch(() => {});
+    await writer.close().catch(() => {});
+  }
+  for await (const _ of stderr) {
+    // Drained, as urocket does.
+  }
+}
 
 function command(program: string, args: string[], detached: boolean): Spawn {
   return async () => {
@@ -28,10 +43,7 @@ function command(program: string, args: string[], detached: boolean): Spawn {
       stdout: "null",
       stderr: "piped",
     }).spawn();
-    const writer = child.stdin.getWriter();
-    await writer.write(new Uint8Array(100)).catch(() => {});
-    await writer.close().catch(() => {});
-    await child.stderr.cancel().catch(() => {});
+    await feed(child.stdin, child.stderr);
     await child.status;
   };
 }
@@ -53,16 +65,11 @@ function ffiSpawn(): Spawn | undefined {
     libc.symbols.posix_spawnattr_setflags(attr, 0x80 /* POSIX_SPAWN_SETSID */);
     const cstr = (s: string) => new TextEncoder().encode(s + "\0");
     const path = cstr(HANDLER);
-    const arg0 = cstr(HANDLER);
     const env0 = cstr("PATH=/usr/bin:/bin");
-    const argv = new BigUint64Array([
-      BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(arg0))),
-      0n,
-    ]);
-    const envp = new BigUint64Array([
-      BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(env0))),
-      0n,
-    ]);
+    const pointer = (bytes: Uint8Array) =>
+      BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(bytes as Uint8Array<ArrayBuffer>)));
+    const argv = new BigUint64Array([pointer(path), 0n]);
+    const envp = new BigUint64Array([pointer(env0), 0n]);
     return async () => {
       const pid = new Int32Array(1);
       const rc = libc.symbols.posix_spawn(pid, path, null, attr, argv, envp);
@@ -74,7 +81,47 @@ function ffiSpawn(): Spawn | undefined {
   }
 }
 
+/** The trampoline spawned from a Worker: urocket's thread never blocks, at the price of messages. */
+function workerSpawn(): Spawn {
+  const worker = new Worker(new URL("./spawn_worker.ts", import.meta.url), { type: "module" });
+  const waiting = new Map<number, () => void>();
+  let next = 0;
+  worker.onmessage = (event) => {
+    if (event.data.code === undefined) return;
+    waiting.get(event.data.id)?.();
+    waiting.delete(event.data.id);
+  };
+  return () =>
+    new Promise<void>((resolve) => {
+      const id = next++;
+      waiting.set(id, resolve);
+      worker.postMessage({ id, program: TRAMPOLINE, args: ["--", HANDLER] });
+    });
+}
+
+async function serverSpawn(): Promise<[Spawn, () => Promise<void>]> {
+  const dir = await Deno.makeTempDir({ prefix: "urocket-bench-spawn-" });
+  const server = SpawnServer.start({ helper: SERVER, dir });
+  const spawn = async () => {
+    const spawned = await server.spawn({
+      program: HANDLER,
+      args: [],
+      cwd: "/tmp",
+      env: { PATH: "/usr/bin:/bin" },
+      stdin: true,
+      stdout: false,
+    });
+    await feed(spawned.stdin, spawned.stderr);
+    await spawned.status;
+  };
+  return [spawn, async () => {
+    await server.close();
+    await Deno.remove(dir, { recursive: true });
+  }];
+}
+
 async function measure(spawn: Spawn, concurrency: number) {
+  await spawn();
   const cpu0 = process.cpuUsage();
   const start = performance.now();
   const end = start + SECONDS * 1000;
@@ -93,22 +140,35 @@ async function measure(spawn: Spawn, concurrency: number) {
   };
 }
 
-const candidates: [string, Spawn | undefined][] = [
-  ["Deno.Command, detached: true", command(HANDLER, [], true)],
-  ["Deno.Command, plain (no group kill)", command(HANDLER, [], false)],
-  ["plain spawn of build/urocket-exec (static)", command(HELPER, ["--", HANDLER], false)],
-  ["plain spawn of /usr/bin/setsid (dynamic)", command("/usr/bin/setsid", [HANDLER], false)],
-  ["FFI posix_spawn + POSIX_SPAWN_SETSID (no pipes)", ffiSpawn()],
+const [server, stopServer] = await serverSpawn();
+const candidates: [string, string, Spawn | undefined][] = [
+  ["Deno.Command, detached: true", "yes", command(HANDLER, [], true)],
+  ["Deno.Command, plain", "no", command(HANDLER, [], false)],
+  [
+    "plain spawn of a static setsid+exec trampoline",
+    "yes",
+    command(TRAMPOLINE, ["--", HANDLER], false),
+  ],
+  [
+    "plain spawn of /usr/bin/setsid (util-linux, dynamic)",
+    "yes",
+    command("/usr/bin/setsid", [HANDLER], false),
+  ],
+  ["trampoline spawned from a Worker", "yes", workerSpawn()],
+  ["FFI posix_spawn + POSIX_SPAWN_SETSID, no pipes, --allow-ffi", "yes", ffiSpawn()],
+  ["spawn server (build/urocket-spawn), sockets for stdio", "yes", server],
 ];
-console.log("| candidate | c | spawns/s | urocket CPU ms/spawn |");
-console.log("|---|---|---|---|");
-for (const [name, spawn] of candidates) {
+console.log("| candidate | group kill | c | spawns/s | urocket CPU ms/spawn |");
+console.log("|---|---|---|---|---|");
+for (const [name, kill, spawn] of candidates) {
   if (!spawn) {
-    console.log(`| ${name} | — | unavailable | |`);
+    console.log(`| ${name} | ${kill} | — | unavailable | |`);
     continue;
   }
   for (const c of [1, 8]) {
     const r = await measure(spawn, c);
-    console.log(`| ${name} | ${c} | ${r.perSecond} | ${r.cpuMsPerSpawn} |`);
+    console.log(`| ${name} | ${kill} | ${c} | ${r.perSecond} | ${r.cpuMsPerSpawn} |`);
   }
 }
+await stopServer();
+Deno.exit(0);

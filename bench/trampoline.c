@@ -1,45 +1,10 @@
 /*
- * urocket-exec: the exec helper urocket spawns in front of every handler.
- *
- * Deno can start a process in a session of its own only with
- * `detached: true`, which forks the whole Deno process (about 0.6 ms of
- * urocket CPU and a blocked event loop per request). Spawning this helper
- * without `detached` takes Deno's fast posix_spawn path; the helper calls
- * setsid() — so that the handler leads its own session and process group
- * (pid = pgid = sid) and urocket can signal the whole tree — and execs the
- * handler in place: same pid, same stdin/stdout/stderr, same environment.
- *
- * It is built without the C library (-nostdlib, raw system calls) on x86_64
- * and aarch64: on our VMs a static glibc binary spends ~0.5 ms per exec in
- * libc start-up (CPUID traps), this one ~0.05 ms. Other architectures build
- * the same logic against libc (-DUROCKET_EXEC_LIBC), slower but correct.
- *
- * Protocol 1 (what urocket relies on; lib/process/exec_helper.ts):
- *
- *   urocket-exec --version          prints "urocket-exec 1\n" (urocket's start-up probe)
- *   urocket-exec -- PROGRAM ARGS…   setsid(), then execve(PROGRAM, [PROGRAM, ARGS…], envp)
- *
- * PROGRAM is an absolute path (urocket resolves it; there is no PATH search
- * here). What the helper tells urocket goes to stderr as ONE line that
- * starts with a NUL byte, so that no ordinary output is mistaken for it:
- *
- *   "\0urocket-exec exec-failed ERRNO\n"   (decimal errno), then exit 127
- *
- * urocket trusts that line only when the process also exits with 127 and
- * turns it into a spawn failure (502, outcome spawn_failed).
- *
- * Reserved for the supervision issue (not implemented; protocol 1 must keep
- * working): options before "--", e.g. "--cgroup DIR" (write "0" to
- * DIR/cgroup.procs before setsid, so the handler is in its cgroup before it
- * runs any code of its own) and "--rusage" (stay the session leader with
- * catchable signals blocked, fork the handler into the same group, wait4()
- * it, write "\0urocket-exec rusage utime_us=… stime_us=… maxrss_kb=…\n" to
- * stderr, then exit with the handler's code or re-raise its signal). An
- * unknown option is refused ("\0urocket-exec usage 22\n", exit 125), so an
- * old helper never silently ignores what a newer urocket asks of it; the
- * "--version" answer tells urocket which protocol it speaks.
- *
- * Build: `deno task build-helper` (writes build/urocket-exec; never committed).
+ * A spawn candidate measured by bench/spawn_candidates.ts (not used by
+ * urocket): a static, libc-free trampoline that calls setsid() and execs
+ * its arguments in place — `trampoline -- /abs/program args…` — spawned by a
+ * plain (non-detached) Deno.Command. Without libc its exec costs ~0.05 ms;
+ * a static glibc build spends ~0.5 ms per exec in libc start-up on our VMs.
+ * Built by bench/run.ts with -nostdlib on x86_64 and aarch64.
  */
 
 #define PROTOCOL "1"
@@ -94,11 +59,11 @@ static int equal(const char *a, const char *b) {
   return *a == *b;
 }
 
-/* Writes the NUL-led report line "\0urocket-exec EVENT ERRNO\n". */
+/* Writes the NUL-led report line "\0trampoline EVENT ERRNO\n". */
 static void report(const char *event, long error) {
   char line[96];
   unsigned long n = 0;
-  const char *prefix = "urocket-exec ";
+  const char *prefix = "trampoline ";
   line[n++] = '\0';
   while (*prefix) line[n++] = *prefix++;
   while (*event && n < 64) line[n++] = *event++;
@@ -114,7 +79,7 @@ static void report(const char *event, long error) {
 
 static int run(int argc, char **argv, char **envp) {
   if (argc == 2 && equal(argv[1], "--version")) {
-    static const char text[] = "urocket-exec " PROTOCOL "\n";
+    static const char text[] = "trampoline " PROTOCOL "\n";
     return sys_write(1, text, sizeof text - 1) == (long)(sizeof text - 1) ? 0 : 1;
   }
   if (argc < 3 || !equal(argv[1], "--") || argv[2][0] != '/') {

@@ -24,17 +24,23 @@
  *
  * Requests on stdin, one frame each: a 4-byte little-endian length, then
  * that many bytes of NUL-terminated fields:
- *   TOKEN (16 hex digits), FLAGS (1: stdin from the socket, else /dev/null;
- *   2: stdout to a second socket, else /dev/null), CWD, ARGC, ARGV…, ENVC, ENV…
- * ARGV[0] is the program's absolute path (no PATH search).
+ *   TOKEN (16 hex digits), FLAGS, CWD, ARGC, ARGV…, ENVC, ENV…, PAYLOAD_LEN,
+ * then PAYLOAD_LEN raw bytes. FLAGS: 1 stdin from the socket (urocket
+ * streams it); 4 stdin from a pipe the server fills with the PAYLOAD and
+ * closes before the handler starts (a payload that fits a pipe buffer: no
+ * write, no shutdown, no wake-up on urocket's side); neither: /dev/null;
+ * 2 stdout to a second socket, else /dev/null. ARGV[0] is the program's
+ * absolute path (no PATH search).
  *
  * Per request the server connects to SOCKET and writes TOKEN plus "E" (the
  * stdin/stderr socket) and, with flag 2, TOKEN plus "O" (stdout). Replies on
  * stdout, one line each:
  *   S TOKEN PID                     started
  *   F TOKEN ERRNO                   not started (connect, chdir, setsid or execve failed)
- *   X TOKEN PID STATUS UTIME_US STIME_US MAXRSS_KB
- *                                   exited; STATUS is the raw wait status
+ *   X TOKEN PID STATUS UTIME_US STIME_US MAXRSS_KB GROUP
+ *                                   exited; STATUS is the raw wait status; GROUP
+ *                                   is 0 when kill(-PID, 0) found the process
+ *                                   group empty at that moment, else 1
  *
  * Room for the supervision issue (not used yet): X already carries the
  * child's exact wait4() usage; a cgroup join belongs in the child between
@@ -68,7 +74,9 @@
 
 #define PROTOCOL "1"
 #define TOKEN_LEN 16
-#define KNOWN_FLAGS 3
+#define KNOWN_FLAGS 7
+/* A pipe buffer holds at least 64 KiB on Linux; the payload must never block the server. */
+#define MAX_PIPED_PAYLOAD 65536
 #define MAX_FRAME (8u << 20)
 
 static struct sockaddr_un address = {.sun_family = AF_UNIX};
@@ -174,17 +182,46 @@ static void start(char *frame, size_t len) {
     p += strnlen(p, (size_t)(end - p)) + 1;
   }
   envp[envc] = NULL;
+  long payload_len = p < end ? strtol(p, NULL, 10) : -1;
+  if (p < end) p += strnlen(p, (size_t)(end - p)) + 1;
+  if (payload_len < 0 || payload_len != end - p || ((flags & 4) && payload_len > MAX_PIPED_PAYLOAD) ||
+      ((flags & 4) && (flags & 1))) {
+    free(argv);
+    free(envp);
+    say("F %s %d\n", token, EINVAL);
+    return;
+  }
+  int piped[2] = {-1, -1};
+  if (flags & 4) {
+    if (pipe2(piped, O_CLOEXEC) < 0) {
+      free(argv);
+      free(envp);
+      say("F %s %d\n", token, errno);
+      return;
+    }
+    if (payload_len > 0 && write(piped[1], p, (size_t)payload_len) != payload_len) {
+      int error = errno ? errno : EIO;
+      close(piped[0]);
+      close(piped[1]);
+      free(argv);
+      free(envp);
+      say("F %s %d\n", token, error);
+      return;
+    }
+    close(piped[1]);
+  }
 
   int in_err = connect_stream(token, 'E');
   int stdout_fd = in_err >= 0 && (flags & 2) ? connect_stream(token, 'O') : dev_null_out;
   if (in_err < 0 || stdout_fd < 0) {
     say("F %s %d\n", token, in_err < 0 ? -in_err : -stdout_fd);
     if (in_err >= 0) close(in_err);
+    if (piped[0] >= 0) close(piped[0]);
     free(argv);
     free(envp);
     return;
   }
-  int stdin_fd = (flags & 1) ? in_err : dev_null_in;
+  int stdin_fd = (flags & 1) ? in_err : (flags & 4) ? piped[0] : dev_null_in;
 
   /* Written by the vfork child (shared memory) when it cannot exec. */
   volatile int child_error = 0;
@@ -208,6 +245,7 @@ static void start(char *frame, size_t len) {
   }
   int fork_error = pid < 0 ? errno : 0;
   close(in_err);
+  if (piped[0] >= 0) close(piped[0]);
   if (stdout_fd != dev_null_out) close(stdout_fd);
   free(argv);
   free(envp);
@@ -239,9 +277,12 @@ static void reap(void) {
   while ((pid = wait4(-1, &status, WNOHANG, &usage)) > 0) {
     for (size_t i = 0; i < child_count; i++) {
       if (children[i].pid != pid) continue;
-      say("X %s %d %d %lld %lld %ld\n", children[i].token, (int)pid, status,
+      /* Saves urocket a kill(-pgid, 0) per request when, as usual, nothing outlived the handler. */
+      int group = kill(-pid, 0) == 0 || errno != ESRCH;
+      say("X %s %d %d %lld %lld %ld %d\n", children[i].token, (int)pid, status,
           (long long)usage.ru_utime.tv_sec * 1000000 + usage.ru_utime.tv_usec,
-          (long long)usage.ru_stime.tv_sec * 1000000 + usage.ru_stime.tv_usec, usage.ru_maxrss);
+          (long long)usage.ru_stime.tv_sec * 1000000 + usage.ru_stime.tv_usec, usage.ru_maxrss,
+          group);
       children[i] = children[--child_count];
       break;
     }

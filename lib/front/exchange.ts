@@ -294,7 +294,8 @@ function respond(
   onClientGone: () => void,
 ): Response {
   const { reply, settle } = event;
-  const headers = new Headers(reply.headers);
+  // The reply's own Headers, built for this reply alone: no copy needed.
+  const headers = reply.headers;
   headers.set("x-request-id", requestId);
   if (reply.body instanceof Uint8Array) {
     record.bytes = reply.body.length;

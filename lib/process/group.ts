@@ -103,7 +103,8 @@ export class ProcessGroup {
   private constructor(spawned: Spawned, options: ProcessGroupOptions) {
     this.pid = spawned.pid;
     this.exited = spawned.status;
-    if (spawned.stdin) writePayload(spawned.stdin, options.payload ?? new Uint8Array());
+    if (spawned.feedStdin) spawned.feedStdin(options.payload ?? new Uint8Array());
+    else if (spawned.stdin) writePayload(spawned.stdin, options.payload ?? new Uint8Array());
     const signal = this.#stopReading.signal;
     const readers = [readLines(spawned.stderr, {
       onLine: (line, truncated) => options.onOutput("stderr", line, truncated),
@@ -128,7 +129,10 @@ export class ProcessGroup {
    * @throws {SpawnError} when the program cannot be started.
    */
   static async start(spec: SpawnSpec, options: ProcessGroupOptions): Promise<ProcessGroup> {
-    return new ProcessGroup(await options.spawner(spec), options);
+    const withPayload = spec.stdin && options.payload
+      ? { ...spec, payload: options.payload }
+      : spec;
+    return new ProcessGroup(await options.spawner(withPayload), options);
   }
 
   /** Why the group was killed, if it was. */
@@ -158,7 +162,8 @@ export class ProcessGroup {
     const status = await spawned.status;
     let lingering = false;
     let killedAt: number | undefined;
-    for (let step = 0; isGroupAlive(this.pid); step++) {
+    // The spawn server checks the group as it reaps the child; usually it is already empty.
+    for (let step = 0; status.groupAlive !== false && isGroupAlive(this.pid); step++) {
       if (this.#killReason) {
         killedAt ??= performance.now();
         if (performance.now() - killedAt > this.#killGraceMs + KILL_WAIT_MS) {

@@ -9,18 +9,20 @@
  * @module
  */
 
-import { type Spawned, SpawnError, type SpawnSpec } from "./spawn.ts";
+import { type ExitStatus, type Spawned, SpawnError, type SpawnSpec } from "./spawn.ts";
 
 /** The protocol `urocket-spawn --version` must answer. */
 export const SPAWN_PROTOCOL = "1";
 
+/** Largest payload the server puts in a pipe itself (a pipe buffer: it never blocks the server). */
+const MAX_PIPED_PAYLOAD = 65536;
 /** Length of a request token: 16 hex digits. */
 const TOKEN_LEN = 16;
 /** Token plus the stream kind (`E` stdin+stderr, `O` stdout). */
 const HEADER_LEN = TOKEN_LEN + 1;
 
 /** A started process's exit status, when the server is gone and it can no longer be known. */
-const LOST_STATUS: Deno.CommandStatus = { success: false, code: -1, signal: null };
+const LOST_STATUS: ExitStatus = { success: false, code: -1, signal: null };
 
 /** Linux signal numbers, for exit statuses. */
 const SIGNALS: Record<number, Deno.Signal> = {
@@ -78,7 +80,7 @@ const ERRNO: Record<number, [string, string]> = {
 };
 
 /** Turns a raw wait status into Deno's shape (`code` 128 + n for signal n, as Deno does). */
-export function commandStatus(wait: number): Deno.CommandStatus {
+export function commandStatus(wait: number): ExitStatus {
   const signo = wait & 0x7f;
   if (signo === 0) {
     const code = (wait >> 8) & 0xff;
@@ -105,8 +107,10 @@ interface Starting {
   resolve: (spawned: Spawned) => void;
   reject: (error: SpawnError) => void;
   /** Settles the status promise handed out with {@link Spawned}. */
-  exit: (status: Deno.CommandStatus) => void;
-  status: Promise<Deno.CommandStatus>;
+  exit: (status: ExitStatus) => void;
+  status: Promise<ExitStatus>;
+  /** Whether the server put the payload in a pipe itself. */
+  piped: boolean;
 }
 
 /** Options of {@link SpawnServer.start}. */
@@ -137,7 +141,7 @@ export class SpawnServer {
   /** Requests not yet started, by token. */
   #starting = new Map<string, Starting>();
   /** Started processes whose exit is still to come, by token. */
-  #running = new Map<string, (status: Deno.CommandStatus) => void>();
+  #running = new Map<string, (status: ExitStatus) => void>();
   #closing = false;
   #alive = true;
   #loops: Promise<unknown>;
@@ -209,26 +213,33 @@ export class SpawnServer {
     const env: string[] = [];
     for (const name in spec.env) env.push(`${name}=${spec.env[name]}`);
     const token = newToken();
+    const payload = spec.stdin && spec.payload && spec.payload.length <= MAX_PIPED_PAYLOAD
+      ? spec.payload
+      : undefined;
+    const stdinFlag = spec.stdin ? (payload ? 4 : 1) : 0;
     const parts = [
       token,
-      String((spec.stdin ? 1 : 0) | (spec.stdout ? 2 : 0)),
+      String(stdinFlag | (spec.stdout ? 2 : 0)),
       spec.cwd,
       String(fields.length),
       ...fields,
       String(env.length),
       ...env,
+      String(payload?.length ?? 0),
     ];
     for (const part of parts) {
       if (part.includes("\0")) return Promise.reject(spawnErrorFor(spec.program, 22));
     }
     const body = this.#encoder.encode(parts.join("\0") + "\0");
-    const frame = new Uint8Array(4 + body.length);
-    new DataView(frame.buffer).setUint32(0, body.length, true);
+    const size = body.length + (payload?.length ?? 0);
+    const frame = new Uint8Array(4 + size);
+    new DataView(frame.buffer).setUint32(0, size, true);
     frame.set(body, 4);
+    if (payload) frame.set(payload, 4 + body.length);
     return new Promise<Spawned>((resolve, reject) => {
-      let exit!: (status: Deno.CommandStatus) => void;
-      const status = new Promise<Deno.CommandStatus>((settle) => exit = settle);
-      this.#starting.set(token, { spec, resolve, reject, exit, status });
+      let exit!: (status: ExitStatus) => void;
+      const status = new Promise<ExitStatus>((settle) => exit = settle);
+      this.#starting.set(token, { spec, resolve, reject, exit, status, piped: !!payload });
       this.#input.write(frame).catch(() => {
         // The server is gone; its exit fails every request at once.
       });
@@ -312,11 +323,14 @@ export class SpawnServer {
       entry.out?.close();
       entry.reject(spawnErrorFor(entry.spec.program, Number(a)));
     } else if (kind === "X") {
-      // a = pid, b = raw wait status; then utime_us, stime_us, maxrss_kb (for resource stats).
+      // a = pid, b = raw wait status; then utime_us, stime_us, maxrss_kb (for resource
+      // stats, not used yet) and whether the group was still there.
       const exit = this.#running.get(token);
       if (!exit) return;
       this.#running.delete(token);
-      exit(commandStatus(Number(b)));
+      const status: ExitStatus = commandStatus(Number(b));
+      if (line.endsWith(" 0")) status.groupAlive = false;
+      exit(status);
     }
   }
 
@@ -328,7 +342,8 @@ export class SpawnServer {
     entry.resolve({
       pid,
       status: entry.status,
-      stdin: spec.stdin ? connWriter(inErr) : null,
+      stdin: null,
+      feedStdin: spec.stdin && !entry.piped ? (payload) => feed(inErr, payload) : undefined,
       stdout: spec.stdout && out ? out.readable : null,
       stderr: inErr.readable,
     });
@@ -359,21 +374,16 @@ function newToken(): string {
 }
 
 /**
- * The handler's stdin: writes go to the socket, closing shuts down only our
- * sending side (the handler sees EOF), so its stderr still arrives on the
- * same socket.
+ * Writes the payload to the handler's stdin, then shuts down only our
+ * sending side: the handler sees EOF, and its stderr still arrives on the
+ * same socket. A handler that exits without reading is not an error.
  */
-function connWriter(conn: Deno.UnixConn): WritableStream<Uint8Array> {
-  return new WritableStream<Uint8Array>({
-    async write(chunk) {
-      let offset = 0;
-      while (offset < chunk.length) offset += await conn.write(chunk.subarray(offset));
-    },
-    async close() {
-      await conn.closeWrite();
-    },
-    async abort() {
-      await conn.closeWrite().catch(() => {});
-    },
-  });
+async function feed(conn: Deno.UnixConn, payload: Uint8Array): Promise<void> {
+  try {
+    let offset = 0;
+    while (offset < payload.length) offset += await conn.write(payload.subarray(offset));
+    await conn.closeWrite();
+  } catch {
+    // EPIPE or a closed connection: the handler is gone or closed stdin.
+  }
 }
