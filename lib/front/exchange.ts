@@ -275,7 +275,14 @@ async function waitForReply(
         else signal.addEventListener("abort", onAbort, { once: true });
       }),
     ]);
-    if (waited.kind !== "reply") pending.end();
+    if (waited.kind !== "reply") {
+      pending.end();
+      // A reply delivered in the same turn that lost the race would wait for its answer forever
+      // (and hold the reply server's shutdown): it is told the request is gone (410).
+      pending.event.then((event) => {
+        if (event.kind === "reply") event.settle({ kind: "gone" });
+      });
+    }
     return waited;
   } finally {
     settled = true;
