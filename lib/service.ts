@@ -135,6 +135,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       mode: strategy.mode,
       helper: strategy.helper,
       source: strategy.reason,
+      server_pid: strategy.serverPid?.(),
     });
   } else {
     logger.warn("spawner", {

@@ -192,6 +192,11 @@ export class SpawnServer {
     return new SpawnServer(child, listener, socket, options.onExit);
   }
 
+  /** The server's pid. */
+  get pid(): number {
+    return this.#child.pid;
+  }
+
   /** Whether the server still runs. */
   get alive(): boolean {
     return this.#alive;

@@ -31,6 +31,8 @@ export interface SpawnStrategy {
   helper?: string;
   /** Why the fallback is used, or where the helper came from. */
   reason: string;
+  /** The running spawn server's pid, if there is one. */
+  serverPid?: () => number;
   /** Stops the spawn server and removes urocket's private directory. */
   dispose(): Promise<void>;
 }
@@ -120,6 +122,7 @@ export async function chooseSpawner(options: ChooseSpawnerOptions): Promise<Spaw
     mode: "spawn_server",
     helper,
     reason: source,
+    serverPid: () => server.pid,
     async dispose() {
       await server.close();
       await removeDir();
