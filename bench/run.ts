@@ -452,18 +452,20 @@ async function main() {
     `machine: ${Deno.build.target}, ${navigator.hardwareConcurrency} cores; before: ${uptime}`,
     Object.keys(EXTRA_ENV).length ? `urocket env: ${JSON.stringify(EXTRA_ENV)}` : "",
   ].filter(Boolean);
+  // Each section is printed as soon as it is measured.
+  console.log(sections.join("\n\n") + "\n");
+  const say = (text: string) => console.log(text + "\n");
   try {
-    if (ONLY.has("table")) sections.push(await table(dir));
-    if (ONLY.has("startup")) sections.push(await startup(dir));
-    if (ONLY.has("inflight")) sections.push(await inflight(dir));
-    if (ONLY.has("logstdout")) sections.push(await logstdout(dir));
-    sections.push(validateIn());
-    if (ONLY.has("spawn")) sections.push("spawn candidates:\n" + await spawnCandidates());
+    if (ONLY.has("table")) say(await table(dir));
+    if (ONLY.has("startup")) say(await startup(dir));
+    if (ONLY.has("inflight")) say(await inflight(dir));
+    if (ONLY.has("logstdout")) say(await logstdout(dir));
+    say(validateIn());
+    if (ONLY.has("spawn")) say("spawn candidates:\n" + await spawnCandidates());
   } finally {
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
-  sections.push(`after: ${(await run("uptime", [])).stdout.trim()}`);
-  console.log(sections.join("\n\n"));
+  say(`after: ${(await run("uptime", [])).stdout.trim()}`);
 }
 
 await main();

@@ -110,7 +110,9 @@ async function serverSpawn(): Promise<[Spawn, () => Promise<void>]> {
       env: { PATH: "/usr/bin:/bin" },
       stdin: true,
       stdout: false,
+      payload: PAYLOAD, // piped by the server, as urocket does for payloads up to 64 KiB
     });
+    await spawned.feedStdin?.(PAYLOAD);
     await feed(spawned.stdin, spawned.stderr);
     await spawned.status;
   };
