@@ -124,6 +124,8 @@ async function startUrocket(
       Deno.execPath(),
       "run",
       "-P",
+      // As `deno task start` runs it (see README, "Memory").
+      "--v8-flags=--max-semi-space-size=1",
       "--config",
       `${UROCKET}/deno.json`,
       `${UROCKET}/main.ts`,

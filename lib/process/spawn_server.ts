@@ -349,8 +349,8 @@ export class SpawnServer {
       status: entry.status,
       stdin: null,
       feedStdin: spec.stdin && !entry.piped ? (payload) => feed(inErr, payload) : undefined,
-      stdout: spec.stdout && out ? out.readable : null,
-      stderr: inErr.readable,
+      stdout: spec.stdout && out ? connReadable(out) : null,
+      stderr: connReadable(inErr),
     });
   }
 
@@ -391,4 +391,53 @@ async function feed(conn: Deno.UnixConn, payload: Uint8Array): Promise<void> {
   } catch {
     // EPIPE or a closed connection: the handler is gone or closed stdin.
   }
+}
+
+/** First read buffer of an output stream; grows when output keeps filling it. */
+const FIRST_READ = 1024;
+/** Largest read buffer. */
+const MAX_READ = 64 * 1024;
+
+/**
+ * A connection's incoming bytes as a stream, closing the connection at its
+ * end or when cancelled. `conn.readable` would park a 64 KiB buffer in every
+ * pending read — most of urocket's memory per request in flight, since a
+ * handler's stderr is usually silent until it exits. This one starts at
+ * 1 KiB and doubles only while reads come back full.
+ */
+function connReadable(conn: Deno.UnixConn): ReadableStream<Uint8Array> {
+  let size = FIRST_READ;
+  let closed = false;
+  const close = () => {
+    if (closed) return;
+    closed = true;
+    try {
+      conn.close();
+    } catch {
+      // Already closed.
+    }
+  };
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const buffer = new Uint8Array(size);
+      let n: number | null;
+      try {
+        n = await conn.read(buffer);
+      } catch (error) {
+        close();
+        controller.error(error);
+        return;
+      }
+      if (n === null) {
+        close();
+        controller.close();
+        return;
+      }
+      if (n === size && size < MAX_READ) size *= 2;
+      controller.enqueue(buffer.subarray(0, n));
+    },
+    cancel() {
+      close();
+    },
+  }, { highWaterMark: 0 });
 }

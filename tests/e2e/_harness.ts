@@ -144,6 +144,7 @@ export async function startUrocket(options: StartOptions): Promise<Urocket> {
     args: [
       "run",
       "-P",
+      "--v8-flags=--max-semi-space-size=1", // as deno task start
       "--config",
       `${REPO}/deno.json`,
       `${REPO}/main.ts`,
