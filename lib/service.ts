@@ -14,7 +14,8 @@ import type { Logger } from "./log/logger.ts";
 import { EXPOSITION_CONTENT_TYPE, Metrics } from "./metrics/metrics.ts";
 import { PendingRequests } from "./pending/registry.ts";
 import { inheritedEnv } from "./process/env.ts";
-import { detachedSpawner, type Spawner } from "./process/spawn.ts";
+import { chooseSpawner, type SpawnStrategy } from "./process/spawn_strategy.ts";
+import type { Spawner } from "./process/spawn.ts";
 import { ProcessTable } from "./process/table.ts";
 import { createReplyApp } from "./reply/app.ts";
 import { claimSocketPath, removeSocket, SocketError } from "./reply/socket.ts";
@@ -27,7 +28,7 @@ export interface ServiceOptions {
   /** urocket's own environment. */
   env: Record<string, string>;
   logger: Logger;
-  /** How processes are started; defaults to {@link detachedSpawner}. */
+  /** How processes are started; by default {@link chooseSpawner} decides. */
   spawner?: Spawner;
 }
 
@@ -72,8 +73,21 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     logLinesDropped: () => logger.dropped,
   });
   let readiness: Readiness = "starting";
+  const strategy: SpawnStrategy = options.spawner
+    ? {
+      spawner: options.spawner,
+      mode: "injected",
+      reason: "injected by the caller",
+      dispose: () => Promise.resolve(),
+    }
+    : await chooseSpawner({ env: options.env, logger });
 
-  await claimSocketPath(config.socket);
+  try {
+    await claimSocketPath(config.socket);
+  } catch (error) {
+    await strategy.dispose();
+    throw error;
+  }
   const replyApp = createReplyApp({
     registry,
     logger,
@@ -85,6 +99,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     replyServer = Deno.serve({ path: config.socket, onListen() {} }, replyApp.fetch);
     await Deno.chmod(config.socket, config.socketMode);
   } catch (error) {
+    await strategy.dispose();
     throw new SocketError(
       `Cannot listen on socket ${JSON.stringify(config.socket)}: ${(error as Error).message}`,
     );
@@ -94,7 +109,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     generation: () => generation,
     registry,
     processes,
-    spawner: options.spawner ?? detachedSpawner,
+    spawner: strategy.spawner,
     logger,
     inheritedEnv: inheritedEnv(options.env),
     metrics,
@@ -109,6 +124,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   } catch (error) {
     await replyServer.shutdown();
     await removeSocket(config.socket);
+    await strategy.dispose();
     throw new ConfigError([{
       file: config.file,
       key: "listen",
@@ -136,6 +152,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       await frontServer.shutdown();
       await replyServer.shutdown();
       await removeSocket(config.socket);
+      await strategy.dispose();
       throw new ConfigError([{
         file: config.file,
         key: "admin",
@@ -155,6 +172,21 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     operations: generation.operations.length,
     pid: Deno.pid,
   });
+  // Said once: the fallback is correct but forks all of urocket per request.
+  if (strategy.mode !== "detached") {
+    logger.info("spawner", {
+      mode: strategy.mode,
+      helper: strategy.helper,
+      source: strategy.reason,
+      server_pid: strategy.serverPid?.(),
+    });
+  } else {
+    logger.warn("spawner", {
+      mode: strategy.mode,
+      reason: strategy.reason,
+      message: "spawning with detached: true, which forks urocket per request (slower)",
+    });
+  }
   for (const warning of generation.warnings) {
     logger.warn("config_warning", {
       file: warning.file,
@@ -195,6 +227,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     clearTimeout(timer);
     await replyServer.shutdown();
     await removeSocket(config.socket);
+    await strategy.dispose();
     // Last: probes and scrapes see the drain (503) until there is nothing left to drain.
     await adminServer?.shutdown();
     logger.info("stopped", { reason });

@@ -34,14 +34,18 @@ export const RELEASE_TARGETS = [
 ] as const;
 
 /**
- * Files embedded in the binary beside the code, relative to the repository;
- * `{target}` is replaced by the target being built (a native helper must be
- * built for it). One line each, e.g. `"build/{target}/urocket-exec",`.
- * Embedded files are read-only and cannot be executed in place: a helper is
- * copied to a writable directory (or the binary built `--self-extracting`)
- * before it is run.
+ * Files embedded in the binary beside the code, relative to the repository.
+ * The spawn helper (`deno task build-helper`) is built for this machine, so
+ * it is embedded only in a binary for this machine's target: a binary for
+ * another target falls back to `detached: true` (said at its start) unless
+ * it is built on a machine of its own architecture, as the release workflow
+ * does. Embedded files cannot be executed in place: urocket copies the
+ * helper into its private directory at start.
  */
-export const INCLUDES: readonly string[] = [];
+export const INCLUDES: readonly string[] = ["build/urocket-spawn"];
+
+/** V8 flags of the binary, as `deno task start` runs urocket (see README: Memory). */
+export const V8_FLAGS = "--max-semi-space-size=1";
 
 /** The exit code for "Deno's runtime for the target could not be had". */
 export const NO_RUNTIME = 3;
@@ -58,11 +62,12 @@ export function compileArgs(spec: CompileSpec): string[] {
   return [
     "compile",
     "-P",
+    `--v8-flags=${V8_FLAGS}`,
     "--config",
     `${REPO}/deno.json`,
-    ...INCLUDES.flatMap((path) => [
+    ...(spec.target === Deno.build.target ? INCLUDES : []).flatMap((path) => [
       "--include",
-      `${REPO}/${path.replaceAll("{target}", spec.target)}`,
+      `${REPO}/${path}`,
     ]),
     "--target",
     spec.target,

@@ -166,7 +166,7 @@ export async function exchange(deps: FrontDeps, input: ExchangeInput): Promise<R
   });
   let group: ProcessGroup;
   try {
-    group = ProcessGroup.start({
+    group = await ProcessGroup.start({
       program: op.program,
       args,
       cwd: op.wd,
@@ -281,9 +281,12 @@ async function waitForReply(
   const after = (ms: number) =>
     new Promise<void>((resolve) => timers.push(setTimeout(resolve, ms)));
   let onAbort: (() => void) | undefined;
+  let settled = false;
   const never = new Promise<never>(() => {});
   const exitedWithoutReply = afterExit === "fail"
     ? group.exited.then(async () => {
+      // Exiting after the race was decided (the usual case: reply, then exit) starts no timer.
+      if (settled) return never;
       await after(EXIT_REPLY_GRACE_MS);
       // A reply that is arriving right now may still win; the deadline bounds it.
       if (pending.state === "receiving") await never;
@@ -303,9 +306,17 @@ async function waitForReply(
         else signal.addEventListener("abort", onAbort, { once: true });
       }),
     ]);
-    if (waited.kind !== "reply") pending.end();
+    if (waited.kind !== "reply") {
+      pending.end();
+      // A reply delivered in the same turn that lost the race would wait for its answer forever
+      // (and hold the reply server's shutdown): it is told the request is gone (410).
+      pending.event.then((event) => {
+        if (event.kind === "reply") event.settle({ kind: "gone" });
+      });
+    }
     return waited;
   } finally {
+    settled = true;
     for (const timer of timers) clearTimeout(timer);
     if (onAbort) signal.removeEventListener("abort", onAbort);
   }
@@ -361,7 +372,8 @@ function respond(
   const { reply, settle } = event;
   const { requestId, record, group } = context;
   const op = context.operation.config;
-  const headers = new Headers(reply.headers);
+  // The reply's own Headers, built for this reply alone: no copy needed.
+  const headers = reply.headers;
   headers.set("x-request-id", requestId);
   if (reply.body instanceof Uint8Array) {
     record.bytes = reply.body.length;

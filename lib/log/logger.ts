@@ -47,6 +47,8 @@ export class Logger {
   #draining: Promise<void> | undefined;
   #dropped = 0;
   #encoder = new TextEncoder();
+  #lastMs = NaN;
+  #lastTime = "";
 
   constructor(options: LoggerOptions) {
     this.#write = options.write;
@@ -98,9 +100,28 @@ export class Logger {
   }
 
   #format(level: Level, msg: string, fields: Fields): string {
-    const own = { time: this.#now().toISOString(), level, msg };
+    const time = this.#time();
     // Fields come after urocket's own keys and can never replace them.
-    return JSON.stringify(Object.assign({ ...own }, fields, own)) + "\n";
+    if ("time" in fields || "level" in fields || "msg" in fields) {
+      const own = { time, level, msg };
+      return JSON.stringify(Object.assign({ ...own }, fields, own)) + "\n";
+    }
+    // The common case, built without copying `fields` (a process may print thousands of lines).
+    const rest = JSON.stringify(fields);
+    return `{"time":"${time}","level":"${level}","msg":${JSON.stringify(msg)}${
+      rest.length > 2 ? "," + rest.slice(1) : "}"
+    }\n`;
+  }
+
+  /** The ISO time, formatted once per millisecond. */
+  #time(): string {
+    const now = this.#now();
+    const ms = now.getTime();
+    if (ms !== this.#lastMs) {
+      this.#lastMs = ms;
+      this.#lastTime = now.toISOString();
+    }
+    return this.#lastTime;
   }
 
   #enqueue(line: string): void {

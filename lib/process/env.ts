@@ -100,6 +100,11 @@ export function checkExecSize(
   args: readonly string[],
   env: Record<string, string>,
 ): ExecTooLarge | undefined {
+  // A UTF-16 code unit is at most 3 UTF-8 bytes: when even that bound fits, nothing is encoded.
+  let bound = 0;
+  for (const arg of args) bound += arg.length * 3 + 9;
+  for (const name in env) bound += (name.length + env[name].length) * 3 + 10;
+  if (bound <= MAX_ARG_BYTES) return undefined;
   const encoder = new TextEncoder();
   let total = 0;
   let uriBytes = 0;

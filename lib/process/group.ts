@@ -80,7 +80,7 @@ export function isGroupAlive(pgid: number): boolean {
  *
  * @example
  * ```ts
- * const group = ProcessGroup.start(spec, { spawner, timeoutMs: 30_000, killGraceMs: 2_000, onOutput });
+ * const group = await ProcessGroup.start(spec, { spawner, timeoutMs: 30_000, killGraceMs: 2_000, onOutput });
  * const end = await group.ended; // { exitCode: 0, killed: false, … }
  * ```
  */
@@ -100,11 +100,14 @@ export class ProcessGroup {
   #killReason: KillReason | undefined;
   #timers = new Set<ReturnType<typeof setTimeout>>();
   #done = false;
+  /** Output streams still being read. */
+  #openReaders = 0;
 
   private constructor(spawned: Spawned, options: ProcessGroupOptions) {
     this.pid = spawned.pid;
     this.exited = spawned.status;
-    if (spawned.stdin) writePayload(spawned.stdin, options.payload ?? new Uint8Array());
+    if (spawned.feedStdin) spawned.feedStdin(options.payload ?? new Uint8Array());
+    else if (spawned.stdin) writePayload(spawned.stdin, options.payload ?? new Uint8Array());
     const signal = this.#stopReading.signal;
     const readers = [readLines(spawned.stderr, {
       onLine: (line, truncated) => options.onOutput("stderr", line, truncated),
@@ -116,6 +119,8 @@ export class ProcessGroup {
         signal,
       }));
     }
+    this.#openReaders = readers.length;
+    for (const reader of readers) reader.then(() => this.#openReaders--);
     this.#killGraceMs = options.killGraceMs;
     this.#deadline = performance.now() + options.timeoutMs;
     this.#armDeadline("timeout");
@@ -127,8 +132,11 @@ export class ProcessGroup {
    *
    * @throws {SpawnError} when the program cannot be started.
    */
-  static start(spec: SpawnSpec, options: ProcessGroupOptions): ProcessGroup {
-    return new ProcessGroup(options.spawner(spec), options);
+  static async start(spec: SpawnSpec, options: ProcessGroupOptions): Promise<ProcessGroup> {
+    const withPayload = spec.stdin && options.payload
+      ? { ...spec, payload: options.payload }
+      : spec;
+    return new ProcessGroup(await options.spawner(withPayload), options);
   }
 
   /** Why the group was killed, if it was. */
@@ -190,7 +198,8 @@ export class ProcessGroup {
     const status = await spawned.status;
     let lingering = false;
     let killedAt: number | undefined;
-    for (let step = 0; isGroupAlive(this.pid); step++) {
+    // The spawn server checks the group as it reaps the child; usually it is already empty.
+    for (let step = 0; status.groupAlive !== false && isGroupAlive(this.pid); step++) {
       if (this.#killReason) {
         killedAt ??= performance.now();
         if (performance.now() - killedAt > this.#killGraceMs + KILL_WAIT_MS) {
@@ -220,9 +229,11 @@ export class ProcessGroup {
    * process that escaped the group may hold the pipe open forever.
    */
   async #drain(readers: Promise<void>[]): Promise<void> {
+    // Usually the pipes closed with the group: then no timer and no abort (which builds an Error).
+    if (this.#openReaders === 0) return;
     const all = Promise.all(readers);
     await Promise.race([all, this.#sleep(OUTPUT_DRAIN_MS)]);
-    this.#stopReading.abort();
+    if (this.#openReaders > 0) this.#stopReading.abort();
     for (const timer of this.#timers) clearTimeout(timer);
     this.#timers.clear();
     await all;

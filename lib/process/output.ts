@@ -55,8 +55,8 @@ export async function readLines(
   } catch {
     // The stream broke: what was read so far is still logged below.
   } finally {
+    // Not releaseLock(): nothing reads this stream after us, and releasing costs an Error with a stack.
     options.signal?.removeEventListener("abort", stop);
-    reader.releaseLock();
   }
   buffer += decoder.decode();
   if (buffer && !skipping) emit(buffer, false);

@@ -17,6 +17,21 @@ export interface SpawnSpec {
   stdin: boolean;
   /** Whether stdout is read (for logging); otherwise it goes to /dev/null. */
   stdout: boolean;
+  /**
+   * The stdin payload, for a spawner that can hand it over at start (the
+   * spawn server puts up to 64 KiB in a pipe itself). A spawner that takes
+   * it returns neither `stdin` nor `feedStdin`.
+   */
+  payload?: Uint8Array;
+}
+
+/** How the direct child ended, plus what the spawner knows about its group. */
+export interface ExitStatus extends Deno.CommandStatus {
+  /**
+   * `false` when the spawner found the process group empty right after the
+   * exit (so no one needs to check again); unknown otherwise.
+   */
+  groupAlive?: boolean;
 }
 
 /** A started process: the leader of its own process group. */
@@ -24,14 +39,24 @@ export interface Spawned {
   /** The pid, which is also the process group id. */
   pid: number;
   /** Resolves when the direct child has exited (and been reaped). */
-  status: Promise<Deno.CommandStatus>;
+  status: Promise<ExitStatus>;
   stdin: WritableStream<Uint8Array> | null;
+  /**
+   * When present, used instead of `stdin`: writes the whole payload, then
+   * ends stdin, without the web-stream machinery (the spawn server's socket).
+   * Never rejects: a process that exits without reading is not an error.
+   */
+  feedStdin?: (payload: Uint8Array) => Promise<void>;
   stdout: ReadableStream<Uint8Array> | null;
   stderr: ReadableStream<Uint8Array>;
 }
 
-/** Starts processes; the strategy is swappable so that faster spawns can replace it. */
-export type Spawner = (spec: SpawnSpec) => Spawned;
+/**
+ * Starts processes; the strategy is swappable (see `spawn_strategy.ts`). It
+ * may answer asynchronously: the spawn server reports the pid, or the
+ * failure, a moment later.
+ */
+export type Spawner = (spec: SpawnSpec) => Spawned | Promise<Spawned>;
 
 /**
  * The process could not be started. `code` is the errno name when known

@@ -296,9 +296,15 @@ export async function startUrocket(options: StartOptions): Promise<Urocket> {
  * permission set of deno.json, or the compiled `binary`.
  */
 export function urocketCommand(binary?: string): string[] {
-  return binary
-    ? [binary]
-    : [DENO, "run", "-P", "--config", `${REPO}/deno.json`, `${REPO}/main.ts`];
+  return binary ? [binary] : [
+    DENO,
+    "run",
+    "-P",
+    "--v8-flags=--max-semi-space-size=1", // as deno task start
+    "--config",
+    `${REPO}/deno.json`,
+    `${REPO}/main.ts`,
+  ];
 }
 
 /** Runs urocket's command line to its end (for start-up refusals, --help, …). */

@@ -84,6 +84,11 @@ paths:
 
         const start = await uro.waitForLog((l) => l.msg === "start");
         assert.equal(start.version, VERSION);
+        // A binary built with its helper spawns through the embedded spawn server.
+        if (await hasBuiltHelper()) {
+          const spawner = await uro.waitForLog((l) => l.msg === "spawner");
+          assert.equal(spawner.mode, "spawn_server", JSON.stringify(spawner));
+        }
         const health = await runUrocket(["health", "--admin", String(start.admin)], {
           binary: path,
         });
@@ -106,3 +111,12 @@ paths:
     }
   },
 });
+
+/** Whether this checkout has a built spawn helper, which the compile task embeds. */
+async function hasBuiltHelper(): Promise<boolean> {
+  try {
+    return (await Deno.stat(new URL("../../build/urocket-spawn", import.meta.url))).isFile;
+  } catch {
+    return false;
+  }
+}

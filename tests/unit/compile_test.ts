@@ -82,13 +82,27 @@ Deno.test({
 });
 
 Deno.test({
-  name: "compileArgs() builds main.ts for the target with the permission set and every include",
+  name: "compileArgs() builds main.ts for the target with the permission set and V8 flags",
   fn() {
     const args = compileArgs({ target: "aarch64-unknown-linux-gnu", output: "/out/urocket" });
     assert.deepEqual(args.slice(0, 2), ["compile", "-P"]);
     assert.equal(args[args.indexOf("--target") + 1], "aarch64-unknown-linux-gnu");
     assert.equal(args[args.indexOf("--output") + 1], "/out/urocket");
+    assert.ok(args.includes("--v8-flags=--max-semi-space-size=1"));
     assert.match(args.at(-1)!, /\/main\.ts$/);
-    assert.equal(args.filter((a) => a === "--include").length, INCLUDES.length);
+  },
+});
+
+Deno.test({
+  name: "compileArgs() embeds the spawn helper only in a binary for this machine's target",
+  fn() {
+    const here = compileArgs({ target: Deno.build.target, output: "/out/urocket" });
+    const includes = here.flatMap((a, i) => a === "--include" ? [here[i + 1]] : []);
+    assert.deepEqual(includes.map((path) => path.replace(/^.*\/build\//, "build/")), INCLUDES);
+    assert.ok(INCLUDES.includes("build/urocket-spawn"));
+    const other = Deno.build.target.startsWith("x86_64")
+      ? "aarch64-unknown-linux-gnu"
+      : "x86_64-unknown-linux-gnu";
+    assert.ok(!compileArgs({ target: other, output: "/out/u" }).includes("--include"));
   },
 });

@@ -29,12 +29,20 @@ Deno.test({
   },
 });
 
+/**
+ * Tasks that are measuring tools around urocket, not urocket: they read
+ * urocket's /proc entries from outside, which Deno allows only with -A. They
+ * start urocket itself with -P.
+ */
+const MEASURING_TOOLS = ["bench", "soak"];
+
 Deno.test({
   name: "every task that runs or builds urocket uses the permission set and grants nothing else",
   fn() {
     const tasks = denoJson.tasks as Record<string, string>;
     let checked = 0;
     for (const [name, task] of Object.entries(tasks)) {
+      if (MEASURING_TOOLS.includes(name)) continue;
       for (const command of task.split(/&&|\|\||;|\|/).map((c) => c.trim())) {
         if (!/^deno (run|compile)\b/.test(command)) continue;
         checked++;
@@ -42,8 +50,9 @@ Deno.test({
         assert.doesNotMatch(command.replace(/^deno \w+ -P/, ""), GRANTS, `task ${name}`);
       }
     }
-    assert.ok(
-      tasks.start.startsWith("deno run -P main.ts"),
+    assert.match(
+      tasks.start,
+      /(^|&& )deno run -P (--v8-flags=\S+ )?main\.ts$/,
       "deno task start does not run urocket",
     );
     assert.ok(checked >= 4, `only ${checked} deno run/compile commands found in the tasks`);
@@ -55,7 +64,8 @@ Deno.test({
   async fn() {
     const { compileArgs } = await import("../../tools/compile.ts");
     const args = compileArgs({ target: "x86_64-unknown-linux-gnu", output: "/tmp/urocket" });
-    assert.deepEqual(args.slice(0, 4), ["compile", "-P", "--config", `${REPO}/deno.json`]);
+    assert.deepEqual(args.slice(0, 2), ["compile", "-P"]);
+    assert.equal(args[args.indexOf("--config") + 1], `${REPO}/deno.json`);
     assert.doesNotMatch(args.join(" "), GRANTS);
   },
 });
@@ -64,7 +74,8 @@ Deno.test({
   name: "the end-to-end harness starts urocket with the permission set and nothing else",
   fn() {
     const command = urocketCommand();
-    assert.deepEqual(command.slice(1, 5), ["run", "-P", "--config", `${REPO}/deno.json`]);
+    assert.deepEqual(command.slice(1, 3), ["run", "-P"]);
+    assert.equal(command[command.indexOf("--config") + 1], `${REPO}/deno.json`);
     assert.equal(command.at(-1), `${REPO}/main.ts`);
     assert.doesNotMatch(command.join(" "), GRANTS);
   },

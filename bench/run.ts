@@ -1,0 +1,473 @@
+/**
+ * `deno task bench`: urocket's benchmark. Not a test: it asserts nothing
+ * about speed, it measures and prints.
+ *
+ * 1. Builds the C reply handler and the floor harness with the system
+ *    compiler (static when possible) and the exec helper; installs wrk with
+ *    apt-get when it is missing.
+ * 2. Main table: urocket driven by wrk (100-byte JSON POST) at c=1, 8, 64,
+ *    and in the same run the floor — the same handler spawned by a C harness
+ *    with no HTTP front (sequential for c=1, two workers for c=8/64) — with
+ *    req/s, p50, p99, errors, × floor and urocket's RSS (from /proc, outside).
+ * 3. Start-up time on a generated document of several hundred operations.
+ * 4. 1,000 requests in flight at once (the handler waits 2 s), all checked,
+ *    with urocket's RSS idle and under that load.
+ * 5. `logstdout` with a handler printing 100 lines: throughput ratio to
+ *    the same handler without it.
+ * 6. (validate-in: see VALIDATE_IN below; measured once that feature lands.)
+ *
+ * Options (environment): BENCH_SECONDS (per wrk run, default 8, at most 10),
+ * BENCH_UROCKET (another checkout's folder to measure instead, e.g. a
+ * baseline from `git archive`), BENCH_ONLY (comma list of: table, startup,
+ * inflight, logstdout, spawn). Extra environment for urocket itself:
+ * BENCH_UROCKET_ENV (e.g. `UROCKET_SPAWN_HELPER=off`).
+ *
+ * @module
+ */
+
+const REPO = new URL("../", import.meta.url).pathname.replace(/\/$/, "");
+const UROCKET = Deno.env.get("BENCH_UROCKET") ?? REPO;
+const OUT = `${REPO}/.bench`;
+const SECONDS = Math.min(10, Number(Deno.env.get("BENCH_SECONDS") ?? 8));
+const ONLY = new Set(
+  (Deno.env.get("BENCH_ONLY") ?? "table,startup,inflight,logstdout,spawn").split(","),
+);
+const EXTRA_ENV = Object.fromEntries(
+  (Deno.env.get("BENCH_UROCKET_ENV") ?? "").split(/\s+/).filter(Boolean).map((pair) => {
+    const at = pair.indexOf("=");
+    return [pair.slice(0, at), pair.slice(at + 1)];
+  }),
+);
+/** The request body: 100 bytes of JSON. */
+const BODY = JSON.stringify({ bench: "payload", pad: "x".repeat(70) });
+
+// ---------------------------------------------------------------- building
+
+async function run(cmd: string, args: string[], options: Deno.CommandOptions = {}) {
+  const output = await new Deno.Command(cmd, { stdout: "piped", stderr: "piped", ...options, args })
+    .output();
+  return {
+    ok: output.success,
+    stdout: new TextDecoder().decode(output.stdout),
+    stderr: new TextDecoder().decode(output.stderr),
+  };
+}
+
+/** Builds `source` into `target`, static when the system has a static libc. */
+async function buildC(source: string, target: string): Promise<string> {
+  for (const flags of [["-O2", "-static"], ["-O2"]]) {
+    const result = await run("cc", [...flags, "-o", target, source]);
+    if (result.ok) return flags.includes("-static") ? "static" : "dynamic";
+    if (flags.length === 1) throw new Error(`cc could not build ${source}:\n${result.stderr}`);
+  }
+  return "dynamic";
+}
+
+/** The libc-free trampoline of the spawn candidates (libc build where that fails). */
+async function buildTrampoline(): Promise<void> {
+  const source = `${REPO}/bench/trampoline.c`;
+  const target = `${OUT}/trampoline`;
+  const bare = await run("cc", [
+    "-O2",
+    "-static",
+    "-nostdlib",
+    "-ffreestanding",
+    "-fno-stack-protector",
+    "-fno-tree-loop-distribute-patterns",
+    "-fno-asynchronous-unwind-tables",
+    "-fno-pie",
+    "-no-pie",
+    "-o",
+    target,
+    source,
+  ]);
+  if (!bare.ok) await buildC(source, target);
+}
+
+async function ensureWrk(): Promise<void> {
+  if ((await run("sh", ["-c", "command -v wrk"])).ok) return;
+  console.error("bench: installing wrk with apt-get");
+  const result = await run("sh", [
+    "-c",
+    "(apt-get install -y -q wrk || (apt-get update -q && apt-get install -y -q wrk)) >/dev/null",
+  ]);
+  if (!result.ok) throw new Error(`wrk is missing and apt-get could not install it`);
+}
+
+// ---------------------------------------------------------------- urocket
+
+interface Running {
+  pid: number;
+  url: string;
+  log: string;
+  stop(): Promise<void>;
+}
+
+async function startUrocket(
+  dir: string,
+  config: string,
+  openapi: string,
+  env: Record<string, string> = {},
+): Promise<Running & { startMs: number }> {
+  await Deno.writeTextFile(`${dir}/urocket-service.yaml`, config);
+  await Deno.writeTextFile(`${dir}/openapi.yaml`, openapi);
+  const log = `${dir}/urocket.log`;
+  await Deno.writeTextFile(log, "");
+  const started = performance.now();
+  // Logs go through a pipe, as a container runtime takes them (cat stands in for it); the fd
+  // limit is raised for 1,000 in flight.
+  const child = new Deno.Command("sh", {
+    args: [
+      "-c",
+      'ulimit -n 65536 2>/dev/null; "$@" 2>&1 | cat >"$UROCKET_BENCH_LOG"',
+      "sh",
+      Deno.execPath(),
+      "run",
+      "-P",
+      // As `deno task start` runs it (see README, "Memory").
+      "--v8-flags=--max-semi-space-size=1",
+      "--config",
+      `${UROCKET}/deno.json`,
+      `${UROCKET}/main.ts`,
+      "-c",
+      `${dir}/urocket-service.yaml`,
+    ],
+    cwd: dir,
+    clearEnv: true,
+    env: {
+      PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+      HOME: Deno.env.get("HOME") ?? "/root",
+      NO_COLOR: "1",
+      UROCKET_BENCH_LOG: log,
+      ...EXTRA_ENV,
+      ...env,
+    },
+    stdin: "null",
+  }).spawn();
+  let start: Record<string, unknown> | undefined;
+  let exited = false;
+  child.status.then(() => exited = true);
+  while (!start) {
+    const text = await Deno.readTextFile(log);
+    const line = text.split("\n").find((l) => l.includes('"msg":"start"'));
+    if (line) start = JSON.parse(line);
+    else if (exited || performance.now() - started > 60_000) {
+      throw new Error(`urocket did not start:\n${text}`);
+    } else await sleep(5);
+  }
+  const startMs = performance.now() - started;
+  const pid = Number(start.pid);
+  return {
+    pid,
+    url: `http://${start.listen}`,
+    log,
+    startMs,
+    async stop() {
+      Deno.kill(pid, "SIGTERM");
+      await child.status;
+    },
+  };
+}
+
+function sleep(ms: number) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** urocket's resident memory in KiB, read from outside. */
+async function rssKiB(pid: number): Promise<number> {
+  const status = await Deno.readTextFile(`/proc/${pid}/status`);
+  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN);
+}
+
+function openapi(operations: { path: string; method: string }[]): string {
+  const paths = new Map<string, string[]>();
+  for (const op of operations) paths.set(op.path, [...(paths.get(op.path) ?? []), op.method]);
+  let text = "openapi: 3.0.3\ninfo: { title: bench, version: '1' }\npaths:\n";
+  for (const [path, methods] of paths) {
+    text += `  ${path}:\n`;
+    for (const method of methods) {
+      const id = `${method}${path.replace(/[^a-zA-Z0-9]/g, "_")}`;
+      text += `    ${method}:\n      operationId: ${id}\n`;
+      if (path.includes("{id}")) {
+        text += "      parameters:\n        - { name: id, in: path, required: true, " +
+          "schema: { type: string } }\n";
+      }
+      text += "      responses:\n        '200':\n          description: ok\n" +
+        "          content: { application/json: {} }\n";
+    }
+  }
+  return text;
+}
+
+interface BenchOp {
+  path: string;
+  method: string;
+  /** `inject.env` entries. */
+  env?: string[];
+  logstdout?: boolean;
+}
+
+function config(dir: string, operations: BenchOp[], top = ""): string {
+  let text = `listen: 127.0.0.1:0\nsocket: ${dir}/u.sock\nmax-inflight: 512\n${top}paths:\n`;
+  const byPath = new Map<string, typeof operations>();
+  for (const op of operations) byPath.set(op.path, [...(byPath.get(op.path) ?? []), op]);
+  for (const [path, ops] of byPath) {
+    text += `  ${path}:\n`;
+    for (const op of ops) {
+      const env = op.env ? `, env: [${op.env.join(", ")}]` : "";
+      text +=
+        `    ${op.method}:\n      timeout: 30s\n      inject: { cmd: ${OUT}/handler${env} }\n`;
+      if (op.logstdout) text += "      logstdout: true\n";
+    }
+  }
+  return text;
+}
+
+// ---------------------------------------------------------------- load
+
+interface Load {
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  requests: number;
+}
+
+const WRK_SCRIPT = `
+wrk.method = "POST"
+wrk.body = '${BODY}'
+wrk.headers["Content-Type"] = "application/json"
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format('{"requests":%d,"duration_us":%d,"socket_errors":%d,"status_errors":%d,"p50_us":%d,"p99_us":%d}\\n',
+    summary.requests, summary.duration, e.connect + e.read + e.write + e.timeout, e.status,
+    latency:percentile(50), latency:percentile(99)))
+end
+`;
+
+async function wrk(url: string, connections: number, seconds = SECONDS): Promise<Load> {
+  const script = `${OUT}/post.lua`;
+  await Deno.writeTextFile(script, WRK_SCRIPT);
+  const result = await run("wrk", [
+    "-t1",
+    `-c${connections}`,
+    `-d${seconds}s`,
+    "--timeout",
+    "10s",
+    "-s",
+    script,
+    url,
+  ]);
+  const line = result.stdout.split("\n").reverse().find((l) => l.startsWith("{"));
+  if (!result.ok || !line) throw new Error(`wrk failed:\n${result.stdout}${result.stderr}`);
+  const r = JSON.parse(line);
+  return {
+    rps: r.requests / (r.duration_us / 1e6),
+    p50: r.p50_us / 1000,
+    p99: r.p99_us / 1000,
+    errors: r.socket_errors + r.status_errors,
+    requests: r.requests,
+  };
+}
+
+async function floor(workers: number, dir: string): Promise<Load> {
+  const result = await run(`${OUT}/floor`, [
+    `${OUT}/handler`,
+    String(workers),
+    String(SECONDS),
+    dir,
+  ]);
+  if (!result.ok) throw new Error(`floor failed: ${result.stderr}`);
+  const r = JSON.parse(result.stdout);
+  return { rps: r.rps, p50: r.p50_ms, p99: r.p99_ms, errors: 0, requests: r.count };
+}
+
+// ---------------------------------------------------------------- sections
+
+const f1 = (n: number) => n.toFixed(1);
+const f2 = (n: number) => n.toFixed(2);
+const mib = (kib: number) => `${(kib / 1024).toFixed(1)} MiB`;
+
+async function table(dir: string): Promise<string> {
+  const ops = [{ path: "/bench", method: "post" }];
+  const uro = await startUrocket(dir, config(dir, ops), openapi(ops));
+  const lines: string[] = [];
+  try {
+    const idle = await rssKiB(uro.pid);
+    await wrk(`${uro.url}/bench`, 8, 2); // warm-up (JIT), not counted
+    const floors = { 1: await floor(1, dir), 2: await floor(2, dir) };
+    lines.push(
+      "| system | connections | req/s | p50 ms | p99 ms | errors | × floor | floor | urocket RSS |",
+      "|---|---|---|---|---|---|---|---|---|",
+      `| floor: C harness, sequential | 1 | ${f1(floors[1].rps)} | ${f2(floors[1].p50)} | ${
+        f2(floors[1].p99)
+      } | 0 | 1.00 | itself | — |`,
+      `| floor: C harness, 2 workers | 2 | ${f1(floors[2].rps)} | ${f2(floors[2].p50)} | ${
+        f2(floors[2].p99)
+      } | 0 | 1.00 | itself | — |`,
+    );
+    for (const c of [1, 8, 64]) {
+      const load = await wrk(`${uro.url}/bench`, c);
+      const base = c === 1 ? floors[1] : floors[2];
+      lines.push(
+        `| urocket | ${c} | ${f1(load.rps)} | ${f2(load.p50)} | ${
+          f2(load.p99)
+        } | ${load.errors} | ${f2(load.rps / base.rps)} | ${
+          c === 1 ? "sequential" : "2 workers"
+        } | ${mib(await rssKiB(uro.pid))} |`,
+      );
+    }
+    lines.push("", `urocket RSS idle after start: ${mib(idle)}`);
+  } finally {
+    await uro.stop();
+  }
+  return lines.join("\n");
+}
+
+async function startup(dir: string): Promise<string> {
+  const times = async (ops: { path: string; method: string }[]) => {
+    const ms: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const uro = await startUrocket(dir, config(dir, ops), openapi(ops));
+      ms.push(uro.startMs);
+      await uro.stop();
+    }
+    return ms.sort((a, b) => a - b)[1];
+  };
+  const many: { path: string; method: string }[] = [];
+  for (let i = 0; i < 200; i++) {
+    many.push({ path: `/resource${i}`, method: "post" });
+    many.push({ path: `/resource${i}/{id}`, method: "get" });
+  }
+  const one = await times([{ path: "/bench", method: "post" }]);
+  const big = await times(many);
+  return [
+    `start-up (spawn of deno → start line, median of 3): 1 operation ${one.toFixed(0)} ms, ` +
+    `${many.length} operations ${big.toFixed(0)} ms (+${(big - one).toFixed(0)} ms)`,
+  ].join("\n");
+}
+
+async function inflight(dir: string): Promise<string> {
+  const ops = [{ path: "/slow", method: "post", env: ["BENCH_DELAY_MS=2000"] }];
+  const uro = await startUrocket(
+    dir,
+    config(dir, ops).replace("max-inflight: 512", "max-inflight: 1100"),
+    openapi(ops),
+  );
+  try {
+    // Idle after a little traffic, so the JIT and buffers are as in service.
+    await Promise.all(Array.from({ length: 20 }, async () => {
+      await (await fetch(`${uro.url}/slow`, { method: "POST", body: BODY })).body?.cancel();
+    }));
+    await sleep(500);
+    const idle = await rssKiB(uro.pid);
+    let peak = idle;
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        peak = Math.max(peak, await rssKiB(uro.pid));
+        await sleep(50);
+      }
+    })();
+    const started = performance.now();
+    const answers = await Promise.all(Array.from({ length: 1000 }, async () => {
+      const response = await fetch(`${uro.url}/slow`, { method: "POST", body: BODY });
+      const text = await response.text();
+      const id = response.headers.get("x-request-id");
+      return response.status === 200 && id !== null && JSON.parse(text).id === id;
+    }));
+    const wall = performance.now() - started;
+    sampling = false;
+    await sampler;
+    const correct = answers.filter(Boolean).length;
+    const perRequest = (peak - idle) / 1000;
+    return [
+      `1,000 in flight (handler waits 2 s): ${correct}/1000 answered correctly in ${
+        (wall / 1000).toFixed(2)
+      } s; RSS idle ${mib(idle)}, peak under load ${mib(peak)}, ${
+        perRequest.toFixed(1)
+      } KiB per in-flight request`,
+    ].join("\n");
+  } finally {
+    await uro.stop();
+  }
+}
+
+async function logstdout(dir: string): Promise<string> {
+  const ops = [
+    { path: "/quiet", method: "post", env: ["BENCH_LINES=100"] },
+    { path: "/chatty", method: "post", env: ["BENCH_LINES=100"], logstdout: true },
+  ];
+  const uro = await startUrocket(dir, config(dir, ops), openapi(ops));
+  try {
+    await wrk(`${uro.url}/quiet`, 8, 2);
+    const quiet = await wrk(`${uro.url}/quiet`, 8);
+    const chatty = await wrk(`${uro.url}/chatty`, 8);
+    return `logstdout, handler printing 100 lines, c=8: ${f1(chatty.rps)} req/s vs ${
+      f1(quiet.rps)
+    } without logstdout = ${
+      f2(chatty.rps / quiet.rps)
+    }× (goal ≥ 0.90); errors ${chatty.errors}/${quiet.errors}`;
+  } finally {
+    await uro.stop();
+  }
+}
+
+/**
+ * VALIDATE_IN — placeholder. `validate-in` is being built on another branch;
+ * once it lands, measure here: the same 1 KB JSON body to an operation with
+ * `validate-in: true` and a schema, against one without, at c=8, and print
+ * the ratio (goal ≥ 0.95).
+ */
+function validateIn(): string {
+  return "validate-in ratio: not measured yet (validate-in is built on another branch; " +
+    "see VALIDATE_IN in bench/run.ts)";
+}
+
+async function spawnCandidates(): Promise<string> {
+  const result = await run(Deno.execPath(), [
+    "run",
+    "-A",
+    `${REPO}/bench/spawn_candidates.ts`,
+  ], { env: { BENCH_SECONDS: String(Math.min(SECONDS, 3)) } });
+  if (!result.ok) throw new Error(result.stderr);
+  return result.stdout.trim();
+}
+
+// ---------------------------------------------------------------- main
+
+async function main() {
+  await Deno.mkdir(OUT, { recursive: true });
+  const handler = await buildC(`${REPO}/bench/handler.c`, `${OUT}/handler`);
+  await buildC(`${REPO}/bench/floor.c`, `${OUT}/floor`);
+  await buildTrampoline();
+  const helper = await run(Deno.execPath(), ["run", "-P", `${REPO}/tools/build_helper.ts`], {
+    cwd: REPO,
+  });
+  if (!helper.ok) console.error(helper.stderr);
+  await ensureWrk();
+  const dir = await Deno.makeTempDir({ prefix: "urocket-bench-" });
+  const uptime = (await run("uptime", [])).stdout.trim();
+  const sections: string[] = [
+    `urocket bench — ${new Date().toISOString()}, ${UROCKET}, ${SECONDS} s per run, ` +
+    `handler ${handler}, wrk -t1, 100-byte JSON POST`,
+    `machine: ${Deno.build.target}, ${navigator.hardwareConcurrency} cores; before: ${uptime}`,
+    Object.keys(EXTRA_ENV).length ? `urocket env: ${JSON.stringify(EXTRA_ENV)}` : "",
+  ].filter(Boolean);
+  // Each section is printed as soon as it is measured.
+  console.log(sections.join("\n\n") + "\n");
+  const say = (text: string) => console.log(text + "\n");
+  try {
+    if (ONLY.has("table")) say(await table(dir));
+    if (ONLY.has("startup")) say(await startup(dir));
+    if (ONLY.has("inflight")) say(await inflight(dir));
+    if (ONLY.has("logstdout")) say(await logstdout(dir));
+    say(validateIn());
+    if (ONLY.has("spawn")) say("spawn candidates:\n" + await spawnCandidates());
+  } finally {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+  say(`after: ${(await run("uptime", [])).stdout.trim()}`);
+}
+
+await main();

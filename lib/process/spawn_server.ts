@@ -1,0 +1,443 @@
+/**
+ * urocket's side of the spawn server (`native/urocket_spawn.c`): a small C
+ * process, started once, that forks every handler into a session of its
+ * own, so that urocket's event loop never blocks on a fork or an exec. The
+ * handler's stdin+stderr (one socket) and stdout come back to urocket as
+ * connections on a private unix socket; starts and exits come back as lines
+ * on the server's stdout. See the C file for the protocol.
+ *
+ * @module
+ */
+
+import { type ExitStatus, type Spawned, SpawnError, type SpawnSpec } from "./spawn.ts";
+
+/** The protocol `urocket-spawn --version` must answer. */
+export const SPAWN_PROTOCOL = "1";
+
+/** Largest payload the server puts in a pipe itself (a pipe buffer: it never blocks the server). */
+const MAX_PIPED_PAYLOAD = 65536;
+/** Length of a request token: 16 hex digits. */
+const TOKEN_LEN = 16;
+/** Token plus the stream kind (`E` stdin+stderr, `O` stdout). */
+const HEADER_LEN = TOKEN_LEN + 1;
+
+/** A started process's exit status, when the server is gone and it can no longer be known. */
+const LOST_STATUS: ExitStatus = { success: false, code: -1, signal: null };
+
+/** Linux signal numbers, for exit statuses. */
+const SIGNALS: Record<number, Deno.Signal> = {
+  1: "SIGHUP",
+  2: "SIGINT",
+  3: "SIGQUIT",
+  4: "SIGILL",
+  5: "SIGTRAP",
+  6: "SIGABRT",
+  7: "SIGBUS",
+  8: "SIGFPE",
+  9: "SIGKILL",
+  10: "SIGUSR1",
+  11: "SIGSEGV",
+  12: "SIGUSR2",
+  13: "SIGPIPE",
+  14: "SIGALRM",
+  15: "SIGTERM",
+  16: "SIGSTKFLT",
+  17: "SIGCHLD",
+  18: "SIGCONT",
+  19: "SIGSTOP",
+  20: "SIGTSTP",
+  21: "SIGTTIN",
+  22: "SIGTTOU",
+  23: "SIGURG",
+  24: "SIGXCPU",
+  25: "SIGXFSZ",
+  26: "SIGVTALRM",
+  27: "SIGPROF",
+  28: "SIGWINCH",
+  29: "SIGIO",
+  30: "SIGPWR",
+  31: "SIGSYS",
+};
+
+/** Messages for the errno values a spawn can fail with (Linux numbering). */
+const ERRNO: Record<number, [string, string]> = {
+  1: ["EPERM", "Operation not permitted"],
+  2: ["ENOENT", "No such file or directory"],
+  7: ["E2BIG", "Argument list too long"],
+  8: ["ENOEXEC", "Exec format error"],
+  11: ["EAGAIN", "Resource temporarily unavailable"],
+  12: ["ENOMEM", "Cannot allocate memory"],
+  13: ["EACCES", "Permission denied"],
+  20: ["ENOTDIR", "Not a directory"],
+  21: ["EISDIR", "Is a directory"],
+  22: ["EINVAL", "Invalid argument"],
+  23: ["ENFILE", "Too many open files in system"],
+  24: ["EMFILE", "Too many open files"],
+  26: ["ETXTBSY", "Text file busy"],
+  36: ["ENAMETOOLONG", "File name too long"],
+  40: ["ELOOP", "Too many levels of symbolic links"],
+  111: ["ECONNREFUSED", "Connection refused"],
+};
+
+/** Turns a raw wait status into Deno's shape (`code` 128 + n for signal n, as Deno does). */
+export function commandStatus(wait: number): ExitStatus {
+  const signo = wait & 0x7f;
+  if (signo === 0) {
+    const code = (wait >> 8) & 0xff;
+    return { success: code === 0, code, signal: null };
+  }
+  return { success: false, code: 128 + signo, signal: SIGNALS[signo] ?? null };
+}
+
+/** The error for errno `errno` while starting `program`. */
+export function spawnErrorFor(program: string, errno: number): SpawnError {
+  const [code, message] = ERRNO[errno] ?? ["EIO", `Error ${errno}`];
+  return new SpawnError(
+    program,
+    Object.assign(new Error(`${message} (os error ${errno})`), { code }),
+  );
+}
+
+/** A request between its frame and its `S`/`F` line plus its connections. */
+interface Starting {
+  spec: SpawnSpec;
+  pid?: number;
+  inErr?: Deno.UnixConn;
+  out?: Deno.UnixConn;
+  resolve: (spawned: Spawned) => void;
+  reject: (error: SpawnError) => void;
+  /** Settles the status promise handed out with {@link Spawned}. */
+  exit: (status: ExitStatus) => void;
+  status: Promise<ExitStatus>;
+  /** Whether the server put the payload in a pipe itself. */
+  piped: boolean;
+}
+
+/** Options of {@link SpawnServer.start}. */
+export interface SpawnServerOptions {
+  /** The `urocket-spawn` binary. */
+  helper: string;
+  /** A private (0700) directory for the stdio socket. */
+  dir: string;
+  /** Called once if the server exits while urocket still needs it. */
+  onExit?: (status: Deno.CommandStatus) => void;
+}
+
+/**
+ * A running spawn server.
+ *
+ * @example
+ * ```ts
+ * const server = await SpawnServer.start({ helper: "build/urocket-spawn", dir });
+ * const spawned = await server.spawn(spec); // { pid, status, stdin, stdout, stderr }
+ * await server.close();
+ * ```
+ */
+export class SpawnServer {
+  #child: Deno.ChildProcess;
+  #input: WritableStreamDefaultWriter<Uint8Array>;
+  #listener: Deno.Listener<Deno.UnixConn, Deno.UnixAddr>;
+  #socket: string;
+  /** Requests not yet started, by token. */
+  #starting = new Map<string, Starting>();
+  /** Started processes whose exit is still to come, by token. */
+  #running = new Map<string, (status: ExitStatus) => void>();
+  #closing = false;
+  #alive = true;
+  #loops: Promise<unknown>;
+  #encoder = new TextEncoder();
+
+  private constructor(
+    child: Deno.ChildProcess,
+    listener: Deno.Listener<Deno.UnixConn, Deno.UnixAddr>,
+    socket: string,
+    onExit?: (status: Deno.CommandStatus) => void,
+  ) {
+    this.#child = child;
+    this.#input = child.stdin.getWriter();
+    this.#listener = listener;
+    this.#socket = socket;
+    this.#loops = Promise.all([
+      this.#acceptLoop(),
+      this.#readLoop(child.stdout),
+      child.status.then((status) => {
+        this.#alive = false;
+        this.#failAll();
+        if (!this.#closing) onExit?.(status);
+      }),
+    ]);
+  }
+
+  /**
+   * Starts `helper --serve` on a new socket in `dir`.
+   *
+   * @throws {Error} when the socket cannot be bound or the helper not started.
+   */
+  static start(options: SpawnServerOptions): SpawnServer {
+    const socket = `${options.dir}/stdio.sock`;
+    const listener = Deno.listen({ transport: "unix", path: socket });
+    let child: Deno.ChildProcess;
+    try {
+      child = new Deno.Command(options.helper, {
+        args: ["--serve", socket],
+        clearEnv: true,
+        stdin: "piped",
+        stdout: "piped",
+        stderr: "inherit",
+      }).spawn();
+    } catch (error) {
+      listener.close();
+      throw error;
+    }
+    return new SpawnServer(child, listener, socket, options.onExit);
+  }
+
+  /** The server's pid. */
+  get pid(): number {
+    return this.#child.pid;
+  }
+
+  /** Whether the server still runs. */
+  get alive(): boolean {
+    return this.#alive;
+  }
+
+  /**
+   * Starts `spec` through the server.
+   *
+   * @throws {SpawnError} when it cannot be started (errno from the server), or the server is gone.
+   */
+  spawn(spec: SpawnSpec): Promise<Spawned> {
+    if (!this.#alive) {
+      return Promise.reject(spawnErrorFor(spec.program, 11 /* EAGAIN: server gone */));
+    }
+    const fields = [
+      spec.program,
+      ...spec.args,
+    ];
+    const env: string[] = [];
+    for (const name in spec.env) env.push(`${name}=${spec.env[name]}`);
+    const token = newToken();
+    const payload = spec.stdin && spec.payload && spec.payload.length <= MAX_PIPED_PAYLOAD
+      ? spec.payload
+      : undefined;
+    const stdinFlag = spec.stdin ? (payload ? 4 : 1) : 0;
+    const parts = [
+      token,
+      String(stdinFlag | (spec.stdout ? 2 : 0)),
+      spec.cwd,
+      String(fields.length),
+      ...fields,
+      String(env.length),
+      ...env,
+      String(payload?.length ?? 0),
+    ];
+    for (const part of parts) {
+      if (part.includes("\0")) return Promise.reject(spawnErrorFor(spec.program, 22));
+    }
+    const body = this.#encoder.encode(parts.join("\0") + "\0");
+    const size = body.length + (payload?.length ?? 0);
+    const frame = new Uint8Array(4 + size);
+    new DataView(frame.buffer).setUint32(0, size, true);
+    frame.set(body, 4);
+    if (payload) frame.set(payload, 4 + body.length);
+    return new Promise<Spawned>((resolve, reject) => {
+      let exit!: (status: ExitStatus) => void;
+      const status = new Promise<ExitStatus>((settle) => exit = settle);
+      this.#starting.set(token, { spec, resolve, reject, exit, status, piped: !!payload });
+      this.#input.write(frame).catch(() => {
+        // The server is gone; its exit fails every request at once.
+      });
+    });
+  }
+
+  /** Stops the server (its stdin ends) and removes the socket. Processes keep running. */
+  async close(): Promise<void> {
+    this.#closing = true;
+    await this.#input.close().catch(() => {});
+    this.#listener.close();
+    await this.#child.status;
+    await this.#loops;
+    await Deno.remove(this.#socket).catch(() => {});
+  }
+
+  async #acceptLoop(): Promise<void> {
+    try {
+      for await (const conn of this.#listener) this.#attach(conn);
+    } catch {
+      // The listener was closed.
+    }
+  }
+
+  /** Reads a connection's header and hands it to its request. */
+  async #attach(conn: Deno.UnixConn): Promise<void> {
+    const header = new Uint8Array(HEADER_LEN);
+    let got = 0;
+    try {
+      while (got < HEADER_LEN) {
+        const n = await conn.read(header.subarray(got));
+        if (n === null) break;
+        got += n;
+      }
+    } catch {
+      // Broken before its header: nobody's stream.
+    }
+    const token = String.fromCharCode(...header.subarray(0, TOKEN_LEN));
+    const entry = got === HEADER_LEN ? this.#starting.get(token) : undefined;
+    const kind = String.fromCharCode(header[TOKEN_LEN]);
+    if (!entry || (kind === "E" ? entry.inErr : kind === "O" ? entry.out : true)) {
+      conn.close();
+      return;
+    }
+    if (kind === "E") entry.inErr = conn;
+    else entry.out = conn;
+    this.#complete(token, entry);
+  }
+
+  async #readLoop(stdout: ReadableStream<Uint8Array>): Promise<void> {
+    const decoder = new TextDecoder();
+    let buffer = "";
+    try {
+      for await (const chunk of stdout) {
+        buffer += decoder.decode(chunk, { stream: true });
+        let start = 0;
+        for (let nl = buffer.indexOf("\n"); nl >= 0; nl = buffer.indexOf("\n", start)) {
+          this.#onLine(buffer.slice(start, nl));
+          start = nl + 1;
+        }
+        buffer = buffer.slice(start);
+      }
+    } catch {
+      // The server is gone; its exit is handled by the status watcher.
+    }
+  }
+
+  #onLine(line: string): void {
+    const [kind, token, a, b] = line.split(" ");
+    if (kind === "S") {
+      const entry = this.#starting.get(token);
+      if (!entry) return;
+      entry.pid = Number(a);
+      this.#running.set(token, entry.exit);
+      this.#complete(token, entry);
+    } else if (kind === "F") {
+      const entry = this.#starting.get(token);
+      if (!entry) return;
+      this.#starting.delete(token);
+      entry.inErr?.close();
+      entry.out?.close();
+      entry.reject(spawnErrorFor(entry.spec.program, Number(a)));
+    } else if (kind === "X") {
+      // a = pid, b = raw wait status; then utime_us, stime_us, maxrss_kb (for resource
+      // stats, not used yet) and whether the group was still there.
+      const exit = this.#running.get(token);
+      if (!exit) return;
+      this.#running.delete(token);
+      const status: ExitStatus = commandStatus(Number(b));
+      if (line.endsWith(" 0")) status.groupAlive = false;
+      exit(status);
+    }
+  }
+
+  /** Hands out the process once its pid and every connection it needs are there. */
+  #complete(token: string, entry: Starting): void {
+    const { spec, pid, inErr, out } = entry;
+    if (pid === undefined || !inErr || (spec.stdout && !out)) return;
+    this.#starting.delete(token);
+    entry.resolve({
+      pid,
+      status: entry.status,
+      stdin: null,
+      feedStdin: spec.stdin && !entry.piped ? (payload) => feed(inErr, payload) : undefined,
+      stdout: spec.stdout && out ? connReadable(out) : null,
+      stderr: connReadable(inErr),
+    });
+  }
+
+  /** The server is gone: requests not started fail, started ones get {@link LOST_STATUS}. */
+  #failAll(): void {
+    for (const [token, entry] of this.#starting) {
+      this.#starting.delete(token);
+      entry.inErr?.close();
+      entry.out?.close();
+      if (entry.pid !== undefined) entry.exit(LOST_STATUS);
+      entry.reject(spawnErrorFor(entry.spec.program, 11));
+    }
+    for (const [token, exit] of this.#running) {
+      this.#running.delete(token);
+      exit(LOST_STATUS);
+    }
+  }
+}
+
+/** 16 hex digits from the CSPRNG: a handler cannot guess another request's streams. */
+function newToken(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(8));
+  let token = "";
+  for (const byte of bytes) token += (byte < 16 ? "0" : "") + byte.toString(16);
+  return token;
+}
+
+/**
+ * Writes the payload to the handler's stdin, then shuts down only our
+ * sending side: the handler sees EOF, and its stderr still arrives on the
+ * same socket. A handler that exits without reading is not an error.
+ */
+async function feed(conn: Deno.UnixConn, payload: Uint8Array): Promise<void> {
+  try {
+    let offset = 0;
+    while (offset < payload.length) offset += await conn.write(payload.subarray(offset));
+    await conn.closeWrite();
+  } catch {
+    // EPIPE or a closed connection: the handler is gone or closed stdin.
+  }
+}
+
+/** First read buffer of an output stream; grows when output keeps filling it. */
+const FIRST_READ = 1024;
+/** Largest read buffer. */
+const MAX_READ = 64 * 1024;
+
+/**
+ * A connection's incoming bytes as a stream, closing the connection at its
+ * end or when cancelled. `conn.readable` would park a 64 KiB buffer in every
+ * pending read — most of urocket's memory per request in flight, since a
+ * handler's stderr is usually silent until it exits. This one starts at
+ * 1 KiB and doubles only while reads come back full.
+ */
+function connReadable(conn: Deno.UnixConn): ReadableStream<Uint8Array> {
+  let size = FIRST_READ;
+  let closed = false;
+  const close = () => {
+    if (closed) return;
+    closed = true;
+    try {
+      conn.close();
+    } catch {
+      // Already closed.
+    }
+  };
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const buffer = new Uint8Array(size);
+      let n: number | null;
+      try {
+        n = await conn.read(buffer);
+      } catch (error) {
+        close();
+        controller.error(error);
+        return;
+      }
+      if (n === null) {
+        close();
+        controller.close();
+        return;
+      }
+      if (n === size && size < MAX_READ) size *= 2;
+      controller.enqueue(buffer.subarray(0, n));
+    },
+    cancel() {
+      close();
+    },
+  }, { highWaterMark: 0 });
+}
