@@ -100,7 +100,7 @@ export async function loadDocument(file: string): Promise<OpenApiDocument> {
 export function parseDocumentText(text: string, file: string): OpenApiDocument {
   let raw: unknown;
   try {
-    raw = parse(text, { uniqueKeys: false, maxAliasCount: 1000 });
+    raw = parse(text, { uniqueKeys: false, maxAliasCount: 1000, logLevel: "error" });
   } catch (error) {
     throw new DocumentError(file, [{
       pointer: "",
