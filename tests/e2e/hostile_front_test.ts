@@ -317,6 +317,41 @@ Deno.test({
 });
 
 Deno.test({
+  name: "a client that leaves halfway through its body is a 400 in the log, not an internal error",
+  ...E2E,
+  async fn() {
+    const uro = await start();
+    try {
+      for (
+        const [id, request, body] of [
+          ["half-length", "Content-Length: 100", "0123456789"],
+          ["half-chunked", "Transfer-Encoding: chunked", "10\r\n0123456789abcdef\r\n"],
+        ]
+      ) {
+        const connection = await connect(front(uro));
+        await writeAll(
+          connection,
+          bytes(
+            `POST /run HTTP/1.1\r\nHost: x\r\n${request}\r\nX-Request-Id: ${id}\r\n\r\n${body}`,
+          ),
+        );
+        // The client leaves before its body's end, while urocket reads it.
+        connection.close();
+        const access = await uro.waitForLog((l) =>
+          l.msg === "access" && l.client_request_id === id
+        );
+        assert.equal(access.status, 400, id);
+        assert.equal(access.pid, undefined, "nothing was spawned");
+        await assertStillServes(uro);
+      }
+      assert.deepEqual(uro.find((l) => l.level === "error"), [], "no internal error was logged");
+    } finally {
+      await uro.stop();
+    }
+  },
+});
+
+Deno.test({
   name:
     "the front refuses Content-Length with Transfer-Encoding, and two different Content-Lengths",
   ...E2E,
