@@ -55,6 +55,10 @@ const PAYLOAD_MAX = 4 * 1024 * 1024;
 const SETTLE_MS = 60_000;
 /** How long descriptors may take to come back to their level. */
 const FD_SETTLE_MS = 10_000;
+/** Longest wait for any one answer: far past every timeout, so that the soak always ends. */
+const ANSWER_LIMIT_MS = 120_000;
+/** How long urocket may take to stop after SIGTERM before it is killed (and the soak fails). */
+const STOP_LIMIT_MS = 60_000;
 
 /** Options of {@link runSoak}. */
 export interface SoakOptions {
@@ -139,16 +143,27 @@ class Server {
     });
   }
 
-  async stop(): Promise<Deno.CommandStatus> {
-    try {
-      this.#child.kill("SIGTERM");
-    } catch {
-      // Already gone.
-    }
+  /** SIGTERM, then SIGKILL if urocket has not stopped within {@link STOP_LIMIT_MS}. */
+  async stop(): Promise<{ status: Deno.CommandStatus; killed: boolean }> {
+    const signal = (name: Deno.Signal) => {
+      try {
+        this.#child.kill(name);
+      } catch {
+        // Already gone.
+      }
+    };
+    signal("SIGTERM");
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<true>((resolve) =>
+      timer = setTimeout(() => resolve(true), STOP_LIMIT_MS)
+    );
+    const killed = await Promise.race([this.#child.status.then(() => false), late]);
+    clearTimeout(timer);
+    if (killed) signal("SIGKILL");
     const status = await this.#child.status;
     await this.done;
     await this.stderr;
-    return status;
+    return { status, killed };
   }
 }
 
@@ -266,7 +281,7 @@ async function runPhase(
       response = await fetch(`${url}/${kind}`, {
         method: "POST",
         client: front,
-        signal: controller.signal,
+        signal: AbortSignal.any([controller.signal, AbortSignal.timeout(ANSWER_LIMIT_MS)]),
         headers: {
           "x-request-id": id,
           "x-soak-delay": delay,
@@ -281,7 +296,12 @@ async function runPhase(
     } finally {
       aborters.delete(id);
     }
-    const text = await response.text();
+    let text: string;
+    try {
+      text = await response.text();
+    } catch (error) {
+      return fail(`the answer broke off: ${(error as Error).message}`);
+    }
     if (response.status !== EXPECTED[kind].status) {
       return fail(`status ${response.status}, expected ${EXPECTED[kind].status}: ${text}`);
     }
@@ -298,14 +318,19 @@ async function runPhase(
       }
     }
     if (kind === "late") {
-      const late = await fetch(`http://localhost/uri/${response.headers.get("x-request-id")}`, {
-        method: "POST",
-        client: socket,
-        headers: { "content-type": "application/json" },
-        body: "{}",
-      });
-      await late.body?.cancel();
-      if (late.status !== 410) return fail(`a late reply got ${late.status}, expected 410`);
+      try {
+        const late = await fetch(`http://localhost/uri/${response.headers.get("x-request-id")}`, {
+          method: "POST",
+          client: socket,
+          headers: { "content-type": "application/json" },
+          body: "{}",
+          signal: AbortSignal.timeout(ANSWER_LIMIT_MS),
+        });
+        await late.body?.cancel();
+        if (late.status !== 410) return fail(`a late reply got ${late.status}, expected 410`);
+      } catch (error) {
+        return fail(`a late reply failed: ${(error as Error).message}`);
+      }
     }
     clientOk.add(id);
   };
@@ -517,19 +542,19 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
         Object.entries(measured.counts).map(([kind, n]) => `${kind} ${n}`).join(", ")
       }`,
     );
-    for (const [name, warm] of [["warm-up 1", warm1], ["warm-up 2", warm2]] as const) {
-      if (warm.result.mismatches.length) {
-        print(`${name} mismatches: ${warm.result.mismatches.slice(0, 5).join("; ")}`);
-      }
-    }
     const aliveBeforeStop = processesWith(marker);
-    const status = await server.stop();
+    const { status, killed } = await server.stop();
     const alive = [...new Set([...aliveBeforeStop, ...processesWith(marker)])];
     const measurements: SoakMeasurements = {
       requests: measured.requests,
-      answeredAsExpected: measured.answeredAsExpected,
+      sent: warm1.result.requests + warm2.result.requests + measured.requests,
+      answeredAsExpected: warm1.result.answeredAsExpected + warm2.result.answeredAsExpected +
+        measured.answeredAsExpected,
       mismatches: [
+        ...warm1.result.mismatches,
+        ...warm2.result.mismatches,
         ...measured.mismatches,
+        ...(killed ? [`urocket did not stop within ${STOP_LIMIT_MS} ms of SIGTERM`] : []),
         ...(status.code !== 0 ? [`urocket exited with ${status.code}`] : []),
       ],
       aliveProcesses: alive,
