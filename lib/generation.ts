@@ -13,6 +13,7 @@ import {
   inspectConfig,
   type LoadOptions,
   type OperationConfig,
+  pathParamEnvName,
   type Problem,
   readConfigFile,
   type ServiceConfig,
@@ -97,6 +98,17 @@ export async function loadGeneration(file: string, options: LoadOptions): Promis
       });
       continue;
     }
+    const clash = clashingPathParams(op.path);
+    if (clash) {
+      problems.push({
+        file: config.file,
+        line: op.line,
+        key: `paths.${op.path}.${op.method}`,
+        message: `Path parameters {${clash[0]}} and {${clash[1]}} would both become ` +
+          `${pathParamEnvName(clash[0])}: rename one of them in the OpenAPI document`,
+      });
+      continue;
+    }
     const key = `${op.method.toUpperCase()} ${op.path}`;
     operations.push({
       name: docOp.operationId ?? key,
@@ -177,6 +189,21 @@ function suggestPath(path: string, operations: DocumentOperation[]): string {
     p.toLowerCase() === path.toLowerCase() || p === path + "/" || p + "/" === path
   );
   return near ? `: did you mean "${near}"?` : "";
+}
+
+/**
+ * Two parameters of one path template that become the same variable
+ * (`{pet-id}` and `{pet_id}`, `{id}` and `{ID}`): either could set it.
+ */
+function clashingPathParams(path: string): [string, string] | undefined {
+  const seen = new Map<string, string>();
+  for (const [, name] of path.matchAll(/\{([^}]*)\}/g)) {
+    const variable = pathParamEnvName(name);
+    const other = seen.get(variable);
+    if (other !== undefined) return [other, name];
+    seen.set(variable, name);
+  }
+  return undefined;
 }
 
 function soleMediaType(doc: JsonObject, operation: DocumentOperation): string {

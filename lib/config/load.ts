@@ -9,7 +9,7 @@
 import { isMap, isScalar, LineCounter, type Node, parseDocument } from "yaml";
 import { ConfigError, type Problem } from "./errors.ts";
 import { ConfigSchema, HTTP_METHODS, type HttpMethod, OperationSchema } from "./schema.ts";
-import { ENV_NAME, isReservedEnvName } from "./reserved_env.ts";
+import { ENV_NAME, headerEnvName, isReservedEnvName } from "./reserved_env.ts";
 import { splitCommand } from "./split_command.ts";
 import { parseDuration, parseSize } from "./units.ts";
 
@@ -102,6 +102,9 @@ export const DEFAULTS = {
   outtake: "usocket://uri/{req_id}",
 } as const;
 
+/** What is wrong with a value that holds a NUL byte, which no argv, environment or path can carry. */
+const NUL_MESSAGE = "Contains a NUL byte, which no command line, environment or path can carry";
+
 /** Longest unix socket path Linux accepts (sun_path is 108 bytes with its NUL). */
 const MAX_SOCKET_PATH = 107;
 
@@ -149,14 +152,28 @@ export async function inspectConfig(
 ): Promise<{ config: ServiceConfig; problems: Problem[] }> {
   const file = options.file;
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
+  // logLevel "error": the yaml package would otherwise print its warnings on stderr.
+  const doc = parseDocument(text, {
+    lineCounter,
+    uniqueKeys: true,
+    prettyErrors: false,
+    logLevel: "error",
+  });
   const problems: Problem[] = doc.errors.map((error) => ({
     file,
     line: error.linePos?.[0].line ?? lineCounter.linePos(error.pos[0]).line,
     key: "",
     message: `Invalid YAML: ${error.message.split("\n")[0]}`,
   }));
-  const data: unknown = problems.length ? {} : doc.toJS() ?? {};
+  let data: unknown = {};
+  if (problems.length === 0) {
+    try {
+      // Aliases are resolved only here: an unknown anchor, or an alias bomb, throws.
+      data = doc.toJS({ maxAliasCount: 100 }) ?? {};
+    } catch (error) {
+      problems.push({ file, key: "", message: `Invalid YAML: ${(error as Error).message}` });
+    }
+  }
   const locate = (path: PropertyKey[], keyOnly = false) => {
     const node = findNode(doc.contents, path, keyOnly);
     return node?.range ? lineCounter.linePos(node.range[0]).line : undefined;
@@ -319,34 +336,59 @@ function resolveOperation(
     report(["outtake"], (outtake as { error: string }).error);
   }
   const wd = absolutePath(raw.inject.wd ?? ".", ctx.dir);
+  if (wd.includes("\0")) report(["inject", "wd"], NUL_MESSAGE);
   let argv: string[] = [];
+  let cmdProblem: string | undefined;
   if (typeof raw.inject.cmd === "string") {
     try {
       argv = splitCommand(raw.inject.cmd);
-      if (argv.length === 0) report(["inject", "cmd"], "The command is empty");
     } catch (error) {
-      report(["inject", "cmd"], (error as Error).message);
+      cmdProblem = (error as Error).message;
     }
   } else {
     argv = raw.inject.cmd;
   }
+  if (cmdProblem === undefined) {
+    if (argv.length === 0) cmdProblem = "The command is empty";
+    // An empty program would pass every check below and fail every spawn.
+    else if (argv[0] === "") cmdProblem = "The command's program is empty";
+    else if (argv.some((word) => word.includes("\0"))) cmdProblem = NUL_MESSAGE;
+  }
+  if (cmdProblem !== undefined) {
+    report(["inject", "cmd"], cmdProblem);
+    argv = [];
+  }
   const passHeaders = raw.inject["pass-headers"] ?? [];
+  const headerVariables = new Map<string, string>();
   passHeaders.forEach((header, i) => {
+    const variable = headerEnvName(header);
+    const sameVariable = headerVariables.get(variable);
     if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(header)) {
       report(["inject", "pass-headers", i], `${JSON.stringify(header)} is not a header name`);
+    } else if (sameVariable !== undefined && sameVariable.toLowerCase() !== header.toLowerCase()) {
+      // Two different headers, one variable: a client could set it through either one.
+      report(
+        ["inject", "pass-headers", i],
+        `${JSON.stringify(header)} and ${JSON.stringify(sameVariable)} would both become ` +
+          `${variable}: pass only one of them`,
+      );
     } else if (header.toLowerCase() === "proxy") {
       report(
         ["inject", "pass-headers", i],
         'The "Proxy" header is never passed: as HTTP_PROXY it would redirect the ' +
           "process's outgoing HTTP calls (httpoxy)",
       );
+    } else if (sameVariable === undefined) {
+      headerVariables.set(variable, header);
     }
   });
   const env: Record<string, string> = {};
   (raw.inject.env ?? []).forEach((entry, i) => {
     const eq = entry.indexOf("=");
     const name = eq < 0 ? entry : entry.slice(0, eq);
-    if (!ENV_NAME.test(name)) {
+    if (entry.includes("\0")) {
+      report(["inject", "env", i], NUL_MESSAGE);
+    } else if (!ENV_NAME.test(name)) {
       report(
         ["inject", "env", i],
         `${JSON.stringify(name)} is not a valid variable name: use letters, digits and _, ` +
@@ -427,13 +469,26 @@ async function checkFiles(
   options: LoadOptions,
   report: Report,
 ): Promise<void> {
-  const stat = options.stat ?? statFile;
   const searchPath = (options.env.PATH ?? "").split(":").filter((dir) => dir !== "");
   for (const op of config.operations) {
-    // An empty program was already reported as a bad cmd.
-    if (op.program === "") continue;
+    // An empty program, or a NUL in wd, was already reported.
+    if (op.program === "" || op.wd.includes("\0")) continue;
     const key = (...rest: string[]) => ["paths", op.path, op.method, "inject", ...rest];
+    // A path the system refuses to look at (too long, no permission) is a problem of its own.
+    let unreadable: string | undefined;
+    const stat = async (path: string) => {
+      try {
+        return await (options.stat ?? statFile)(path);
+      } catch (error) {
+        unreadable ??= `Cannot inspect ${JSON.stringify(path)}: ${(error as Error).message}`;
+        return undefined;
+      }
+    };
     const wd = await stat(op.wd);
+    if (unreadable) {
+      report(key("wd"), unreadable);
+      continue;
+    }
     if (!wd?.isDirectory) {
       report(key("wd"), `${JSON.stringify(op.wd)} ${wd ? "is not a directory" : "does not exist"}`);
       continue;
@@ -455,6 +510,8 @@ async function checkFiles(
     }
     if (found) {
       op.program = found;
+    } else if (unreadable) {
+      report(key("cmd"), unreadable);
     } else if (notExecutable) {
       report(
         key("cmd"),

@@ -18,7 +18,7 @@ export interface Payload {
 
 /**
  * Reads the request body within the operation's `max-body`; a larger body is
- * the client's 413, before any process starts.
+ * the client's 413, a body that breaks off its 400, before any process starts.
  */
 export async function readBody(
   request: Request,
@@ -27,7 +27,12 @@ export async function readBody(
   try {
     return await readBodyWithin(request, maxBody);
   } catch (error) {
-    if (!(error instanceof BodyTooLarge)) throw error;
+    if (!(error instanceof BodyTooLarge)) {
+      // The client closed its connection mid-body: its request, not urocket, is broken.
+      throw new HttpProblem("bad_request", "The request body ended before it was complete", {
+        cause: error,
+      });
+    }
     throw new HttpProblem(
       "payload_too_large",
       `The request body is larger than this operation's max-body (${maxBody} bytes)`,

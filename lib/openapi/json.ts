@@ -22,7 +22,7 @@ export function parseJsonOrYaml(text: string): Json {
       // Not strict JSON (comments, trailing commas…): YAML, a superset, may still read it.
     }
   }
-  return parse(text, { uniqueKeys: false, maxAliasCount: 1000 }) as Json;
+  return parse(text, { uniqueKeys: false, maxAliasCount: 1000, logLevel: "error" }) as Json;
 }
 
 /** A JSON value as found in a document. */

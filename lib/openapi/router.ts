@@ -24,16 +24,23 @@ export type RouteMatch<T> =
 
 interface Pattern<T> {
   regex: RegExp;
-  names: string[];
   literalLength: number;
   node: Node<T>;
+}
+
+/** What a method of a path holds: templates of one shape may name their parameters differently. */
+interface Target<T> {
+  value: T;
+  template: string;
+  /** Parameter names in path order. */
+  names: string[];
 }
 
 interface Node<T> {
   literals: Map<string, Node<T>>;
   patterns: Pattern<T>[];
   template?: string;
-  methods?: Map<string, T>;
+  methods?: Map<string, Target<T>>;
 }
 
 const newNode = <T>(): Node<T> => ({ literals: new Map(), patterns: [] });
@@ -75,7 +82,7 @@ export class Router<T> {
       const source = patternSource(segment);
       let pattern = node.patterns.find((p) => p.regex.source === source.regex.source);
       if (!pattern) {
-        pattern = { ...source, node: newNode() };
+        pattern = { regex: source.regex, literalLength: source.literalLength, node: newNode() };
         node.patterns.push(pattern);
         node.patterns.sort((a, b) => b.literalLength - a.literalLength);
       }
@@ -83,7 +90,14 @@ export class Router<T> {
     }
     node.template ??= route.path;
     node.methods ??= new Map();
-    node.methods.set(route.method.toLowerCase(), route.value);
+    // The names belong to this template, not to the trie nodes it shares with others
+    // (`/pets/{petId}` and `/pets/{id}/toys` share the node of their second segment).
+    const names = splitPath(route.path).flatMap((segment) => patternSource(segment).names);
+    node.methods.set(route.method.toLowerCase(), {
+      value: route.value,
+      template: route.path,
+      names,
+    });
   }
 
   /**
@@ -99,8 +113,8 @@ export class Router<T> {
     }
     const segments = splitPath(path);
     const decoded: (string | undefined)[] = segments.map(decodeSegment);
-    const params: Record<string, string> = {};
-    const found = this.#walk(this.#root, segments, decoded, 0, params);
+    const values: string[] = [];
+    const found = this.#walk(this.#root, segments, decoded, 0, values);
     if (!found) {
       const bad = decoded.findIndex((d) => d === undefined);
       return bad >= 0
@@ -110,15 +124,17 @@ export class Router<T> {
         }
         : { kind: "not_found" };
     }
-    const value = found.methods!.get(method.toLowerCase());
-    if (value === undefined) {
+    const target = found.methods!.get(method.toLowerCase());
+    if (target === undefined) {
       return {
         kind: "method_not_allowed",
         template: found.template!,
         allow: [...found.methods!.keys()].map((m) => m.toUpperCase()),
       };
     }
-    return { kind: "found", value, template: found.template!, params: { ...params } };
+    const params: Record<string, string> = {};
+    target.names.forEach((name, i) => params[name] = values[i]);
+    return { kind: "found", value: target.value, template: target.template, params };
   }
 
   #walk(
@@ -126,25 +142,26 @@ export class Router<T> {
     segments: string[],
     decoded: (string | undefined)[],
     i: number,
-    params: Record<string, string>,
+    values: string[],
   ): Node<T> | undefined {
     if (i === segments.length) return node.methods ? node : undefined;
     const segment = decoded[i];
     if (segment === undefined) return undefined;
     const literal = node.literals.get(segment);
     if (literal) {
-      const found = this.#walk(literal, segments, decoded, i + 1, params);
+      const found = this.#walk(literal, segments, decoded, i + 1, values);
       if (found) return found;
     }
     for (const pattern of node.patterns) {
       const m = pattern.regex.exec(segments[i]);
       if (!m) continue;
-      const values = m.slice(1).map(decodeSegment);
-      if (values.some((v) => v === undefined || v === "")) continue;
-      pattern.names.forEach((name, k) => params[name] = values[k]!);
-      const found = this.#walk(pattern.node, segments, decoded, i + 1, params);
+      const captured = m.slice(1).map(decodeSegment);
+      if (captured.some((v) => v === undefined || v === "")) continue;
+      const before = values.length;
+      values.push(...captured as string[]);
+      const found = this.#walk(pattern.node, segments, decoded, i + 1, values);
       if (found) return found;
-      pattern.names.forEach((name) => delete params[name]);
+      values.length = before;
     }
     return undefined;
   }

@@ -88,18 +88,35 @@ Deno.test({
         assert.equal(bad.status, 400, `Urocket-Status: ${status}`);
         assert.equal(bad.headers.get("content-type"), "application/problem+json");
       }
-      for (const header of ["connection", "transfer-encoding", "content-length", "upgrade"]) {
+      for (
+        const header of [
+          "connection",
+          "keep-alive",
+          "proxy-connection",
+          "proxy-authenticate",
+          "proxy-authorization",
+          "te",
+          "trailer",
+          "transfer-encoding",
+          "content-length",
+          "upgrade",
+          "content-type",
+          "x-request-id",
+        ]
+      ) {
         const bad = await uro.reply(path, {
           headers: { [`urocket-header-${header}`]: "x" },
           body: "{}",
         });
         assert.equal(bad.status, 400, `Urocket-Header-${header}`);
       }
-      const bodyWith204 = await uro.reply(path, {
-        headers: { "urocket-status": "204" },
-        body: "x",
-      });
-      assert.equal(bodyWith204.status, 400);
+      for (const status of ["204", "205", "304"]) {
+        const bodyWithout = await uro.reply(path, {
+          headers: { "urocket-status": status },
+          body: "x",
+        });
+        assert.equal(bodyWithout.status, 400, `a body with ${status}`);
+      }
       const good = await uro.reply(path, { headers: { "urocket-status": "204" } });
       assert.equal(good.status, 200, "the request was still pending");
       const answer = await pending;
@@ -207,6 +224,15 @@ Deno.test({
       ));
       connection.close();
       await uro.waitForLog((l) => l.msg === "reply_rejected" && l.reason === "broken_body");
+      // Headers only, not a byte of the body: pending all the same.
+      const headersOnly = await Deno.connect({ transport: "unix", path: uro.socket });
+      await headersOnly.write(new TextEncoder().encode(
+        `POST /uri/${held.reqId} HTTP/1.1\r\nHost: localhost\r\nContent-Length: 10\r\n\r\n`,
+      ));
+      headersOnly.close();
+      await uro.waitForLog(() =>
+        uro.find((l) => l.msg === "reply_rejected" && l.reason === "broken_body").length === 2
+      );
       const proper = await uro.reply(`/uri/${held.reqId}`, { body: '{"whole":true}' });
       assert.equal(proper.status, 200);
       assert.deepEqual((await pending).json(), { whole: true });

@@ -37,13 +37,15 @@ function fakeStat(tree: Record<string, Kind>): (path: string) => Promise<FileInf
 interface LoadInput {
   env?: Record<string, string>;
   tree?: Record<string, Kind>;
+  /** Replaces the in-memory file system's stat. */
+  stat?: (path: string) => Promise<FileInfo | undefined>;
 }
 
 function load(text: string, input: LoadInput = {}): Promise<ServiceConfig> {
   return parseConfig(text, {
     file: FILE,
     env: input.env ?? { PATH: "/usr/bin" },
-    stat: fakeStat(input.tree ?? TREE),
+    stat: input.stat ?? fakeStat(input.tree ?? TREE),
   });
 }
 
@@ -392,6 +394,46 @@ Deno.test("parseConfig() refuses an empty cmd string, a blank one and an empty l
   }
 });
 
+Deno.test("parseConfig() refuses a command whose program is an empty word", async () => {
+  for (const cmd of [`"'' --flag"`, '[""]', '["", "x"]']) {
+    const problem = await onlyProblem(withGet("      inject:", `        cmd: ${cmd}`));
+    strictEqual(problem.key, "paths./pets.get.inject.cmd", cmd);
+    strictEqual(problem.message, "The command's program is empty", cmd);
+  }
+});
+
+Deno.test("parseConfig() refuses a NUL byte in cmd, env and wd, which no exec can carry", async () => {
+  const problems = await problemsOf(withGet(
+    "      inject:",
+    '        cmd: ["handlers/list.sh", "a\\0b"]',
+    '        env: ["A=x\\0y"]',
+    "  /pets/{id}:",
+    "    get:",
+    "      inject:",
+    '        cmd: "handlers/list.sh \\"a\\0b\\""',
+    '        wd: "handlers\\0"',
+  ));
+  const nul = "Contains a NUL byte, which no command line, environment or path can carry";
+  deepStrictEqual(problems.map((p) => [p.key, p.message]), [
+    ["paths./pets.get.inject.cmd", nul],
+    ["paths./pets.get.inject.env[0]", nul],
+    ["paths./pets/{id}.get.inject.cmd", nul],
+    ["paths./pets/{id}.get.inject.wd", nul],
+  ]);
+});
+
+Deno.test("parseConfig() reports a path the system refuses to inspect as a problem, not a crash", async () => {
+  const problem = await onlyProblem(withGet(...LIST), {
+    tree: TREE,
+    stat: (path) =>
+      path === "/srv/app"
+        ? Promise.reject(new Error("File name too long (os error 36)"))
+        : fakeStat(TREE)(path),
+  });
+  strictEqual(problem.key, "paths./pets.get.inject.wd");
+  strictEqual(problem.message, 'Cannot inspect "/srv/app": File name too long (os error 36)');
+});
+
 Deno.test("parseConfig() refuses a cmd string with an unterminated quote", async () => {
   const problems = await problemsOf(withGet("      inject:", `        cmd: "a 'b"`));
   strictEqual(problems[0].key, "paths./pets.get.inject.cmd");
@@ -561,6 +603,19 @@ Deno.test("parseConfig() refuses to pass the Proxy header, in any case", async (
   ]);
   match(problems[0].message, /^The "Proxy" header is never passed/);
   match(problems[0].message, /httpoxy/);
+});
+
+Deno.test("parseConfig() refuses two pass-headers that would become the same variable", async () => {
+  const problem = await onlyProblem(withGet(
+    "      inject:",
+    "        cmd: handlers/list.sh",
+    "        pass-headers: [X-Api-Key, x-api-key, X_Api_Key]",
+  ));
+  strictEqual(problem.key, "paths./pets.get.inject.pass-headers[2]");
+  strictEqual(
+    problem.message,
+    '"X_Api_Key" and "X-Api-Key" would both become HTTP_X_API_KEY: pass only one of them',
+  );
 });
 
 Deno.test("parseConfig() refuses a pass-headers entry that is not a header name", async () => {
@@ -804,6 +859,22 @@ Deno.test("parseConfig() refuses invalid YAML", async () => {
     strictEqual(problem.file, FILE);
     match(problem.message, /^Invalid YAML: /);
   }
+});
+
+Deno.test("parseConfig() refuses an alias to an anchor that does not exist", async () => {
+  const problem = await onlyProblem("timeout: *missing\n");
+  strictEqual(problem.file, FILE);
+  match(problem.message, /^Invalid YAML: Unresolved alias .*: missing$/);
+});
+
+Deno.test("parseConfig() refuses a YAML alias bomb instead of expanding it", async () => {
+  const levels = ["a: &a [x, x, x, x, x, x, x, x, x]"];
+  for (const name of "bcdefg") {
+    const previous = String.fromCharCode(name.charCodeAt(0) - 1);
+    levels.push(`${name}: &${name} [${Array(9).fill(`*${previous}`).join(", ")}]`);
+  }
+  const problem = await onlyProblem(levels.join("\n") + "\n");
+  match(problem.message, /^Invalid YAML: Excessive alias count/);
 });
 
 Deno.test("parseConfig() refuses a key written twice", async () => {

@@ -1,4 +1,4 @@
-import { deepStrictEqual, fail, match, rejects, strictEqual, throws } from "node:assert/strict";
+import { deepStrictEqual, match, rejects, strictEqual, throws } from "node:assert/strict";
 import { encodePayload, mediaType, payloadArgument, readBody } from "../../lib/front/payload.ts";
 import { MAX_ARG_BYTES } from "../../lib/process/env.ts";
 import { HttpProblem } from "../../lib/problem.ts";
@@ -161,7 +161,7 @@ Deno.test("readBody() accepts a streamed body of exactly max-body", async () => 
   deepStrictEqual(await readBody(request, 9), bytes("012345678"));
 });
 
-Deno.test("readBody() rethrows a stream error that is not about size", async () => {
+Deno.test("readBody() answers 400, not 500, to a body that breaks off (the client left mid-body)", async () => {
   const stream = new ReadableStream<Uint8Array>({
     pull(controller) {
       controller.error(new TypeError("connection reset"));
@@ -169,8 +169,9 @@ Deno.test("readBody() rethrows a stream error that is not about size", async () 
   });
   const request = new Request("http://front/pets", { method: "POST", body: stream });
   await rejects(readBody(request, 100), (error: unknown) => {
-    if (error instanceof HttpProblem) fail("a broken body is not the client's 413");
-    strictEqual((error as Error).message, "connection reset");
+    isProblem("bad_request", 400)(error);
+    strictEqual((error as Error).message, "The request body ended before it was complete");
+    strictEqual(((error as Error).cause as Error).message, "connection reset");
     return true;
   });
 });

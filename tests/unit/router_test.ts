@@ -208,3 +208,25 @@ function matchValue<T>(result: ReturnType<Router<T>["match"]>): T | string {
 function paramsOf<T>(result: ReturnType<Router<T>["match"]>): Record<string, string> | string {
   return result.kind === "found" ? result.params : result.kind;
 }
+
+Deno.test("Router.match() names parameters after the template that matched, whatever shares its shape", () => {
+  for (const order of [[0, 1], [1, 0]]) {
+    const routes: Route<string>[] = [
+      { path: "/pets/{petId}", method: "get", value: "showPet" },
+      { path: "/pets/{id}/toys", method: "get", value: "petToys" },
+    ];
+    const router = new Router("", order.map((i) => routes[i]));
+    deepStrictEqual(router.match("get", "/pets/7"), {
+      kind: "found",
+      value: "showPet",
+      template: "/pets/{petId}",
+      params: { petId: "7" },
+    });
+    deepStrictEqual(router.match("get", "/pets/7/toys"), {
+      kind: "found",
+      value: "petToys",
+      template: "/pets/{id}/toys",
+      params: { id: "7" },
+    });
+  }
+});

@@ -1,0 +1,629 @@
+/**
+ * The soak: drives the real urocket (started exactly as `deno task start`
+ * does, with the permission set of deno.json) with a random mix of every way
+ * a request can go, twice to warm up and once measured, then checks from
+ * the outside that nothing leaked: every request got its expected status, no
+ * spawned process is alive, urocket's open descriptors and resident memory
+ * are back to their level, nothing is pending.
+ *
+ * Usage: deno task soak [--requests N] [--concurrency C] [--seed S]
+ * (defaults 20,000 requests at concurrency 32). It reads /proc, so it runs
+ * with -A; urocket itself does not. Exit code 0 when every check passes,
+ * 1 when one fails, 2 for a bad command line.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { type Check, evaluate, type SoakMeasurements } from "./soak_checks.ts";
+
+const REPO = new URL("../", import.meta.url).pathname.replace(/\/$/, "");
+const HANDLER = `${REPO}/bench/soak_handler.sh`;
+
+/** The kinds of request in the mix, with their weights. */
+const MIX = [
+  ["replied", 30],
+  ["slow", 15],
+  ["timeout", 5],
+  ["crash", 5],
+  ["exit", 8],
+  ["duplicate", 10],
+  ["late", 10],
+  ["abort", 7],
+  ["payload", 10],
+] as const;
+
+type Kind = typeof MIX[number][0];
+
+/** What the client and the access line must show for each kind. */
+const EXPECTED: Record<Kind, { status: number; outcome: string }> = {
+  replied: { status: 200, outcome: "replied" },
+  slow: { status: 200, outcome: "replied" },
+  timeout: { status: 504, outcome: "timeout" },
+  crash: { status: 502, outcome: "no_reply" },
+  exit: { status: 502, outcome: "no_reply" },
+  duplicate: { status: 200, outcome: "replied" },
+  late: { status: 502, outcome: "no_reply" },
+  abort: { status: 499, outcome: "client_gone" },
+  payload: { status: 200, outcome: "replied" },
+};
+
+/** Payloads of the `payload` kind: from 2 to 4 MiB. */
+const PAYLOAD_MIN = 2 * 1024 * 1024;
+const PAYLOAD_MAX = 4 * 1024 * 1024;
+/** How long a phase may take to settle (all access and process_exit lines in) once answered. */
+const SETTLE_MS = 60_000;
+/** How long descriptors may take to come back to their level. */
+const FD_SETTLE_MS = 10_000;
+/** Longest wait for any one answer: far past every timeout, so that the soak always ends. */
+const ANSWER_LIMIT_MS = 120_000;
+/** How long urocket may take to stop after SIGTERM before it is killed (and the soak fails). */
+const STOP_LIMIT_MS = 60_000;
+
+/** Options of {@link runSoak}. */
+export interface SoakOptions {
+  requests: number;
+  concurrency: number;
+  seed: number;
+  /** Where the report goes, line by line. */
+  print: (line: string) => void;
+}
+
+/** The outcome of a soak. */
+export interface SoakResult {
+  checks: Check[];
+  ok: boolean;
+}
+
+type LogLine = Record<string, unknown> & { msg: string };
+
+/** urocket as the soak runs it: a child process and what it logs. */
+class Server {
+  readonly #child: Deno.ChildProcess;
+  readonly #listeners = new Set<(line: LogLine) => void>();
+  readonly done: Promise<void>;
+  readonly stderr: Promise<string>;
+  shutdown?: LogLine;
+  start?: LogLine;
+
+  constructor(configFile: string) {
+    this.#child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-P", "--config", `${REPO}/deno.json`, `${REPO}/main.ts`, "-c", configFile],
+      env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin", HOME: Deno.env.get("HOME") ?? "/" },
+      clearEnv: true,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    this.done = this.#read();
+    this.stderr = new Response(this.#child.stderr).text();
+  }
+
+  async #read(): Promise<void> {
+    let buffer = "";
+    for await (const chunk of this.#child.stdout.pipeThrough(new TextDecoderStream())) {
+      buffer += chunk;
+      let nl;
+      while ((nl = buffer.indexOf("\n")) >= 0) {
+        const text = buffer.slice(0, nl);
+        buffer = buffer.slice(nl + 1);
+        let line: LogLine;
+        try {
+          line = JSON.parse(text);
+        } catch {
+          line = { msg: "non_json", text };
+        }
+        if (line.msg === "start") this.start = line;
+        if (line.msg === "shutdown") this.shutdown = line;
+        for (const listener of this.#listeners) listener(line);
+      }
+    }
+  }
+
+  /** Calls `listener` for every line from now on; returns a function that stops it. */
+  listen(listener: (line: LogLine) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  get pid(): number {
+    return Number(this.start?.pid);
+  }
+
+  async started(): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      if (this.start) return resolve();
+      const stop = this.listen((line) => {
+        if (line.msg === "start") {
+          stop();
+          resolve();
+        }
+      });
+      this.done.then(async () => reject(new Error(`urocket did not start: ${await this.stderr}`)));
+    });
+  }
+
+  /** SIGTERM, then SIGKILL if urocket has not stopped within {@link STOP_LIMIT_MS}. */
+  async stop(): Promise<{ status: Deno.CommandStatus; killed: boolean }> {
+    const signal = (name: Deno.Signal) => {
+      try {
+        this.#child.kill(name);
+      } catch {
+        // Already gone.
+      }
+    };
+    signal("SIGTERM");
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<true>((resolve) =>
+      timer = setTimeout(() => resolve(true), STOP_LIMIT_MS)
+    );
+    const killed = await Promise.race([this.#child.status.then(() => false), late]);
+    clearTimeout(timer);
+    if (killed) signal("SIGKILL");
+    const status = await this.#child.status;
+    await this.done;
+    await this.stderr;
+    return { status, killed };
+  }
+}
+
+/** A small, seedable PRNG (mulberry32), so that a run can be repeated. */
+function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function pick(rng: () => number): Kind {
+  const total = MIX.reduce((sum, [, weight]) => sum + weight, 0);
+  let r = rng() * total;
+  for (const [kind, weight] of MIX) {
+    if ((r -= weight) < 0) return kind;
+  }
+  return MIX[0][0];
+}
+
+/** What one phase saw. */
+interface PhaseResult {
+  requests: number;
+  seconds: number;
+  answeredAsExpected: number;
+  mismatches: string[];
+  counts: Record<string, number>;
+}
+
+/** One phase: `requests` requests of the mix, `concurrency` at a time, then settling. */
+async function runPhase(
+  server: Server,
+  options: { name: string; requests: number; concurrency: number; rng: () => number },
+): Promise<PhaseResult> {
+  const url = `http://${server.start!.listen}`;
+  const front = Deno.createHttpClient({});
+  const socket = Deno.createHttpClient({
+    proxy: { transport: "unix", path: String(server.start!.socket) },
+  });
+  const payload = new Uint8Array(PAYLOAD_MAX);
+  for (let i = 0; i < payload.length; i += 4096) payload[i] = Math.floor(options.rng() * 256);
+
+  const access = new Map<string, LogLine>();
+  const exited = new Set<string>();
+  const secondReply = new Map<string, string>();
+  const aborters = new Map<string, () => void>();
+  const mismatches: string[] = [];
+  let changed: () => void = () => {};
+  let onChange = new Promise<void>((resolve) => changed = resolve);
+  const stopListening = server.listen((line) => {
+    const text = typeof line.line === "string" ? line.line : "";
+    if (line.msg === "access" && typeof line.client_request_id === "string") {
+      access.set(line.client_request_id, line);
+    } else if (line.msg === "process_exit") {
+      exited.add(String(line.req_id));
+    } else if (line.msg === "stderr" && text.startsWith("ready ")) {
+      aborters.get(text.slice(6))?.();
+    } else if (line.msg === "stderr" && text.startsWith("second reply ")) {
+      secondReply.set(String(line.req_id), text.slice(13));
+    } else if (line.level === "error" || line.msg === "non_json" || line.msg === "stderr") {
+      mismatches.push(`${options.name}: urocket logged ${JSON.stringify(line).slice(0, 300)}`);
+    }
+    changed();
+    onChange = new Promise<void>((resolve) => changed = resolve);
+  });
+
+  // Multi-MiB payloads take a slot of their own, so that their transient memory peaks alike in
+  // every phase and the measured growth is not the luck of how many arrived together.
+  const payloadSlots = Math.max(1, Math.floor(options.concurrency / 8));
+  let payloadsInFlight = 0;
+  const payloadQueue: (() => void)[] = [];
+  const acquirePayload = async () => {
+    while (payloadsInFlight >= payloadSlots) {
+      await new Promise<void>((resolve) => payloadQueue.push(resolve));
+    }
+    payloadsInFlight++;
+  };
+  const releasePayload = () => {
+    payloadsInFlight--;
+    payloadQueue.shift()?.();
+  };
+
+  const kinds = new Map<string, Kind>();
+  const clientOk = new Set<string>();
+  const counts: Record<string, number> = {};
+  let next = 0;
+  const started = performance.now();
+
+  const one = async (index: number) => {
+    const kind = pick(options.rng);
+    if (kind !== "payload") return await send(index, kind);
+    await acquirePayload();
+    try {
+      await send(index, kind);
+    } finally {
+      releasePayload();
+    }
+  };
+
+  const send = async (index: number, kind: Kind) => {
+    const id = `${options.name}-${index}-${kind}`;
+    kinds.set(id, kind);
+    counts[kind] = (counts[kind] ?? 0) + 1;
+    const controller = new AbortController();
+    if (kind === "abort") aborters.set(id, () => controller.abort());
+    const size = PAYLOAD_MIN + Math.floor(options.rng() * (PAYLOAD_MAX - PAYLOAD_MIN));
+    const delay = (0.05 + options.rng() * 0.25).toFixed(3);
+    const fail = (what: string) => mismatches.push(`${id}: ${what}`);
+    let response: Response;
+    try {
+      response = await fetch(`${url}/${kind}`, {
+        method: "POST",
+        client: front,
+        signal: AbortSignal.any([controller.signal, AbortSignal.timeout(ANSWER_LIMIT_MS)]),
+        headers: {
+          "x-request-id": id,
+          "x-soak-delay": delay,
+          "content-type": kind === "payload" ? "application/octet-stream" : "application/json",
+        },
+        body: kind === "payload" ? payload.subarray(0, size) : "{}",
+      });
+    } catch (error) {
+      if (kind === "abort" && controller.signal.aborted) clientOk.add(id);
+      else fail(`request failed: ${(error as Error).message}`);
+      return;
+    } finally {
+      aborters.delete(id);
+    }
+    let text: string;
+    try {
+      text = await response.text();
+    } catch (error) {
+      return fail(`the answer broke off: ${(error as Error).message}`);
+    }
+    if (response.status !== EXPECTED[kind].status) {
+      return fail(`status ${response.status}, expected ${EXPECTED[kind].status}: ${text}`);
+    }
+    if (response.status === 200) {
+      let body: { id?: string; bytes?: number };
+      try {
+        body = JSON.parse(text);
+      } catch {
+        return fail(`reply is not JSON: ${text.slice(0, 100)}`);
+      }
+      if (body.id !== id) return fail(`got the reply of ${body.id}`);
+      if (kind === "payload" && body.bytes !== size) {
+        return fail(`the process read ${body.bytes} of ${size} payload bytes`);
+      }
+    }
+    if (kind === "late") {
+      try {
+        const late = await fetch(`http://localhost/uri/${response.headers.get("x-request-id")}`, {
+          method: "POST",
+          client: socket,
+          headers: { "content-type": "application/json" },
+          body: "{}",
+          signal: AbortSignal.timeout(ANSWER_LIMIT_MS),
+        });
+        await late.body?.cancel();
+        if (late.status !== 410) return fail(`a late reply got ${late.status}, expected 410`);
+      } catch (error) {
+        return fail(`a late reply failed: ${(error as Error).message}`);
+      }
+    }
+    clientOk.add(id);
+  };
+
+  await Promise.all(
+    Array.from({ length: options.concurrency }, async () => {
+      while (next < options.requests) await one(next++);
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+
+  // Settle: every access line in, and every spawned group gone.
+  const deadline = Date.now() + SETTLE_MS;
+  const settled = () =>
+    access.size === kinds.size &&
+    [...access.values()].every((l) => typeof l.pid !== "number" || exited.has(String(l.req_id)));
+  while (!settled() && Date.now() < deadline) {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([onChange, new Promise((r) => timer = setTimeout(r, 1000))]);
+    clearTimeout(timer);
+  }
+  stopListening();
+  front.close();
+  socket.close();
+
+  let answeredAsExpected = 0;
+  for (const [id, kind] of kinds) {
+    const line = access.get(id);
+    const fail = (what: string) => mismatches.push(`${id}: ${what}`);
+    if (!line) {
+      fail("no access line");
+      continue;
+    }
+    if (line.status !== EXPECTED[kind].status || line.outcome !== EXPECTED[kind].outcome) {
+      fail(`access line says ${line.status} ${line.outcome}`);
+      continue;
+    }
+    if (typeof line.pid === "number" && !exited.has(String(line.req_id))) {
+      fail("its process group never ended");
+      continue;
+    }
+    if (kind === "duplicate" && secondReply.get(String(line.req_id)) !== "409") {
+      fail(`the second reply got ${secondReply.get(String(line.req_id))}, expected 409`);
+      continue;
+    }
+    if (clientOk.has(id)) answeredAsExpected++;
+  }
+  return { requests: options.requests, seconds, answeredAsExpected, mismatches, counts };
+}
+
+/** Open descriptors of `pid`, as the targets they point to. */
+function openFds(pid: number): string[] {
+  const targets: string[] = [];
+  for (const entry of Deno.readDirSync(`/proc/${pid}/fd`)) {
+    try {
+      targets.push(Deno.readLinkSync(`/proc/${pid}/fd/${entry.name}`));
+    } catch {
+      // Closed while we looked.
+    }
+  }
+  return targets;
+}
+
+/** Resident memory of `pid` in MiB. */
+function rssMiB(pid: number): number {
+  const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+  return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) / 1024;
+}
+
+/** pids of live processes whose environment holds `marker` (every process urocket spawned for this soak). */
+function processesWith(marker: string): number[] {
+  const found: number[] = [];
+  for (const entry of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    try {
+      const environ = Deno.readTextFileSync(`/proc/${entry.name}/environ`);
+      if (environ.split("\0").includes(marker)) found.push(Number(entry.name));
+    } catch {
+      // Gone, or not ours to read.
+    }
+  }
+  return found;
+}
+
+/** Waits until `pid`'s descriptor count stops changing (closed connections take a moment). */
+async function settledFds(pid: number, atMost?: number): Promise<string[]> {
+  const deadline = Date.now() + FD_SETTLE_MS;
+  let fds = openFds(pid);
+  let steady = 0;
+  while (Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const now = openFds(pid);
+    steady = now.length === fds.length ? steady + 1 : 0;
+    fds = now;
+    if (atMost !== undefined ? fds.length <= atMost && steady >= 3 : steady >= 5) break;
+  }
+  return fds;
+}
+
+function extra(baseline: string[], after: string[]): string[] {
+  const left = [...baseline];
+  return after.filter((target) => {
+    const i = left.indexOf(target);
+    if (i < 0) return true;
+    left.splice(i, 1);
+    return false;
+  });
+}
+
+function configFor(dir: string, marker: string): unknown {
+  const op = (kind: Kind, extra: Record<string, unknown> = {}) => ({
+    post: {
+      ...extra,
+      inject: {
+        cmd: [HANDLER, kind],
+        env: [marker],
+        "pass-headers": ["X-Request-Id", "X-Soak-Delay"],
+        ...(kind === "payload" ? { encoding: "raw" } : {}),
+      },
+    },
+  });
+  return {
+    openapi: `${dir}/openapi.json`,
+    listen: "127.0.0.1:0",
+    socket: `${dir}/u.sock`,
+    "max-inflight": 1024,
+    timeout: "30s",
+    "kill-grace": "1s",
+    "max-body": "8MiB",
+    paths: Object.fromEntries(
+      MIX.map(([kind]) => [
+        `/${kind}`,
+        op(kind, kind === "timeout" ? { timeout: "300ms", "kill-grace": "200ms" } : {}),
+      ]),
+    ),
+  };
+}
+
+function openapiFor(): unknown {
+  return {
+    openapi: "3.0.3",
+    info: { title: "urocket soak", version: "1" },
+    paths: Object.fromEntries(
+      MIX.map(([kind]) => [`/${kind}`, {
+        post: { operationId: kind, responses: { "200": { description: "ok" } } },
+      }]),
+    ),
+  };
+}
+
+/** Runs the soak and reports on `print`. */
+export async function runSoak(options: SoakOptions): Promise<SoakResult> {
+  const { print } = options;
+  const dir = await Deno.makeTempDir({ prefix: "urocket-soak-" });
+  const marker = `UROCKET_SOAK_RUN=${crypto.randomUUID()}`.replace("UROCKET_", "");
+  await Deno.writeTextFile(`${dir}/openapi.json`, JSON.stringify(openapiFor()));
+  await Deno.writeTextFile(`${dir}/urocket-service.json`, JSON.stringify(configFor(dir, marker)));
+  const server = new Server(`${dir}/urocket-service.json`);
+  const rng = random(options.seed);
+  print(
+    `urocket soak: ${options.requests} requests at concurrency ${options.concurrency}, ` +
+      `after two warm-ups of the same (seed ${options.seed})`,
+  );
+  print(`mix: ${MIX.map(([kind, weight]) => `${kind} ${weight}%`).join(", ")}`);
+  try {
+    await server.started();
+    const pid = server.pid;
+    print(`urocket pid ${pid}: ${rssMiB(pid).toFixed(1)} MiB resident, ${openFds(pid).length} fds`);
+    print("phase        requests  seconds   req/s   RSS MiB   fds");
+    const phase = async (name: string) => {
+      const result = await runPhase(server, {
+        name,
+        requests: options.requests,
+        concurrency: options.concurrency,
+        rng,
+      });
+      const fds = await settledFds(pid);
+      const rss = rssMiB(pid);
+      print(
+        `${name.padEnd(12)} ${String(result.requests).padStart(8)} ${
+          result.seconds.toFixed(1).padStart(8)
+        } ${(result.requests / result.seconds).toFixed(0).padStart(7)} ${
+          rss.toFixed(1).padStart(9)
+        } ${String(fds.length).padStart(5)}`,
+      );
+      return { result, fds, rss };
+    };
+    const warm1 = await phase("warm-up 1");
+    const warm2 = await phase("warm-up 2");
+    const baselineFds = warm2.fds;
+    const baselineRss = warm2.rss;
+    const measured = await runPhase(server, {
+      name: "measured",
+      requests: options.requests,
+      concurrency: options.concurrency,
+      rng,
+    });
+    const afterFds = await settledFds(pid, baselineFds.length);
+    const afterRss = rssMiB(pid);
+    print(
+      `${"measured".padEnd(12)} ${String(measured.requests).padStart(8)} ${
+        measured.seconds.toFixed(1).padStart(8)
+      } ${(measured.requests / measured.seconds).toFixed(0).padStart(7)} ${
+        afterRss.toFixed(1).padStart(9)
+      } ${String(afterFds.length).padStart(5)}`,
+    );
+    print(
+      `measured mix: ${
+        Object.entries(measured.counts).map(([kind, n]) => `${kind} ${n}`).join(", ")
+      }`,
+    );
+    const aliveBeforeStop = processesWith(marker);
+    const { status, killed } = await server.stop();
+    const alive = [...new Set([...aliveBeforeStop, ...processesWith(marker)])];
+    const measurements: SoakMeasurements = {
+      requests: measured.requests,
+      sent: warm1.result.requests + warm2.result.requests + measured.requests,
+      answeredAsExpected: warm1.result.answeredAsExpected + warm2.result.answeredAsExpected +
+        measured.answeredAsExpected,
+      mismatches: [
+        ...warm1.result.mismatches,
+        ...warm2.result.mismatches,
+        ...measured.mismatches,
+        ...(killed ? [`urocket did not stop within ${STOP_LIMIT_MS} ms of SIGTERM`] : []),
+        ...(status.code !== 0 ? [`urocket exited with ${status.code}`] : []),
+      ],
+      aliveProcesses: alive,
+      fds: {
+        baseline: baselineFds.length,
+        after: afterFds.length,
+        extra: extra(baselineFds, afterFds),
+      },
+      shutdown: server.shutdown
+        ? {
+          inFlight: Number(server.shutdown.in_flight),
+          processes: Number(server.shutdown.processes),
+        }
+        : undefined,
+      rssMiB: { baseline: baselineRss, after: afterRss },
+    };
+    const checks = evaluate(measurements);
+    print("checks:");
+    for (const check of checks) {
+      print(`  ${check.ok ? "ok  " : "FAIL"} ${check.name}: ${check.detail}`);
+    }
+    const ok = checks.every((check) => check.ok);
+    print(ok ? "soak passed" : "soak FAILED");
+    return { checks, ok };
+  } finally {
+    await server.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+const USAGE = `Usage: deno task soak [--requests N] [--concurrency C] [--seed S]
+
+Drives urocket with a random mix (replied, slow, timeout, crash, exit without
+reply, duplicate reply, late reply, client abort, multi-MiB payload): two
+warm-ups, then the measured run, each of N requests (default 20000) at
+concurrency C (default 32). Exits 1 when a check fails.`;
+
+if (import.meta.main) {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: Deno.args,
+      options: {
+        requests: { type: "string", default: "20000" },
+        concurrency: { type: "string", default: "32" },
+        seed: { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+      strict: true,
+    }));
+  } catch (error) {
+    console.error(`soak: ${(error as Error).message}\n${USAGE}`);
+    Deno.exit(2);
+  }
+  if (values.help) {
+    console.log(USAGE);
+    Deno.exit(0);
+  }
+  const requests = Number(values.requests);
+  const concurrency = Number(values.concurrency);
+  const seed = values.seed !== undefined
+    ? Number(values.seed)
+    : Math.floor(Math.random() * 2 ** 31);
+  if (
+    ![requests, concurrency, seed].every(Number.isSafeInteger) || requests < 1 || concurrency < 1
+  ) {
+    console.error(`soak: --requests, --concurrency and --seed take whole numbers\n${USAGE}`);
+    Deno.exit(2);
+  }
+  const result = await runSoak({ requests, concurrency, seed, print: (line) => console.log(line) });
+  Deno.exit(result.ok ? 0 : 1);
+}

@@ -1,0 +1,91 @@
+/**
+ * The soak's verdict: what was measured after the two warm-ups and the
+ * measured run, and the checks that decide whether urocket leaked anything.
+ * Kept apart from the run so that the checks themselves are unit-tested.
+ *
+ * @module
+ */
+
+/** What the soak measured. */
+export interface SoakMeasurements {
+  /** Requests of the measured run, which the memory bound scales with. */
+  requests: number;
+  /** Requests sent in all three runs (the warm-ups count too). */
+  sent: number;
+  /** Requests whose answer (client side and access line) was what their kind expects. */
+  answeredAsExpected: number;
+  /** The mismatches, for the report. */
+  mismatches: string[];
+  /** pids of processes that urocket spawned and that are still alive. */
+  aliveProcesses: number[];
+  /** Open descriptors of urocket after the second warm-up, and after the measured run. */
+  fds: { baseline: number; after: number; extra: string[] };
+  /** What urocket's shutdown line said, if it said anything. */
+  shutdown?: { inFlight: number; processes: number };
+  /** Resident memory of urocket after the second warm-up and after the measured run. */
+  rssMiB: { baseline: number; after: number };
+}
+
+/** How much resident memory may grow. */
+export interface MemoryBound {
+  /** MiB per 10,000 requests of the measured run. */
+  perTenThousand: number;
+  /** MiB always allowed, for the noise of a garbage-collected heap. */
+  floor: number;
+}
+
+/** The default bound: see README, "Soak". */
+export const MEMORY_BOUND: MemoryBound = { perTenThousand: 16, floor: 32 };
+
+/** One check and its outcome. */
+export interface Check {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+
+/** The MiB that resident memory may grow over `requests` requests. */
+export function allowedGrowthMiB(requests: number, bound: MemoryBound = MEMORY_BOUND): number {
+  return Math.max(bound.floor, (bound.perTenThousand * requests) / 10_000);
+}
+
+/** Decides each check from the measurements. */
+export function evaluate(m: SoakMeasurements, bound: MemoryBound = MEMORY_BOUND): Check[] {
+  const growth = m.rssMiB.after - m.rssMiB.baseline;
+  const allowed = allowedGrowthMiB(m.requests, bound);
+  return [
+    {
+      name: "every request got its expected status",
+      ok: m.answeredAsExpected === m.sent && m.mismatches.length === 0,
+      detail: `${m.answeredAsExpected}/${m.sent}, warm-ups included` +
+        (m.mismatches.length ? `; first mismatches: ${m.mismatches.slice(0, 5).join("; ")}` : ""),
+    },
+    {
+      name: "no process spawned by urocket is alive",
+      ok: m.aliveProcesses.length === 0,
+      detail: m.aliveProcesses.length
+        ? `alive: ${m.aliveProcesses.slice(0, 20).join(", ")}`
+        : "none",
+    },
+    {
+      name: "open file descriptors back to their level after the second warm-up",
+      ok: m.fds.after <= m.fds.baseline,
+      detail: `${m.fds.baseline} → ${m.fds.after}` +
+        (m.fds.extra.length ? `; extra: ${m.fds.extra.slice(0, 10).join(", ")}` : ""),
+    },
+    {
+      name: "nothing pending",
+      ok: m.shutdown !== undefined && m.shutdown.inFlight === 0 && m.shutdown.processes === 0,
+      detail: m.shutdown
+        ? `in_flight ${m.shutdown.inFlight}, processes ${m.shutdown.processes} at shutdown`
+        : "urocket logged no shutdown line",
+    },
+    {
+      name: "resident memory growth within its bound",
+      ok: growth <= allowed,
+      detail: `${m.rssMiB.baseline.toFixed(1)} → ${m.rssMiB.after.toFixed(1)} MiB: ` +
+        `${growth >= 0 ? "+" : ""}${growth.toFixed(1)} MiB, bound ${allowed.toFixed(1)} MiB ` +
+        `(${bound.perTenThousand} MiB per 10,000 requests, at least ${bound.floor} MiB)`,
+    },
+  ];
+}
