@@ -480,3 +480,75 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "the front refuses malformed JSON and an undeclared content type under validate-in, spawning nothing",
+  ...E2E,
+  async fn() {
+    const uro = await startUrocket({
+      openapi: `openapi: 3.0.3
+info: { title: hostile validation, version: "1" }
+paths:
+  /run:
+    post:
+      operationId: run
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              properties: { note: { type: string } }
+      responses: { "200": { description: ok } }
+`,
+      config: `
+paths:
+  /run:
+    post:
+      validate-in: true
+      inject: { cmd: "{{fixtures}}/echo.ts" }
+`,
+    });
+    try {
+      const target = front(uro);
+      const json = "Content-Type: application/json\r\n";
+      const malformed = [
+        '{"note":',
+        "{'note': 'single quotes'}",
+        '{"note": "x"} trailing',
+        '{"note": "\\ud800 lone"',
+        "[".repeat(100_000),
+        "NaN",
+      ];
+      for (const body of malformed) {
+        const answer = await exchangeRaw(target, post("/run", body, json));
+        assertProblem(answer, 400, `malformed JSON ${JSON.stringify(body.slice(0, 20))}`);
+        const problem = JSON.parse(answer.body);
+        assert.equal(problem.errors[0].in, "body");
+        await assertNothingSpawned(uro, answer.headers.get("x-request-id"));
+        await assertStillServes(uro);
+      }
+      // RFC 8259 lets a parser ignore a byte order mark; the bytes still reach the process unchanged.
+      const bom = await exchangeRaw(target, post("/run", "\xef\xbb\xbf{}", json));
+      assert.equal(bom.status, 200);
+      assert.equal(JSON.parse(bom.body).stdinBytes, 5);
+      await assertStillServes(uro);
+      const undeclared = [
+        "Content-Type: text/plain\r\n",
+        "Content-Type: application/xml\r\n",
+        "Content-Type: multipart/form-data; boundary=x\r\n",
+        "Content-Type: application/json-seq\r\n",
+        "Content-Type: \r\n",
+      ];
+      for (const type of undeclared) {
+        const answer = await exchangeRaw(target, post("/run", '{"note":"x"}', type));
+        assertProblem(answer, 415, `undeclared ${type.trim()}`);
+        await assertNothingSpawned(uro, answer.headers.get("x-request-id"));
+        await assertStillServes(uro);
+      }
+    } finally {
+      await uro.stop();
+    }
+  },
+});
