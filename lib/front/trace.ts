@@ -101,11 +101,21 @@ export function traceContext(headers: Headers, options: TraceOptions = {}): Trac
   return { traceId, traceparent: `00-${traceId}-${randomHex(8, random)}-01` };
 }
 
+/** Two hex digits per byte value, so that an id is built with one lookup per byte. */
+const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, "0"));
+
 function randomHex(length: number, random: (bytes: Uint8Array<ArrayBuffer>) => void): string {
   const bytes = new Uint8Array(length);
   // An all-zero id is invalid; a random one is all zeros with negligible odds, but never mind them.
-  do random(bytes); while (bytes.every((b) => b === 0));
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  let zero: boolean;
+  do {
+    random(bytes);
+    zero = true;
+    for (let i = 0; i < length; i++) if (bytes[i] !== 0) zero = false;
+  } while (zero);
+  let hex = "";
+  for (let i = 0; i < length; i++) hex += HEX[bytes[i]];
+  return hex;
 }
 
 /** The key under which OpenTelemetry's API keeps the active span in a context. */
