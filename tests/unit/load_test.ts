@@ -87,7 +87,10 @@ Deno.test("parseConfig() applies the documented top-level defaults to an empty f
     listen: { hostname: "0.0.0.0", port: 8080 },
     socket: "/tmp/urocket.sock",
     socketMode: 0o600,
+    limitsEnforce: "required",
     maxInflight: 64,
+    shutdownDelayMs: 5_000,
+    shutdownTimeoutMs: 25_000,
     operations: [],
     warnings: [],
   });

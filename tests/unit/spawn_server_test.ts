@@ -40,7 +40,7 @@ Deno.test("chooseSpawner() falls back when the built helper speaks another proto
     await Deno.writeTextFile(`${dir}/old`, "#!/bin/sh\necho 'urocket-spawn 0'\n", { mode: 0o755 });
     const strategy = await chooseSpawner({ env: {}, logger, builtHelper: `${dir}/old` });
     strictEqual(strategy.mode, "detached");
-    match(strategy.reason, /protocol 0, this urocket needs 1: rebuild it/);
+    match(strategy.reason, /protocol 0, this urocket needs 2: rebuild it/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -120,12 +120,9 @@ Deno.test({
       for await (const _ of spawned.stderr) {
         // Drained.
       }
-      deepStrictEqual(await spawned.status, {
-        success: true,
-        code: 0,
-        signal: null,
-        groupAlive: false,
-      });
+      const { usage, ...status } = await spawned.status;
+      deepStrictEqual(status, { success: true, code: 0, signal: null, groupAlive: false });
+      ok(usage && usage.maxRssKb > 0 && usage.userUs >= 0 && usage.sysUs >= 0, String(usage));
     } finally {
       await server.close();
       await Deno.remove(dir, { recursive: true });
