@@ -268,6 +268,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     // Endpoints keep routing here for a moment after SIGTERM: the front still serves meanwhile.
     if (shutdownDelayMs > 0) await bounded(forcedSignal, shutdownDelayMs);
     const drained = frontServer.shutdown();
+    logger.info("draining", { in_flight: registry.size, processes: processes.live });
     // Deno's shutdown() waits for in-flight requests without limit: shutdown-timeout bounds it.
     const inTime = await bounded(Promise.race([drained, forcedSignal]), shutdownTimeoutMs);
     if (!inTime && !forced) {

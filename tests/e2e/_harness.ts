@@ -397,3 +397,16 @@ async function* lines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string
 
 /** Test options every end-to-end test uses: a timeout, so a hang fails instead of blocking CI. */
 export const E2E = { timeout: 60_000 } as const;
+
+/** A scrape of the admin listener's /metrics (`admin` is `host:port`) as `name{labels}` → value. */
+export async function scrapeMetrics(admin: string): Promise<Map<string, number>> {
+  const response = await fetch(`http://${admin}/metrics`);
+  assert.equal(response.status, 200);
+  const out = new Map<string, number>();
+  for (const line of (await response.text()).split("\n")) {
+    if (line === "" || line.startsWith("#")) continue;
+    const at = line.lastIndexOf(" ");
+    out.set(line.slice(0, at), Number(line.slice(at + 1)));
+  }
+  return out;
+}
