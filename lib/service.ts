@@ -301,6 +301,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   let reloading: Promise<void> | undefined;
   let reloadAgain = false;
   const reloadOnce = async () => {
+    const started = performance.now();
     const old = generation;
     let next: Generation;
     let problems: Problem[];
@@ -322,6 +323,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
         outcome: "refused",
         message: "the config stays as it was",
         problems: problems.map(formatProblem),
+        duration_ms: Math.round(performance.now() - started),
       });
       metrics.reloaded("refused");
       return;
@@ -346,6 +348,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       operations: next!.operations.length,
       ...operationChanges(old, next!),
       settings: settingChanges(old.config, next!.config),
+      duration_ms: Math.round(performance.now() - started),
     });
     metrics.reloaded("applied");
     limits = logLimits(logger, nextVerdict.limits, limits);

@@ -8,7 +8,7 @@
  */
 
 import assert from "node:assert/strict";
-import { E2E, runUrocket, startUrocket, type Urocket } from "./_harness.ts";
+import { E2E, FIXTURES, runUrocket, startUrocket, type Urocket } from "./_harness.ts";
 
 /** A cgroupfs-like folder: a delegated, non-root cgroup offering `controllers`. */
 function fakeCgroup(controllers = "cpuset cpu io memory pids") {
@@ -245,6 +245,57 @@ Deno.test({
       }
       assert.equal(uro.find((l) => l.msg === "limits").length, 1, "said once");
       assert.deepEqual(await groupsLeft(uro), []);
+    } finally {
+      await uro.stop();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "a reload that adds limits prepares the cgroup then; one that needs a controller it lacks is refused",
+  ...E2E,
+  async fn() {
+    const plain = `paths:
+  /run:
+    post:
+      inject: { cmd: ["{{fixtures}}/cgroup.sh", report], env: ["CG_ROOT={{dir}}/cg"] }
+`;
+    const uro = await startUrocket({
+      config: plain,
+      files: fakeCgroup("cpu memory"),
+      env: { UROCKET_CGROUP_ROOT: "{{dir}}/cg" },
+    });
+    const reload = async (config: string) => {
+      const text = `socket: ${uro.socket}\nlisten: 127.0.0.1:0\nshutdown-delay: 0s\n${config}`
+        .replaceAll("{{dir}}", uro.dir).replaceAll("{{fixtures}}", FIXTURES);
+      await Deno.writeTextFile(`${uro.dir}/urocket-service.yaml`, text);
+      const before = uro.find((l) => l.msg === "reload").length;
+      Deno.kill(uro.pid, "SIGHUP");
+      await uro.waitForLog(() => uro.find((l) => l.msg === "reload").length > before);
+      return uro.find((l) => l.msg === "reload")[before];
+    };
+    try {
+      assert.equal(uro.find((l) => l.msg === "limits").length, 0, "no limits, no cgroup work");
+      await assert.rejects(Deno.stat(`${uro.dir}/cg/urocket`), Deno.errors.NotFound);
+      assert.equal((await uro.call("/run", { method: "POST" })).status, 502, "in no group");
+
+      const applied = await reload(`limits: { memory: 32Mi }\n${plain}`);
+      assert.equal(applied.outcome, "applied");
+      const limits = await uro.waitForLog((l) => l.msg === "limits");
+      assert.equal(limits.enforced, true);
+      const answer = await uro.call("/run", { method: "POST" });
+      assert.equal(answer.status, 200, answer.text);
+      assert.equal(answer.json()["memory.max"], String(32 * 1024 * 1024));
+
+      const refused = await reload(`limits: { pids: 10 }\n${plain}`);
+      assert.equal(refused.outcome, "refused");
+      assert.match(
+        (refused.problems as string[]).join("\n"),
+        /Cannot enforce limits: the controllers pids are not enabled in .*\/cg \(it has: cpu, memory\)/,
+      );
+      const still = await uro.call("/run", { method: "POST" });
+      assert.equal(still.json()["memory.max"], String(32 * 1024 * 1024), "the old limits hold");
     } finally {
       await uro.stop();
     }
