@@ -253,6 +253,12 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   const forcedSignal = new Promise<void>((resolve) => force = resolve);
   let resolveFinished!: () => void;
   const finished = new Promise<void>((resolve) => resolveFinished = resolve);
+  /** Waits for `promise` up to `ms`; after a second signal, up to FORCED_WAIT_MS from then. */
+  const waitUnlessForced = (promise: Promise<unknown>, ms: number) =>
+    bounded(
+      Promise.race([promise, forcedSignal.then(() => bounded(promise, FORCED_WAIT_MS))]),
+      forced ? FORCED_WAIT_MS : ms,
+    );
 
   const stop = async (reason: string) => {
     // First of all, so that load balancers stop sending before the front stops accepting.
@@ -279,16 +285,9 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     if (forced) processes.killAllNow("shutdown");
     else processes.killAll("shutdown");
     const killGrace = Math.max(0, ...operations.map((op) => op.killGraceMs));
-    const groupsGone = processes.idle();
-    await bounded(
-      Promise.race([
-        groupsGone,
-        forcedSignal.then(() => bounded(groupsGone, FORCED_WAIT_MS)),
-      ]),
-      forced ? FORCED_WAIT_MS : killGrace + KILL_WAIT_MS,
-    );
+    await waitUnlessForced(processes.idle(), killGrace + KILL_WAIT_MS);
     // The answers of the last requests; the reply socket stays up until they are sent.
-    await bounded(drained, forced ? FORCED_WAIT_MS : FRONT_WAIT_MS);
+    await waitUnlessForced(drained, FRONT_WAIT_MS);
     await closeSocket();
     await strategy.dispose();
     // Last: probes and scrapes see the drain (503) until there is nothing left to drain.
@@ -504,7 +503,8 @@ function logLimits(logger: Logger, state: LimitsState, before: LimitsState): Lim
     logger.warn("limits", {
       enforced: false,
       reason: state.reason,
-      message: "limits-enforce is best-effort: processes run without their limits",
+      message: "limits-enforce is best-effort: processes run without the limits that cannot " +
+        "be enforced",
     });
   }
   return state;

@@ -138,12 +138,14 @@ Deno.test({
       // listen, socket and admin are bound at start: changing them needs a restart.
       await Deno.writeTextFile(
         `${uro.dir}/urocket-service.yaml`,
-        `socket: ${uro.socket}\nlisten: 127.0.0.1:1\nadmin: 127.0.0.1:0\n` +
+        `socket: ${uro.dir}/other.sock\nlisten: 127.0.0.1:1\nadmin: 127.0.0.1:0\n` +
           fill(versioned(4), uro.dir),
       );
       const line = await reload(uro);
       assert.equal(line.outcome, "refused");
       const problems = (line.problems as string[]).join("\n");
+      assert.match(problems, /socket: Changed from ".*\/u\.sock" to ".*\/other\.sock": that needs/);
+      await assert.rejects(Deno.lstat(`${uro.dir}/other.sock`), Deno.errors.NotFound);
       assert.match(
         problems,
         /listen: Changed from "127\.0\.0\.1:0" to "127\.0\.0\.1:1": that needs a restart/,
@@ -211,11 +213,11 @@ Deno.test({
 });
 
 Deno.test({
-  name: "a SIGHUP during start-up does not end urocket",
+  name:
+    "SIGHUPs in quick succession reload, and never end urocket as Deno's default would (exit 129)",
   ...E2E,
   async fn() {
-    // The start line comes after the signal handlers are installed; a SIGHUP at any moment
-    // from there on must reload rather than kill (Deno's default would be exit 129).
+    // Two at once: the second arrives during the first reload (queued) or merges with it.
     const uro = await startUrocket({ config: versioned(1) });
     try {
       Deno.kill(uro.pid, "SIGHUP");
