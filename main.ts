@@ -183,12 +183,20 @@ async function serve(configFile: string): Promise<number> {
   const logger = new Logger({ write: writeAllTo(Deno.stdout) });
   let service: Service | undefined;
   let early: string | undefined;
-  // Installed before anything is bound, so that a signal during start-up is not lost.
+  let reloadEarly = false;
+  // Installed before anything is bound, so that a signal during start-up is not lost (and a
+  // SIGHUP does not end urocket, Deno's default): a stop, or a reload once started.
   const onSignal = (signal: Deno.Signal) => () => {
-    if (service) service.shutdown(signal);
-    else early ??= signal;
+    if (signal === "SIGHUP") {
+      if (service) service.reload();
+      else reloadEarly = true;
+    } else if (service) {
+      service.shutdown(signal);
+    } else {
+      early ??= signal;
+    }
   };
-  const listeners = (["SIGTERM", "SIGINT"] as const).map((signal) => {
+  const listeners = (["SIGTERM", "SIGINT", "SIGHUP"] as const).map((signal) => {
     const listener = onSignal(signal);
     Deno.addSignalListener(signal, listener);
     return [signal, listener] as const;
@@ -196,6 +204,7 @@ async function serve(configFile: string): Promise<number> {
   try {
     service = await startService({ configFile, env: Deno.env.toObject(), logger });
     if (early) service.shutdown(early);
+    else if (reloadEarly) service.reload();
     await service.finished;
     return 0;
   } catch (error) {

@@ -15,11 +15,14 @@
  * 5. `logstdout` with a handler printing 100 lines: throughput ratio to
  *    the same handler without it.
  * 6. (validate-in: see VALIDATE_IN below; measured once that feature lands.)
+ * 7. Reload: wrk at c=8 on a config of 400 operations, without and then
+ *    with a SIGHUP every 500 ms; the reloads' own durations (their log
+ *    lines). Not in the default set (BENCH_ONLY=reload).
  *
  * Options (environment): BENCH_SECONDS (per wrk run, default 8, at most 10),
  * BENCH_UROCKET (another checkout's folder to measure instead, e.g. a
  * baseline from `git archive`), BENCH_ONLY (comma list of: table, startup,
- * inflight, logstdout, spawn). Extra environment for urocket itself:
+ * inflight, logstdout, spawn; and reload). Extra environment for urocket itself:
  * BENCH_UROCKET_ENV (e.g. `UROCKET_SPAWN_HELPER=off`).
  *
  * @module
@@ -163,6 +166,8 @@ async function startUrocket(
     log,
     startMs,
     async stop() {
+      // Twice: nothing is in flight here, and a second signal skips shutdown-delay (5 s).
+      Deno.kill(pid, "SIGTERM");
       Deno.kill(pid, "SIGTERM");
       await child.status;
     },
@@ -334,17 +339,59 @@ async function startup(dir: string): Promise<string> {
     }
     return ms.sort((a, b) => a - b)[1];
   };
-  const many: { path: string; method: string }[] = [];
-  for (let i = 0; i < 200; i++) {
-    many.push({ path: `/resource${i}`, method: "post" });
-    many.push({ path: `/resource${i}/{id}`, method: "get" });
-  }
+  const many = manyOperations();
   const one = await times([{ path: "/bench", method: "post" }]);
   const big = await times(many);
   return [
     `start-up (spawn of deno → start line, median of 3): 1 operation ${one.toFixed(0)} ms, ` +
     `${many.length} operations ${big.toFixed(0)} ms (+${(big - one).toFixed(0)} ms)`,
   ].join("\n");
+}
+
+/** 400 generated operations, 200 paths with a parameter. */
+function manyOperations(): { path: string; method: string }[] {
+  const many: { path: string; method: string }[] = [];
+  for (let i = 0; i < 200; i++) {
+    many.push({ path: `/resource${i}`, method: "post" });
+    many.push({ path: `/resource${i}/{id}`, method: "get" });
+  }
+  return many;
+}
+
+async function reload(dir: string): Promise<string> {
+  const ops = [{ path: "/bench", method: "post" }, ...manyOperations()];
+  const uro = await startUrocket(dir, config(dir, ops), openapi(ops));
+  try {
+    await wrk(`${uro.url}/bench`, 8, 2); // warm-up (JIT), not counted
+    const quiet = await wrk(`${uro.url}/bench`, 8);
+    let done = false;
+    const signals = (async () => {
+      while (!done) {
+        await sleep(500);
+        if (!done) Deno.kill(uro.pid, "SIGHUP");
+      }
+    })();
+    const loaded = await wrk(`${uro.url}/bench`, 8);
+    done = true;
+    await signals;
+    const reloads = (await Deno.readTextFile(uro.log)).split("\n")
+      .filter((line) => line.includes('"msg":"reload"')).map((line) => JSON.parse(line));
+    const ms = reloads.map((r) => r.duration_ms as number).sort((a, b) => a - b);
+    const applied = reloads.filter((r) => r.outcome === "applied").length;
+    return [
+      `reload (${ops.length} operations, wrk c=8):`,
+      "| SIGHUP | req/s | p50 ms | p99 ms | errors |",
+      "|---|---|---|---|---|",
+      `| none | ${f1(quiet.rps)} | ${f2(quiet.p50)} | ${f2(quiet.p99)} | ${quiet.errors} |`,
+      `| every 500 ms | ${f1(loaded.rps)} | ${f2(loaded.p50)} | ${
+        f2(loaded.p99)
+      } | ${loaded.errors} |`,
+      `${applied}/${reloads.length} reloads applied; duration median ${ms[ms.length >> 1]} ms, ` +
+      `max ${ms.at(-1)} ms`,
+    ].join("\n");
+  } finally {
+    await uro.stop();
+  }
 }
 
 async function inflight(dir: string): Promise<string> {
@@ -464,6 +511,7 @@ async function main() {
     if (ONLY.has("logstdout")) say(await logstdout(dir));
     say(validateIn());
     if (ONLY.has("spawn")) say("spawn candidates:\n" + await spawnCandidates());
+    if (ONLY.has("reload")) say(await reload(dir));
   } finally {
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }

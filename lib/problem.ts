@@ -23,6 +23,7 @@ export type ProblemKind =
   | "not_implemented"
   | "bad_gateway"
   | "overloaded"
+  | "shutting_down"
   | "timeout";
 
 const STATUS: Record<ProblemKind, number> = {
@@ -40,6 +41,7 @@ const STATUS: Record<ProblemKind, number> = {
   not_implemented: 501,
   bad_gateway: 502,
   overloaded: 503,
+  shutting_down: 503,
   timeout: 504,
 };
 
@@ -58,6 +60,7 @@ const TITLE: Record<ProblemKind, string> = {
   not_implemented: "Not Implemented",
   bad_gateway: "Bad Gateway",
   overloaded: "Service Unavailable",
+  shutting_down: "Service Unavailable",
   timeout: "Gateway Timeout",
 };
 

@@ -1,13 +1,19 @@
 /**
  * The composition root: the one module that wires config, processes, the
  * pending registry and both servers together, and the written order in which
- * urocket starts and stops.
+ * urocket starts, reloads and stops.
  *
  * @module
  */
 
 import { createAdminApp, type Readiness } from "./admin/app.ts";
-import { ConfigError, type ListenAddress } from "./config/mod.ts";
+import {
+  ConfigError,
+  formatProblem,
+  type ListenAddress,
+  type Problem,
+  type ServiceConfig,
+} from "./config/mod.ts";
 import { createFrontApp } from "./front/app.ts";
 import { type Generation, loadGeneration } from "./generation.ts";
 import type { Logger } from "./log/logger.ts";
@@ -16,9 +22,20 @@ import { PendingRequests } from "./pending/registry.ts";
 import { inheritedEnv } from "./process/env.ts";
 import { chooseSpawner, type SpawnStrategy } from "./process/spawn_strategy.ts";
 import type { Spawner } from "./process/spawn.ts";
+import {
+  checkSupervision,
+  type LimitsState,
+  type SupervisionVerdict,
+} from "./process/supervision.ts";
 import { ProcessTable } from "./process/table.ts";
-import { createReplyApp } from "./reply/app.ts";
-import { claimSocketPath, removeSocket, SocketError } from "./reply/socket.ts";
+import { createReplyFetch } from "./reply/app.ts";
+import {
+  claimSocketPath,
+  removeSocket,
+  socketAccessChain,
+  socketAccessProblem,
+  SocketError,
+} from "./reply/socket.ts";
 import { VERSION } from "./version.ts";
 
 /** Options of {@link startService}. */
@@ -32,10 +49,14 @@ export interface ServiceOptions {
   spawner?: Spawner;
 }
 
-/** How long in-flight requests may finish after a shutdown signal. */
-const SHUTDOWN_TIMEOUT_MS = 25_000;
-/** How long killed process groups may take to disappear at shutdown. */
+/** How long killed process groups may take to disappear at shutdown, beyond their kill-grace. */
 const KILL_WAIT_MS = 10_000;
+/** How long the front may take to send the last answers once every group is killed. */
+const FRONT_WAIT_MS = 5_000;
+/** How long the reply server and the admin listener may take to close. */
+const CLOSE_WAIT_MS = 2_000;
+/** After a second signal: how long each remaining step may take. */
+const FORCED_WAIT_MS = 2_000;
 
 /** A running urocket. */
 export interface Service {
@@ -46,11 +67,21 @@ export interface Service {
   /** The socket path. */
   readonly socket: string;
   /**
-   * Stops in order: stop accepting, let in-flight requests finish (bounded),
-   * kill what is left, close the reply socket, remove its file. A second
-   * call kills every process group at once.
+   * Stops in order: /readyz 503 at once; the front still serves for
+   * `shutdown-delay`; it stops accepting; in-flight requests finish within
+   * `shutdown-timeout`; then the rest get 503 and every process group is
+   * killed; the reply socket closes and its file is removed; the admin
+   * listener closes last. A second call kills every process group at once
+   * and cuts every wait short.
    */
   shutdown(reason: string): Promise<void>;
+  /**
+   * Reads the config and the OpenAPI document again (SIGHUP) and, when both
+   * are valid and need no restart, serves new requests with them; in-flight
+   * requests finish under the config they started with. Logs a `reload`
+   * line either way; never throws.
+   */
+  reload(): Promise<void>;
   /** Resolves when the service has fully stopped. */
   readonly finished: Promise<void>;
 }
@@ -63,7 +94,7 @@ export interface Service {
  */
 export async function startService(options: ServiceOptions): Promise<Service> {
   const { logger } = options;
-  const generation: Generation = await loadGeneration(options.configFile, { env: options.env });
+  let generation: Generation = await loadGeneration(options.configFile, { env: options.env });
   const config = generation.config;
   const registry = new PendingRequests();
   const processes = new ProcessTable();
@@ -78,6 +109,8 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       spawner: options.spawner,
       mode: "injected",
       reason: "injected by the caller",
+      prepareCgroups: () =>
+        Promise.resolve({ ok: false, stage: "spawner", message: "the spawner is injected" }),
       dispose: () => Promise.resolve(),
     }
     : await chooseSpawner({ env: options.env, logger });
@@ -88,23 +121,44 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     await strategy.dispose();
     throw error;
   }
-  const replyApp = createReplyApp({
+  const replyFetch = createReplyFetch({
     registry,
     logger,
-    templates: generation.outtakes,
+    templates: () => generation.outtakes,
     metrics,
   });
   let replyServer: Deno.HttpServer<Deno.UnixAddr>;
   try {
-    replyServer = Deno.serve({ path: config.socket, onListen() {} }, replyApp.fetch);
-    await Deno.chmod(config.socket, config.socketMode);
+    replyServer = Deno.serve({ path: config.socket, onListen() {} }, replyFetch);
   } catch (error) {
     await strategy.dispose();
     throw new SocketError(
       `Cannot listen on socket ${JSON.stringify(config.socket)}: ${(error as Error).message}`,
     );
   }
+  const closeSocket = async () => {
+    await bounded(replyServer.shutdown(), CLOSE_WAIT_MS);
+    await removeSocket(config.socket);
+  };
+  let verdict: SupervisionVerdict;
+  try {
+    await applySocketAccess(config);
+    verdict = await checkSupervision(config, await supervisionFacts(config));
+  } catch (error) {
+    await closeSocket();
+    await strategy.dispose();
+    if (error instanceof ConfigError) throw error;
+    throw new SocketError(
+      `Cannot set up socket ${JSON.stringify(config.socket)}: ${(error as Error).message}`,
+    );
+  }
+  if (verdict.problems.length > 0) {
+    await closeSocket();
+    await strategy.dispose();
+    throw new ConfigError(verdict.problems);
+  }
 
+  const stopping = new AbortController();
   const frontApp = createFrontApp({
     generation: () => generation,
     registry,
@@ -113,6 +167,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     logger,
     inheritedEnv: inheritedEnv(options.env),
     metrics,
+    stopping: stopping.signal,
   });
   let frontServer: Deno.HttpServer<Deno.NetAddr>;
   try {
@@ -122,8 +177,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       onListen() {},
     }, frontApp.fetch);
   } catch (error) {
-    await replyServer.shutdown();
-    await removeSocket(config.socket);
+    await closeSocket();
     await strategy.dispose();
     throw new ConfigError([{
       file: config.file,
@@ -150,8 +204,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       }, adminApp.fetch);
     } catch (error) {
       await frontServer.shutdown();
-      await replyServer.shutdown();
-      await removeSocket(config.socket);
+      await closeSocket();
       await strategy.dispose();
       throw new ConfigError([{
         file: config.file,
@@ -172,67 +225,133 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     operations: generation.operations.length,
     pid: Deno.pid,
   });
-  // Said once: the fallback is correct but forks all of urocket per request.
+  // Said once: the fallback is correct but forks all of urocket per request, and cannot tell
+  // what a process used.
   if (strategy.mode !== "detached") {
     logger.info("spawner", {
       mode: strategy.mode,
       helper: strategy.helper,
       source: strategy.reason,
       server_pid: strategy.serverPid?.(),
+      stats_source: strategy.mode === "spawn_server" ? "wait4" : "none",
     });
   } else {
     logger.warn("spawner", {
       mode: strategy.mode,
       reason: strategy.reason,
-      message: "spawning with detached: true, which forks urocket per request (slower)",
+      message: "spawning with detached: true, which forks urocket per request (slower); " +
+        "process_exit lines carry no CPU or memory figures (stats_source: none)",
+      stats_source: "none",
     });
   }
-  for (const warning of generation.warnings) {
-    logger.warn("config_warning", {
-      file: warning.file,
-      line: warning.line,
-      key: warning.key,
-      message: warning.message,
-    });
-  }
+  let limits = logLimits(logger, verdict.limits, { kind: "none" });
+  logWarnings(logger, generation.warnings);
 
-  let stopping: Promise<void> | undefined;
+  let stopPromise: Promise<void> | undefined;
+  let forced = false;
+  let force!: () => void;
+  const forcedSignal = new Promise<void>((resolve) => force = resolve);
   let resolveFinished!: () => void;
   const finished = new Promise<void>((resolve) => resolveFinished = resolve);
+  /** Waits for `promise` up to `ms`; after a second signal, up to FORCED_WAIT_MS from then. */
+  const waitUnlessForced = (promise: Promise<unknown>, ms: number) =>
+    bounded(
+      Promise.race([promise, forcedSignal.then(() => bounded(promise, FORCED_WAIT_MS))]),
+      forced ? FORCED_WAIT_MS : ms,
+    );
 
   const stop = async (reason: string) => {
     // First of all, so that load balancers stop sending before the front stops accepting.
     readiness = "draining";
-    logger.info("shutdown", { reason, in_flight: registry.size, processes: processes.live });
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const drained = frontServer.shutdown().then(() => true);
-    const late = new Promise<boolean>((resolve) =>
-      timer = setTimeout(() => resolve(false), SHUTDOWN_TIMEOUT_MS)
-    );
-    const inTime = await Promise.race([drained, late]);
-    clearTimeout(timer);
-    if (!inTime) {
+    const { shutdownDelayMs, shutdownTimeoutMs, operations } = generation.config;
+    logger.info("shutdown", {
+      reason,
+      in_flight: registry.size,
+      processes: processes.live,
+      delay_ms: shutdownDelayMs,
+      timeout_ms: shutdownTimeoutMs,
+    });
+    // Endpoints keep routing here for a moment after SIGTERM: the front still serves meanwhile.
+    if (shutdownDelayMs > 0) await bounded(forcedSignal, shutdownDelayMs);
+    const drained = frontServer.shutdown();
+    logger.info("draining", { in_flight: registry.size, processes: processes.live });
+    // Deno's shutdown() waits for in-flight requests without limit: shutdown-timeout bounds it.
+    const inTime = await bounded(Promise.race([drained, forcedSignal]), shutdownTimeoutMs);
+    if (!inTime && !forced) {
       logger.warn("shutdown_timeout", { in_flight: registry.size, processes: processes.live });
     }
-    processes.killAll("shutdown");
-    await Promise.race([
-      processes.idle(),
-      new Promise<void>((resolve) => timer = setTimeout(resolve, KILL_WAIT_MS)),
-    ]);
-    clearTimeout(timer);
-    await Promise.race([
-      drained,
-      new Promise<void>((resolve) => timer = setTimeout(resolve, KILL_WAIT_MS)),
-    ]);
-    clearTimeout(timer);
-    await replyServer.shutdown();
-    await removeSocket(config.socket);
+    // Requests still waiting get 503 and their groups are killed; nothing new is spawned.
+    stopping.abort();
+    if (forced) processes.killAllNow("shutdown");
+    else processes.killAll("shutdown");
+    const killGrace = Math.max(0, ...operations.map((op) => op.killGraceMs));
+    await waitUnlessForced(processes.idle(), killGrace + KILL_WAIT_MS);
+    // The answers of the last requests; the reply socket stays up until they are sent.
+    await waitUnlessForced(drained, FRONT_WAIT_MS);
+    await closeSocket();
     await strategy.dispose();
     // Last: probes and scrapes see the drain (503) until there is nothing left to drain.
-    await adminServer?.shutdown();
-    logger.info("stopped", { reason });
+    if (adminServer) await bounded(adminServer.shutdown(), CLOSE_WAIT_MS);
+    logger.info("stopped", { reason, ...(forced ? { forced: true } : {}) });
     await logger.flush();
     resolveFinished();
+  };
+
+  let reloading: Promise<void> | undefined;
+  let reloadAgain = false;
+  const reloadOnce = async () => {
+    const started = performance.now();
+    const old = generation;
+    let next: Generation;
+    let problems: Problem[];
+    let nextVerdict: SupervisionVerdict | undefined;
+    try {
+      next = await loadGeneration(options.configFile, { env: options.env });
+      problems = restartOnly(old.config, next.config);
+      if (problems.length === 0) {
+        nextVerdict = await checkSupervision(next.config, await supervisionFacts(next.config));
+        problems = nextVerdict.problems;
+      }
+    } catch (error) {
+      problems = error instanceof ConfigError
+        ? [...error.problems]
+        : [{ file: options.configFile, key: "", message: (error as Error).message }];
+    }
+    if (problems.length > 0 || !nextVerdict) {
+      logger.error("reload", {
+        outcome: "refused",
+        message: "the config stays as it was",
+        problems: problems.map(formatProblem),
+        duration_ms: Math.round(performance.now() - started),
+      });
+      metrics.reloaded("refused");
+      return;
+    }
+    try {
+      await applySocketAccess(next!.config, { previous: old.config });
+    } catch (error) {
+      logger.error("reload", {
+        outcome: "refused",
+        message: "the config stays as it was",
+        problems: [`${next!.config.file}: socket: ${(error as Error).message}`],
+      });
+      metrics.reloaded("refused");
+      return;
+    }
+    // Atomic for new requests: the front reads generation() once per request.
+    generation = next!;
+    logger.info("reload", {
+      outcome: "applied",
+      config: next!.config.file,
+      openapi: next!.document.file,
+      operations: next!.operations.length,
+      ...operationChanges(old, next!),
+      settings: settingChanges(old.config, next!.config),
+      duration_ms: Math.round(performance.now() - started),
+    });
+    metrics.reloaded("applied");
+    limits = logLimits(logger, nextVerdict.limits, limits);
+    logWarnings(logger, next!.warnings);
   };
 
   return {
@@ -240,15 +359,166 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     ...(adminServer ? { admin: adminServer.addr } : {}),
     socket: config.socket,
     shutdown(reason: string) {
-      if (stopping) {
-        processes.killAllNow("shutdown");
-        return stopping;
+      if (stopPromise) {
+        if (!forced) {
+          forced = true;
+          logger.warn("shutdown_forced", { reason, processes: processes.live });
+          stopping.abort();
+          processes.killAllNow("shutdown");
+          force();
+        }
+        return stopPromise;
       }
-      stopping = stop(reason);
-      return stopping;
+      stopPromise = stop(reason);
+      return stopPromise;
+    },
+    reload() {
+      if (stopPromise) {
+        logger.warn("reload", { outcome: "refused", message: "urocket is shutting down" });
+        return Promise.resolve();
+      }
+      if (reloading) {
+        // A SIGHUP during a reload: one more once it is done (the file may have changed again).
+        reloadAgain = true;
+        return reloading;
+      }
+      reloading = (async () => {
+        do {
+          reloadAgain = false;
+          await reloadOnce();
+        } while (reloadAgain && !stopPromise);
+      })().finally(() => reloading = undefined);
+      return reloading;
     },
     finished,
   };
+
+  /** Sets the socket's mode and group (those that differ from `previous`). */
+  async function applySocketAccess(
+    next: ServiceConfig,
+    { previous }: { previous?: ServiceConfig } = {},
+  ): Promise<void> {
+    if (!previous || previous.socketMode !== next.socketMode) {
+      await Deno.chmod(next.socket, next.socketMode);
+    }
+    if (next.socketGroup && previous?.socketGroup?.gid !== next.socketGroup.gid) {
+      await Deno.chown(next.socket, null, next.socketGroup.gid);
+    }
+  }
+
+  /** What {@link checkSupervision} needs, with the socket as `next` would leave it. */
+  async function supervisionFacts(next: ServiceConfig) {
+    const chain = await socketAccessChain(next.socket, {
+      gid: next.socketGroup?.gid,
+      mode: next.socketMode,
+    });
+    return {
+      strategy,
+      uid: chain[0].uid,
+      socketProblem: (user: { uid: number; gid: number; groups: number[] }) =>
+        socketAccessProblem(user, chain),
+    };
+  }
+}
+
+/**
+ * Resolves true when `promise` settles within `ms`, false otherwise; the
+ * timer never outlives the wait.
+ */
+async function bounded(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      promise.then(() => true, () => true),
+      new Promise<boolean>((resolve) => timer = setTimeout(() => resolve(false), ms)),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Problems for the keys a reload cannot change: they are bound at start. */
+function restartOnly(old: ServiceConfig, next: ServiceConfig): Problem[] {
+  const problems: Problem[] = [];
+  const changed = (key: string, a: unknown, b: unknown) => {
+    if (JSON.stringify(a) === JSON.stringify(b)) return;
+    problems.push({
+      file: next.file,
+      key,
+      message: `Changed from ${JSON.stringify(a ?? "off")} to ${JSON.stringify(b ?? "off")}: ` +
+        "that needs a restart",
+    });
+  };
+  changed("listen", formatAddress(old.listen), formatAddress(next.listen));
+  changed("socket", old.socket, next.socket);
+  changed("admin", old.admin && formatAddress(old.admin), next.admin && formatAddress(next.admin));
+  return problems;
+}
+
+/** Operations added, removed and changed (config block or document operation), by `METHOD /path`. */
+function operationChanges(old: Generation, next: Generation) {
+  const describe = (generation: Generation) =>
+    new Map(generation.operations.map((op) => {
+      const { line: _line, ...config } = op.config;
+      return [op.key, JSON.stringify([config, op.document])];
+    }));
+  const before = describe(old);
+  const after = describe(next);
+  return {
+    added: [...after.keys()].filter((key) => !before.has(key)),
+    removed: [...before.keys()].filter((key) => !after.has(key)),
+    changed: [...after.keys()].filter((key) =>
+      before.has(key) && before.get(key) !== after.get(key)
+    ),
+  };
+}
+
+/** Top-level settings a reload changed (by their config key). */
+function settingChanges(old: ServiceConfig, next: ServiceConfig): string[] {
+  const keys: [string, (config: ServiceConfig) => unknown][] = [
+    ["openapi", (c) => c.openapi],
+    ["socket-mode", (c) => c.socketMode],
+    ["socket-group", (c) => c.socketGroup?.gid],
+    ["limits-enforce", (c) => c.limitsEnforce],
+    ["max-inflight", (c) => c.maxInflight],
+    ["shutdown-delay", (c) => c.shutdownDelayMs],
+    ["shutdown-timeout", (c) => c.shutdownTimeoutMs],
+  ];
+  return keys.filter(([, value]) => value(old) !== value(next)).map(([key]) => key);
+}
+
+/** Says how limits stand when that changed (at start: when any are configured). */
+function logLimits(logger: Logger, state: LimitsState, before: LimitsState): LimitsState {
+  if (JSON.stringify(state) === JSON.stringify(before)) return state;
+  if (state.kind === "enforced") {
+    logger.info("limits", {
+      enforced: true,
+      cgroup: state.dir,
+      controllers: state.controllers,
+      stats_source: "cgroup",
+      message: "each process of an operation with limits runs in a cgroup of its own",
+    });
+  } else if (state.kind === "unenforced") {
+    // limits-enforce: best-effort (otherwise the config was refused).
+    logger.warn("limits", {
+      enforced: false,
+      reason: state.reason,
+      message: "limits-enforce is best-effort: processes run without the limits that cannot " +
+        "be enforced",
+    });
+  }
+  return state;
+}
+
+function logWarnings(logger: Logger, warnings: Problem[]): void {
+  for (const warning of warnings) {
+    logger.warn("config_warning", {
+      file: warning.file,
+      line: warning.line,
+      key: warning.key,
+      message: warning.message,
+    });
+  }
 }
 
 /** `host:port`, with brackets around an IPv6 host. */

@@ -7,57 +7,84 @@
  * its fast posix_spawn path blocks urocket's one JavaScript thread until the
  * child has exec'ed (vfork semantics: 0.2–0.8 ms per request on a busy
  * 2-core VM). This small C process does the forking instead, so urocket's
- * event loop never waits for the kernel to schedule a child.
+ * event loop never waits for the kernel to schedule a child. It is also the
+ * only part of urocket that touches cgroupfs: Deno refuses every read and
+ * write under /sys and /proc unless it runs with a bare --allow-all.
  *
  * Each handler: vfork(); in the child, reset signals, put the stdio sockets
- * on fds 0/1/2, chdir, setsid() — so it leads its own session and process
- * group (pid = pgid = sid) and urocket can signal the whole tree — then
- * execve(). Its stdin and stderr are one unix stream socket connected to
- * urocket (stdin gets the payload, then EOF; stderr is read back); its
- * stdout is a second socket when urocket asks for it, else /dev/null. The
- * server reaps every child with wait4() and reports its status and usage.
+ * on fds 0/1/2, join the request's cgroup (when asked), switch user (when
+ * asked), chdir, setsid() — so it leads its own session and process group
+ * (pid = pgid = sid) and urocket can signal the whole tree — then execve().
+ * Its stdin and stderr are one unix stream socket connected to urocket
+ * (stdin gets the payload, then EOF; stderr is read back); its stdout is a
+ * second socket when urocket asks for it, else /dev/null. The server reaps
+ * every child with wait4() and reports its status and usage.
  *
- * Protocol 1 (the other side: lib/process/spawn_server.ts):
+ * Protocol 2 (the other side: lib/process/spawn_server.ts):
  *
- *   urocket-spawn --version        prints "urocket-spawn 1\n"
+ *   urocket-spawn --version        prints "urocket-spawn 2\n"
  *   urocket-spawn --serve SOCKET   serves until its stdin ends
+ *   urocket-spawn --cgroup-setup NEEDED [DIR]
+ *                                  prepares DIR (default: the cgroup this
+ *                                  process is in) for one cgroup per handler,
+ *                                  prints one line and exits (see setup())
  *
  * Requests on stdin, one frame each: a 4-byte little-endian length, then
  * that many bytes of NUL-terminated fields:
- *   TOKEN (16 hex digits), FLAGS, CWD, ARGC, ARGV…, ENVC, ENV…, PAYLOAD_LEN,
- * then PAYLOAD_LEN raw bytes. FLAGS: 1 stdin from the socket (urocket
- * streams it); 4 stdin from a pipe the server fills with the PAYLOAD and
- * closes before the handler starts (a payload that fits a pipe buffer: no
- * write, no shutdown, no wake-up on urocket's side); neither: /dev/null;
- * 2 stdout to a second socket, else /dev/null. ARGV[0] is the program's
- * absolute path (no PATH search).
+ *   TOKEN (16 hex digits), FLAGS, CWD, CGROUP, MEMORY_MAX, CPU_MAX, PIDS_MAX,
+ *   UID, GID, GROUPS, ARGC, ARGV…, ENVC, ENV…, PAYLOAD_LEN,
+ * then PAYLOAD_LEN raw bytes. FLAGS:
+ *    1 stdin from the socket (urocket streams it);
+ *    4 stdin from a pipe the server fills with the PAYLOAD and closes before
+ *      the handler starts (a payload that fits a pipe buffer: no write, no
+ *      shutdown, no wake-up on urocket's side); neither: /dev/null;
+ *    2 stdout to a second socket, else /dev/null;
+ *    8 a cgroup: create CGROUP/req-TOKEN (CGROUP is a directory prepared by
+ *      --cgroup-setup), write MEMORY_MAX, CPU_MAX, PIDS_MAX into memory.max,
+ *      cpu.max, pids.max (an empty field is left alone), and join it in the
+ *      child before anything of the handler runs;
+ *   16 a user: setgroups(GROUPS, a comma list), setgid(GID), setuid(UID) in
+ *      the child before exec (urocket runs as root);
+ *   32 release: only TOKEN, FLAGS, CWD (empty) and CGROUP count: read the
+ *      usage of CGROUP/req-TOKEN, kill what is left in it, remove it.
+ * ARGV[0] is the program's absolute path (no PATH search).
  *
  * Per request the server connects to SOCKET and writes TOKEN plus "E" (the
  * stdin/stderr socket) and, with flag 2, TOKEN plus "O" (stdout). Replies on
  * stdout, one line each:
  *   S TOKEN PID                     started
- *   F TOKEN ERRNO                   not started (connect, chdir, setsid or execve failed)
- *   X TOKEN PID STATUS UTIME_US STIME_US MAXRSS_KB GROUP
- *                                   exited; STATUS is the raw wait status; GROUP
- *                                   is 0 when kill(-PID, 0) found the process
- *                                   group empty at that moment, else 1
+ *   F TOKEN ERRNO                   not started (connect, cgroup, chdir, setsid, user or execve failed)
+ *   X TOKEN PID STATUS UTIME_US STIME_US MAXRSS_KB GROUP OOM_KILLS
+ *                                   exited; STATUS is the raw wait status; the usage
+ *                                   is wait4()'s: the child plus the descendants it
+ *                                   waited for; GROUP is 0 when kill(-PID, 0) found
+ *                                   the process group empty at that moment, else 1;
+ *                                   OOM_KILLS is memory.events' oom_kill of its
+ *                                   cgroup, -1 without one
+ *   R TOKEN USER_US SYS_US PEAK_BYTES OOM_KILLS REMOVED
+ *                                   released: cpu.stat's user_usec and system_usec,
+ *                                   memory.peak, oom_kill (-1: could not be read);
+ *                                   REMOVED 1 when the directory is gone, 0 when
+ *                                   processes were left (killed with cgroup.kill;
+ *                                   removal is retried for 5 s)
  *
- * Room for the supervision issue (not used yet): X already carries the
- * child's exact wait4() usage; a cgroup join belongs in the child between
- * vfork and setsid (write "0" to cgroup.procs before the handler runs any
- * code), asked for by a new FLAGS bit with one more field. A server that
- * does not know a bit answers F with EINVAL, and `--version` names the
- * protocol, so urocket never uses a server older than itself.
+ * A server that does not know a FLAGS bit answers F with EINVAL, and
+ * `--version` names the protocol, so urocket never uses a server older than
+ * itself.
  *
  * The server ignores SIGINT, SIGTERM, SIGHUP and SIGQUIT (a terminal's ^C
  * reaches its process group; urocket decides when it ends: at stdin EOF)
- * and restores them in each child before exec.
+ * and restores them in each child before exec. At stdin EOF it kills what is
+ * left in the cgroups of its running children and removes them.
  *
  * Build: `deno task build-helper` (cc -O2 -static). Never committed.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -68,27 +95,51 @@
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
-#define PROTOCOL "1"
+#define PROTOCOL "2"
 #define TOKEN_LEN 16
-#define KNOWN_FLAGS 7
+enum {
+  STDIN_SOCKET = 1,
+  STDOUT_SOCKET = 2,
+  STDIN_PIPE = 4,
+  CGROUP = 8,
+  USER = 16,
+  RELEASE = 32,
+  KNOWN_FLAGS = 63,
+};
 /* A pipe buffer holds at least 64 KiB on Linux; the payload must never block the server. */
 #define MAX_PIPED_PAYLOAD 65536
 #define MAX_FRAME (8u << 20)
+#define MAX_GROUPS 64
+#define CGROUP2_SUPER_MAGIC 0x63677270
+/* Removal of a released cgroup that still had processes: every 100 ms, 50 times. */
+#define REMOVAL_TRIES 50
 
 static struct sockaddr_un address = {.sun_family = AF_UNIX};
 static int dev_null_in = -1, dev_null_out = -1;
 
-/* Live children: pid → token. Open addressing is overkill; a grown array is enough. */
+/* Live children: pid → token (and cgroup). A grown array is enough. */
 struct child {
   pid_t pid;
   char token[TOKEN_LEN + 1];
+  char *group; /* the child's cgroup directory, or NULL */
 };
 static struct child *children;
 static size_t child_count, child_cap;
+
+/* Cgroups that still had processes when they were released. */
+struct removal {
+  char *path;
+  int tries;
+};
+static struct removal *removals;
+static size_t removal_count, removal_cap;
 
 static char out[1 << 16];
 static size_t out_len;
@@ -137,62 +188,253 @@ static int connect_stream(const char *token, char kind) {
   return fd;
 }
 
-static const int RESTORED_SIGNALS[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE};
+/* ---- cgroupfs -------------------------------------------------------------------------------- */
 
-/* One request frame: start the handler, answer S or F. */
-static void start(char *frame, size_t len) {
-  char *fields[8];
-  size_t count = 0;
-  char *end = frame + len;
-  /* The first five fixed fields: token, flags, cwd, argc; argv and env follow. */
-  char *p = frame;
-  while (count < 4 && p < end) {
-    fields[count++] = p;
-    p += strnlen(p, (size_t)(end - p)) + 1;
+/*
+ * Writes `text` to dir/name; returns 0 or -errno. `extra` adds open flags:
+ * O_CREAT lets the same code fill the test layout (a plain directory laid out
+ * like cgroupfs), where the kernel's interface files do not appear by
+ * themselves; on cgroupfs the file exists and O_CREAT changes nothing.
+ */
+static int write_file(const char *dir, const char *name, const char *text, int extra) {
+  char path[PATH_MAX];
+  if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path) return -ENAMETOOLONG;
+  int fd = open(path, O_WRONLY | O_CLOEXEC | extra, 0644);
+  if (fd < 0) return -errno;
+  size_t len = strlen(text);
+  ssize_t n = write(fd, text, len);
+  int error = n < 0 ? errno : (size_t)n != len ? EIO : 0;
+  close(fd);
+  return -error;
+}
+
+/* Reads dir/name (at most 4 KiB) into buffer; returns its length or -1. */
+static ssize_t read_file(const char *dir, const char *name, char *buffer, size_t size) {
+  char path[PATH_MAX];
+  if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path) return -1;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  ssize_t n = read(fd, buffer, size - 1);
+  close(fd);
+  if (n < 0) return -1;
+  buffer[n] = 0;
+  return n;
+}
+
+/*
+ * The number after `key ` on a line of dir/name (cpu.stat, memory.events), or
+ * the file's first number when `key` is NULL (memory.peak); -1 when there is
+ * none.
+ */
+static long long read_number(const char *dir, const char *name, const char *key) {
+  char text[4096];
+  if (read_file(dir, name, text, sizeof text) < 0) return -1;
+  if (!key) return text[0] >= '0' && text[0] <= '9' ? strtoll(text, NULL, 10) : -1;
+  size_t len = strlen(key);
+  for (char *line = text; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+    if (strncmp(line, key, len) == 0 && line[len] == ' ') return strtoll(line + len + 1, NULL, 10);
   }
-  if (count < 4 || strlen(fields[0]) != TOKEN_LEN) {
-    say("F %s %d\n", count > 0 && strlen(fields[0]) == TOKEN_LEN ? fields[0] : "0000000000000000",
-        EINVAL);
+  return -1;
+}
+
+/*
+ * Removes a cgroup directory; returns 0 (also when it is already gone) or
+ * -errno. cgroupfs answers EBUSY while processes are left in it; only a plain
+ * directory answers ENOTEMPTY — the test layout, whose files are emptied first.
+ */
+static int remove_group(const char *path) {
+  if (rmdir(path) == 0 || errno == ENOENT) return 0;
+  if (errno != ENOTEMPTY) return -errno;
+  DIR *dir = opendir(path);
+  if (!dir) return -errno;
+  struct dirent *entry;
+  while ((entry = readdir(dir)) != NULL) {
+    if (strcmp(entry->d_name, ".") != 0 && strcmp(entry->d_name, "..") != 0) {
+      unlinkat(dirfd(dir), entry->d_name, 0);
+    }
+  }
+  closedir(dir);
+  return rmdir(path) == 0 ? 0 : -errno;
+}
+
+/* Kills what is left in a cgroup (Linux 5.14+) and retries its removal later. */
+static void remove_later(const char *path) {
+  write_file(path, "cgroup.kill", "1", 0);
+  if (removal_count == removal_cap) {
+    removal_cap = removal_cap ? removal_cap * 2 : 16;
+    removals = realloc(removals, removal_cap * sizeof *removals);
+  }
+  removals[removal_count].path = strdup(path);
+  removals[removal_count].tries = 0;
+  removal_count++;
+}
+
+static void retry_removals(void) {
+  for (size_t i = 0; i < removal_count;) {
+    int gone = remove_group(removals[i].path) == 0;
+    if (!gone && ++removals[i].tries >= REMOVAL_TRIES) {
+      fprintf(stderr, "urocket-spawn: cannot remove cgroup %s: %s\n", removals[i].path,
+              strerror(errno));
+      gone = 1;
+    }
+    if (gone) {
+      free(removals[i].path);
+      removals[i] = removals[--removal_count];
+    } else {
+      i++;
+    }
+  }
+}
+
+/*
+ * Creates parent/req-TOKEN with its limits and opens its cgroup.procs for the
+ * child to write itself into. Returns 0 or an errno; on error nothing is left.
+ */
+static int make_group(const char *parent, const char *token, const char *memory_max,
+                      const char *cpu_max, const char *pids_max, char **group, int *procs) {
+  char path[PATH_MAX];
+  if (snprintf(path, sizeof path, "%s/req-%s", parent, token) >= (int)sizeof path) {
+    return ENAMETOOLONG;
+  }
+  if (mkdir(path, 0755) < 0) return errno;
+  int error = 0;
+  if (memory_max[0]) {
+    error = write_file(path, "memory.max", memory_max, O_CREAT | O_TRUNC);
+    /* The whole tree goes when the limit is hit, not just the process the kernel picks. */
+    if (!error) error = write_file(path, "memory.oom.group", "1", O_CREAT | O_TRUNC);
+    /* A limit that can be swapped around is hardly one. Absent without swap accounting: then
+     * there is nothing to close, so this write may fail. */
+    if (!error) write_file(path, "memory.swap.max", "0", O_TRUNC);
+  }
+  if (!error && cpu_max[0]) error = write_file(path, "cpu.max", cpu_max, O_CREAT | O_TRUNC);
+  if (!error && pids_max[0]) error = write_file(path, "pids.max", pids_max, O_CREAT | O_TRUNC);
+  if (!error) {
+    char procs_path[PATH_MAX + 16];
+    snprintf(procs_path, sizeof procs_path, "%s/cgroup.procs", path);
+    /* O_APPEND: the test layout keeps every pid written; the kernel ignores it. */
+    *procs = open(procs_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (*procs < 0) error = -errno;
+  }
+  if (error) {
+    remove_group(path);
+    return -error;
+  }
+  *group = strdup(path);
+  return 0;
+}
+
+/* Release frame: usage of parent/req-TOKEN, then remove it (killing what is left). */
+static void release(const char *token, const char *parent) {
+  char path[PATH_MAX];
+  if (snprintf(path, sizeof path, "%s/req-%s", parent, token) >= (int)sizeof path) {
+    say("R %s -1 -1 -1 -1 0\n", token);
     return;
   }
-  const char *token = fields[0];
-  long flags = strtol(fields[1], NULL, 10);
-  const char *cwd = fields[2];
-  long argc = strtol(fields[3], NULL, 10);
-  if (flags & ~KNOWN_FLAGS || argc < 1 || argc > (long)(len / 2)) {
+  long long user = read_number(path, "cpu.stat", "user_usec");
+  long long system = read_number(path, "cpu.stat", "system_usec");
+  long long peak = read_number(path, "memory.peak", NULL);
+  long long oom = read_number(path, "memory.events", "oom_kill");
+  int removed = remove_group(path) == 0;
+  if (!removed) remove_later(path);
+  say("R %s %lld %lld %lld %lld %d\n", token, user, system, peak, oom, removed);
+}
+
+/* ---- starting a handler ---------------------------------------------------------------------- */
+
+/* The next NUL-terminated field of a frame, or NULL when the frame ends first. */
+static char *next_field(char **cursor, char *end) {
+  char *field = *cursor;
+  if (field >= end) return NULL;
+  size_t len = strnlen(field, (size_t)(end - field));
+  if (field + len == end) return NULL;
+  *cursor = field + len + 1;
+  return field;
+}
+
+/* Parses "1,2,3" into groups; returns the count or -1. */
+static int parse_groups(const char *text, gid_t *groups) {
+  int count = 0;
+  for (const char *p = text; *p;) {
+    char *end;
+    unsigned long gid = strtoul(p, &end, 10);
+    if (end == p || count == MAX_GROUPS || gid > UINT32_MAX - 1) return -1;
+    groups[count++] = (gid_t)gid;
+    p = *end == ',' ? end + 1 : end;
+    if (*end && *end != ',') return -1;
+  }
+  return count;
+}
+
+/* Formats a pid in the vfork child, where printf-family functions are best avoided. */
+static size_t format_pid(char *digits, pid_t pid) {
+  char reversed[16];
+  size_t n = 0;
+  unsigned long value = (unsigned long)pid;
+  do {
+    reversed[n++] = (char)('0' + value % 10);
+    value /= 10;
+  } while (value && n < sizeof reversed);
+  for (size_t i = 0; i < n; i++) digits[i] = reversed[n - 1 - i];
+  digits[n] = '\n';
+  return n + 1;
+}
+
+static const int RESTORED_SIGNALS[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE};
+
+/* One request frame: start the handler (answer S or F), or release a cgroup (answer R). */
+static void start(char *frame, size_t len) {
+  char *end = frame + len;
+  char *p = frame;
+  char *fields[10];
+  size_t count = 0;
+  while (count < 10 && (fields[count] = next_field(&p, end)) != NULL) count++;
+  const char *token = count > 0 && strlen(fields[0]) == TOKEN_LEN ? fields[0] : NULL;
+  long flags = count > 1 ? strtol(fields[1], NULL, 10) : -1;
+  if (!token || flags < 0 || (flags & ~KNOWN_FLAGS)) {
+    say("F %s %d\n", token ? token : "0000000000000000", EINVAL);
+    return;
+  }
+  if (flags & RELEASE) {
+    if (count < 4) say("R %s -1 -1 -1 -1 0\n", token);
+    else release(token, fields[3]);
+    return;
+  }
+  if (count < 10) {
+    say("F %s %d\n", token, EINVAL);
+    return;
+  }
+  const char *cwd = fields[2], *cgroup = fields[3];
+  char *argc_field = next_field(&p, end);
+  long argc = argc_field ? strtol(argc_field, NULL, 10) : -1;
+  gid_t groups[MAX_GROUPS];
+  int group_count = (flags & USER) ? parse_groups(fields[9], groups) : 0;
+  uid_t uid = (uid_t)strtoul(fields[7], NULL, 10);
+  gid_t gid = (gid_t)strtoul(fields[8], NULL, 10);
+  if (argc < 1 || argc > (long)(len / 2) || group_count < 0 || ((flags & CGROUP) && !cgroup[0])) {
     say("F %s %d\n", token, EINVAL);
     return;
   }
   char **argv = malloc(sizeof(char *) * (size_t)(argc + 1));
-  for (long i = 0; i < argc && p < end; i++) {
-    argv[i] = p;
-    p += strnlen(p, (size_t)(end - p)) + 1;
-  }
+  for (long i = 0; i < argc; i++) argv[i] = next_field(&p, end);
   argv[argc] = NULL;
-  long envc = p < end ? strtol(p, NULL, 10) : -1;
-  if (p < end) p += strnlen(p, (size_t)(end - p)) + 1;
-  if (envc < 0 || envc > (long)(len / 2)) {
-    free(argv);
-    say("F %s %d\n", token, EINVAL);
-    return;
-  }
-  char **envp = malloc(sizeof(char *) * (size_t)(envc + 1));
-  for (long i = 0; i < envc && p < end; i++) {
-    envp[i] = p;
-    p += strnlen(p, (size_t)(end - p)) + 1;
-  }
-  envp[envc] = NULL;
-  long payload_len = p < end ? strtol(p, NULL, 10) : -1;
-  if (p < end) p += strnlen(p, (size_t)(end - p)) + 1;
-  if (payload_len < 0 || payload_len != end - p || ((flags & 4) && payload_len > MAX_PIPED_PAYLOAD) ||
-      ((flags & 4) && (flags & 1))) {
+  char *envc_field = next_field(&p, end);
+  long envc = envc_field ? strtol(envc_field, NULL, 10) : -1;
+  int bad = argv[argc - 1] == NULL || envc < 0 || envc > (long)(len / 2);
+  char **envp = malloc(sizeof(char *) * (size_t)((bad ? 0 : envc) + 1));
+  for (long i = 0; !bad && i < envc; i++) bad = (envp[i] = next_field(&p, end)) == NULL;
+  envp[bad ? 0 : envc] = NULL;
+  char *payload_field = bad ? NULL : next_field(&p, end);
+  long payload_len = payload_field ? strtol(payload_field, NULL, 10) : -1;
+  if (bad || payload_len < 0 || payload_len != end - p ||
+      ((flags & STDIN_PIPE) && payload_len > MAX_PIPED_PAYLOAD) ||
+      ((flags & STDIN_PIPE) && (flags & STDIN_SOCKET))) {
     free(argv);
     free(envp);
     say("F %s %d\n", token, EINVAL);
     return;
   }
   int piped[2] = {-1, -1};
-  if (flags & 4) {
+  if (flags & STDIN_PIPE) {
     if (pipe2(piped, O_CLOEXEC) < 0) {
       free(argv);
       free(envp);
@@ -211,17 +453,25 @@ static void start(char *frame, size_t len) {
     close(piped[1]);
   }
 
-  int in_err = connect_stream(token, 'E');
-  int stdout_fd = in_err >= 0 && (flags & 2) ? connect_stream(token, 'O') : dev_null_out;
+  char *group = NULL;
+  int procs = -1;
+  int group_error = (flags & CGROUP)
+                        ? make_group(cgroup, token, fields[4], fields[5], fields[6], &group, &procs)
+                        : 0;
+  int in_err = group_error ? -group_error : connect_stream(token, 'E');
+  int stdout_fd = in_err >= 0 && (flags & STDOUT_SOCKET) ? connect_stream(token, 'O') : dev_null_out;
   if (in_err < 0 || stdout_fd < 0) {
     say("F %s %d\n", token, in_err < 0 ? -in_err : -stdout_fd);
     if (in_err >= 0) close(in_err);
     if (piped[0] >= 0) close(piped[0]);
+    if (procs >= 0) close(procs);
+    if (group) remove_group(group);
+    free(group);
     free(argv);
     free(envp);
     return;
   }
-  int stdin_fd = (flags & 1) ? in_err : (flags & 4) ? piped[0] : dev_null_in;
+  int stdin_fd = (flags & STDIN_SOCKET) ? in_err : (flags & STDIN_PIPE) ? piped[0] : dev_null_in;
 
   /* Written by the vfork child (shared memory) when it cannot exec. */
   volatile int child_error = 0;
@@ -234,30 +484,41 @@ static void start(char *frame, size_t len) {
     }
     sigprocmask(SIG_SETMASK, &none, NULL);
     /* dup2 clears FD_CLOEXEC on the new descriptors; everything else of ours is CLOEXEC. */
-    if (dup2(stdin_fd, 0) < 0 || dup2(stdout_fd, 1) < 0 || dup2(in_err, 2) < 0 ||
-        chdir(cwd) < 0 || setsid() < 0) {
-      child_error = errno;
-      _exit(127);
+    if (dup2(stdin_fd, 0) < 0 || dup2(stdout_fd, 1) < 0 || dup2(in_err, 2) < 0) goto fail;
+    if (procs >= 0) {
+      /* Into the cgroup before the handler runs a single instruction of its own (and before
+       * setuid: the handler's user may not write cgroup.procs). Its own pid is the same as
+       * "0" to the kernel, and tells the test layout which process wrote it. */
+      char digits[24];
+      size_t n = format_pid(digits, getpid());
+      if (write(procs, digits, n) != (ssize_t)n) goto fail;
     }
+    if ((flags & USER) &&
+        (setgroups((size_t)group_count, groups) < 0 || setgid(gid) < 0 || setuid(uid) < 0)) {
+      goto fail;
+    }
+    if (chdir(cwd) < 0 || setsid() < 0) goto fail;
     execve(argv[0], argv, envp);
-    child_error = errno;
+  fail:
+    child_error = errno ? errno : EIO;
     _exit(127);
   }
   int fork_error = pid < 0 ? errno : 0;
   close(in_err);
   if (piped[0] >= 0) close(piped[0]);
+  if (procs >= 0) close(procs);
   if (stdout_fd != dev_null_out) close(stdout_fd);
   free(argv);
   free(envp);
-  if (pid < 0) {
-    say("F %s %d\n", token, fork_error);
-    return;
-  }
-  if (child_error) {
-    /* The child exited without exec'ing: reap it here, it was never announced. */
-    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
+  if (pid < 0 || child_error) {
+    if (pid > 0) {
+      /* The child exited without exec'ing: reap it here, it was never announced. */
+      while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
+      }
     }
-    say("F %s %d\n", token, child_error);
+    if (group) remove_group(group);
+    free(group);
+    say("F %s %d\n", token, pid < 0 ? fork_error : child_error);
     return;
   }
   if (child_count == child_cap) {
@@ -266,6 +527,7 @@ static void start(char *frame, size_t len) {
   }
   children[child_count].pid = pid;
   memcpy(children[child_count].token, token, TOKEN_LEN + 1);
+  children[child_count].group = group;
   child_count++;
   say("S %s %d\n", token, (int)pid);
 }
@@ -279,13 +541,32 @@ static void reap(void) {
       if (children[i].pid != pid) continue;
       /* Saves urocket a kill(-pgid, 0) per request when, as usual, nothing outlived the handler. */
       int group = kill(-pid, 0) == 0 || errno != ESRCH;
-      say("X %s %d %d %lld %lld %ld %d\n", children[i].token, (int)pid, status,
+      /* Read now: the exchange answers the client when the handler exits. */
+      long long oom = children[i].group ? read_number(children[i].group, "memory.events", "oom_kill")
+                                        : -1;
+      if (children[i].group && oom < 0) oom = 0;
+      say("X %s %d %d %lld %lld %ld %d %lld\n", children[i].token, (int)pid, status,
           (long long)usage.ru_utime.tv_sec * 1000000 + usage.ru_utime.tv_usec,
           (long long)usage.ru_stime.tv_sec * 1000000 + usage.ru_stime.tv_usec, usage.ru_maxrss,
-          group);
+          group, oom);
+      /* The cgroup stays until urocket releases it: descendants may still run in it. */
+      free(children[i].group);
       children[i] = children[--child_count];
       break;
     }
+  }
+}
+
+/* At stdin EOF: the cgroups of children still running are killed and removed (for 2 s at most). */
+static void clean_up(void) {
+  for (size_t i = 0; i < child_count; i++) {
+    if (children[i].group) remove_later(children[i].group);
+  }
+  for (int i = 0; i < 40 && removal_count > 0; i++) {
+    struct timespec pause = {0, 50 * 1000 * 1000};
+    nanosleep(&pause, NULL);
+    reap();
+    retry_removals();
   }
 }
 
@@ -316,13 +597,14 @@ static int serve(const char *socket_path) {
   int input_open = 1;
   while (input_open) {
     struct pollfd fds[2] = {{sigfd, POLLIN, 0}, {input_open ? 0 : -1, POLLIN, 0}};
-    if (poll(fds, 2, -1) < 0 && errno != EINTR) break;
+    if (poll(fds, 2, removal_count ? 100 : -1) < 0 && errno != EINTR) break;
     if (fds[0].revents) {
       struct signalfd_siginfo info;
       while (read(sigfd, &info, sizeof info) > 0) {
       }
     }
     reap();
+    if (removal_count) retry_removals();
     if (input_open && fds[1].revents) {
       if (have == cap) buffer = realloc(buffer, cap *= 2);
       ssize_t n = read(0, buffer + have, cap - have);
@@ -354,6 +636,130 @@ static int serve(const char *socket_path) {
     flush_out();
   }
   flush_out();
+  clean_up();
+  return 0;
+}
+
+/* ---- --cgroup-setup -------------------------------------------------------------------------- */
+
+/* Whether the first `len` bytes of `word` are one of the space- or comma-separated words of `list`. */
+static int has_word(const char *list, const char *word, size_t len) {
+  for (const char *p = list; *p;) {
+    size_t n = strcspn(p, " ,\n");
+    if (n == len && strncmp(p, word, len) == 0) return 1;
+    p += n + (p[n] != 0);
+  }
+  return 0;
+}
+
+/* Moves `pid` into leaf/cgroup.procs; a process that has exited meanwhile is fine. */
+static int move_pid(const char *leaf, long pid) {
+  char text[24];
+  snprintf(text, sizeof text, "%ld\n", pid);
+  int error = write_file(leaf, "cgroup.procs", text, O_CREAT | O_APPEND);
+  return error == -ESRCH ? 0 : error;
+}
+
+/*
+ * Prepares a cgroup v2 directory for one group per handler, and prints one
+ * line: "ok CONTROLLERS DIR" (the controllers now enabled for DIR's children,
+ * comma-separated, or "-"), else "no STAGE MESSAGE" — STAGE is mount, self,
+ * root, controllers, delegation, move or enable. Nothing is changed before
+ * every check that can be made without writing has passed.
+ *
+ * cgroup v2 lets a cgroup hand controllers to its children only while it
+ * holds no process itself, so every process of DIR (urocket — this
+ * program's parent —, the spawn server, an init such as tini) moves into the
+ * leaf DIR/urocket first; each handler's group is then a sibling of it.
+ */
+static int setup(const char *needed, const char *given) {
+  char dir[PATH_MAX], text[4096];
+  if (given) {
+    if (snprintf(dir, sizeof dir, "%s", given) >= (int)sizeof dir) {
+      printf("no self the cgroup path is too long\n");
+      return 1;
+    }
+  } else {
+    struct statfs fs;
+    if (statfs("/sys/fs/cgroup", &fs) < 0 || fs.f_type != CGROUP2_SUPER_MAGIC) {
+      printf("no mount /sys/fs/cgroup is not a cgroup v2 mount (cgroup v1, or the hybrid layout)\n");
+      return 1;
+    }
+    char *path = NULL;
+    if (read_file("/proc/self", "cgroup", text, sizeof text) >= 0) {
+      for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+        if (strncmp(line, "0::/", 4) == 0) path = line + 3;
+      }
+    }
+    if (!path) {
+      printf("no self /proc/self/cgroup names no cgroup v2 group\n");
+      return 1;
+    }
+    snprintf(dir, sizeof dir, "/sys/fs/cgroup%s", strcmp(path, "/") == 0 ? "" : path);
+  }
+  char probe[PATH_MAX + 16];
+  snprintf(probe, sizeof probe, "%s/cgroup.type", dir);
+  if (access(probe, F_OK) < 0) {
+    printf("no root %s is the root of the cgroup hierarchy (or not a cgroup at all)\n", dir);
+    return 1;
+  }
+  if (read_file(dir, "cgroup.controllers", text, sizeof text) < 0) {
+    printf("no controllers cannot read %s/cgroup.controllers: %s\n", dir, strerror(errno));
+    return 1;
+  }
+  char *newline = strchr(text, '\n');
+  if (newline) *newline = 0;
+  char missing[256] = "";
+  for (const char *p = needed; *p;) {
+    size_t len = strcspn(p, ",");
+    if (len > 0 && len < 32 && !has_word(text, p, len)) {
+      snprintf(missing + strlen(missing), sizeof missing - strlen(missing), "%s%.*s",
+               missing[0] ? "," : "", (int)len, p);
+    }
+    p += len + (p[len] == ',');
+  }
+  if (missing[0]) {
+    printf("no controllers %s lacks %s (its cgroup.controllers lists: %s)\n", dir, missing,
+           text[0] ? text : "none");
+    return 1;
+  }
+  char leaf[PATH_MAX + 16];
+  snprintf(leaf, sizeof leaf, "%s/urocket", dir);
+  if (mkdir(leaf, 0755) < 0 && errno != EEXIST) {
+    printf("no delegation cannot create %s: %s\n", leaf, strerror(errno));
+    return 1;
+  }
+  char enable[64] = "", enabled[64] = "";
+  static const char *const OURS[] = {"cpu", "memory", "pids"};
+  for (size_t i = 0; i < 3; i++) {
+    if (!has_word(text, OURS[i], strlen(OURS[i]))) continue;
+    snprintf(enable + strlen(enable), sizeof enable - strlen(enable), "%s+%s",
+             enable[0] ? " " : "", OURS[i]);
+    snprintf(enabled + strlen(enabled), sizeof enabled - strlen(enabled), "%s%s",
+             enabled[0] ? "," : "", OURS[i]);
+  }
+  /* A process may start in DIR while we move the others (enable then says EBUSY): go again. */
+  for (int attempt = 0;; attempt++) {
+    int error = move_pid(leaf, (long)getppid());
+    char procs[1 << 16];
+    ssize_t n = error ? -1 : read_file(dir, "cgroup.procs", procs, sizeof procs);
+    for (char *line = n > 0 ? strtok(procs, "\n") : NULL; !error && line; line = strtok(NULL, "\n")) {
+      error = move_pid(leaf, strtol(line, NULL, 10));
+    }
+    if (error) {
+      printf("no move cannot move the processes of %s into %s: %s\n", dir, leaf, strerror(-error));
+      return 1;
+    }
+    if (!enable[0]) break;
+    error = write_file(dir, "cgroup.subtree_control", enable, O_CREAT | O_TRUNC);
+    if (!error) break;
+    if (error != -EBUSY || attempt == 9) {
+      printf("no enable cannot write \"%s\" to %s/cgroup.subtree_control: %s\n", enable, dir,
+             strerror(-error));
+      return 1;
+    }
+  }
+  printf("ok %s %s\n", enabled[0] ? enabled : "-", dir);
   return 0;
 }
 
@@ -363,6 +769,10 @@ int main(int argc, char **argv) {
     return 0;
   }
   if (argc == 3 && strcmp(argv[1], "--serve") == 0) return serve(argv[2]);
-  fprintf(stderr, "usage: urocket-spawn --version | --serve SOCKET\n");
+  if ((argc == 3 || argc == 4) && strcmp(argv[1], "--cgroup-setup") == 0) {
+    return setup(argv[2], argc == 4 ? argv[3] : NULL);
+  }
+  fprintf(stderr,
+          "usage: urocket-spawn --version | --serve SOCKET | --cgroup-setup NEEDED [DIR]\n");
   return 2;
 }

@@ -7,11 +7,28 @@
  */
 
 import { isMap, isScalar, LineCounter, type Node, parseDocument } from "yaml";
+import { type Accounts, readAccounts, resolveGroup, resolveRunAs, type RunAs } from "./accounts.ts";
 import { ConfigError, type Problem } from "./errors.ts";
-import { ConfigSchema, HTTP_METHODS, type HttpMethod, OperationSchema } from "./schema.ts";
+import {
+  ConfigSchema,
+  HTTP_METHODS,
+  type HttpMethod,
+  OperationSchema,
+  type RawResourceLimits,
+} from "./schema.ts";
 import { ENV_NAME, headerEnvName, isReservedEnvName } from "./reserved_env.ts";
 import { splitCommand } from "./split_command.ts";
-import { parseDuration, parseSize } from "./units.ts";
+import { parseCpu, parseDuration, parseSize } from "./units.ts";
+
+/** An operation's `limits`, as numbers (top-level ones merged in). */
+export interface OperationLimits {
+  /** memory.max in bytes. */
+  memoryBytes?: number;
+  /** A fraction of one CPU. */
+  cpu?: number;
+  /** pids.max. */
+  pids?: number;
+}
 
 /** A TCP address to listen on. */
 export interface ListenAddress {
@@ -49,6 +66,10 @@ export interface OperationConfig {
   streamTimeoutMs: number;
   /** Extra per-operation cap on live process groups, when set. */
   maxInflight?: number;
+  /** Resource limits, each enforced in the process's own cgroup; absent when none is set. */
+  limits?: OperationLimits;
+  /** Who the process runs as, when `user` is set. */
+  user?: RunAs;
   /** Line of the operation's block in the config file. */
   line?: number;
 }
@@ -64,7 +85,15 @@ export interface ServiceConfig {
   admin?: ListenAddress;
   socket: string;
   socketMode: number;
+  /** The socket file's group, when `socket-group` is set. */
+  socketGroup?: { name: string; gid: number };
+  /** Whether urocket refuses to start when limits cannot be enforced. */
+  limitsEnforce: "required" | "best-effort";
   maxInflight: number;
+  /** After SIGTERM, how long the front still serves while /readyz answers 503. */
+  shutdownDelayMs: number;
+  /** Then, how long in-flight requests may finish before their groups are killed. */
+  shutdownTimeoutMs: number;
   operations: OperationConfig[];
   /** Things worth saying at start that do not stop it. */
   warnings: Problem[];
@@ -84,6 +113,8 @@ export interface LoadOptions {
   env: Record<string, string>;
   /** Describes a path, or returns undefined when nothing is there. */
   stat?: (path: string) => Promise<FileInfo | undefined>;
+  /** The user and group databases, read only when a config names a user or group. */
+  accounts?: () => Promise<Accounts>;
 }
 
 /** Defaults of the top-level keys, also the values per operation inherits. */
@@ -98,7 +129,10 @@ export const DEFAULTS = {
   maxReply: "10MiB",
   afterExit: "fail",
   streamTimeout: "5m",
+  limitsEnforce: "required",
   maxInflight: 64,
+  shutdownDelay: "5s",
+  shutdownTimeout: "25s",
   outtake: "usocket://uri/{req_id}",
 } as const;
 
@@ -211,7 +245,8 @@ export async function inspectConfig(
   const record = typeof data === "object" && data !== null && !Array.isArray(data)
     ? data as Record<string, unknown>
     : {};
-  const config = resolve(record, options, { report, warn, locate });
+  const accounts = namesAccounts(record) ? await (options.accounts ?? readAccounts)() : undefined;
+  const config = resolve(record, options, { report, warn, locate }, accounts);
   config.warnings = warnings;
   await checkFiles(config, options, report);
   problems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
@@ -235,6 +270,7 @@ function resolve(
   data: Record<string, unknown>,
   options: LoadOptions & { file: string },
   { report, warn, locate }: Reporters,
+  accounts: Accounts = { users: [], groups: [] },
 ): ServiceConfig {
   const dir = dirname(options.file);
   const top = <T>(key: keyof typeof ConfigSchema.shape, fallback: T): T =>
@@ -265,6 +301,11 @@ function resolve(
   if (parseDuration(defaults.timeout) <= 0) {
     report(["timeout"], "The timeout must be greater than zero");
   }
+  const socketGroupValue = top<string | number | undefined>("socket-group", undefined);
+  const socketGroup = socketGroupValue === undefined
+    ? undefined
+    : resolveGroup(accounts, socketGroupValue);
+  if (typeof socketGroup === "string") report(["socket-group"], socketGroup);
   const config: ServiceConfig = {
     file: options.file,
     openapi: absolutePath(top("openapi", DEFAULTS.openapi), dir),
@@ -272,10 +313,17 @@ function resolve(
     ...(admin && typeof admin !== "string" ? { admin } : {}),
     socket,
     socketMode: parseInt(top("socket-mode", DEFAULTS.socketMode), 8),
+    ...(typeof socketGroup === "number"
+      ? { socketGroup: { name: String(socketGroupValue), gid: socketGroup } }
+      : {}),
+    limitsEnforce: top("limits-enforce", DEFAULTS.limitsEnforce),
     maxInflight: top("max-inflight", DEFAULTS.maxInflight),
+    shutdownDelayMs: parseDuration(top("shutdown-delay", DEFAULTS.shutdownDelay)),
+    shutdownTimeoutMs: parseDuration(top("shutdown-timeout", DEFAULTS.shutdownTimeout)),
     operations: [],
     warnings: [],
   };
+  const topLimits = top<RawResourceLimits | undefined>("limits", undefined);
   const paths = data.paths;
   if (typeof paths !== "object" || paths === null) return config;
   for (const [path, item] of Object.entries(paths as Record<string, unknown>)) {
@@ -291,6 +339,8 @@ function resolve(
         method: method as HttpMethod,
         dir,
         defaults,
+        topLimits,
+        accounts,
         env: options.env,
         report: (key, message) => report(["paths", path, method, ...key], message),
         warn: (key, message) => warn(["paths", path, method, ...key], message),
@@ -315,6 +365,9 @@ interface OperationContext {
   method: HttpMethod;
   dir: string;
   defaults: Required<RawLimits>;
+  /** The top-level `limits`, merged limit by limit under the operation's own. */
+  topLimits: RawResourceLimits | undefined;
+  accounts: Accounts;
   env: Record<string, string>;
   report: Report;
   warn: Report;
@@ -440,7 +493,48 @@ function resolveOperation(
   if (raw.timeout !== undefined && op.timeoutMs <= 0) {
     report(["timeout"], "The timeout must be greater than zero");
   }
+  const limits = resolveLimits({ ...ctx.topLimits, ...raw.limits });
+  if (limits) op.limits = limits;
+  if (limits?.memoryBytes !== undefined && limits.memoryBytes < MIN_MEMORY_LIMIT) {
+    report(
+      raw.limits?.memory !== undefined ? ["limits", "memory"] : [],
+      `A memory limit of ${limits.memoryBytes} bytes would kill any process as it starts: ` +
+        'give a unit, e.g. "256Mi" (at least 1Mi)',
+    );
+  }
+  if (raw.user !== undefined) {
+    const runAs = resolveRunAs(ctx.accounts, raw.user, raw.group);
+    if (typeof runAs === "string") report([raw.group !== undefined ? "group" : "user"], runAs);
+    else op.user = runAs;
+  } else if (raw.group !== undefined) {
+    report(["group"], 'A group needs a user: set "user" too');
+  }
   return op;
+}
+
+/** The smallest memory limit accepted: below it, a bare number of bytes was surely meant as MiB. */
+const MIN_MEMORY_LIMIT = 1024 * 1024;
+
+/** A `limits` block (already checked by the schema) as numbers; undefined when it sets none. */
+function resolveLimits(raw: RawResourceLimits): OperationLimits | undefined {
+  const limits: OperationLimits = {};
+  if (raw.memory !== undefined) limits.memoryBytes = parseSize(raw.memory);
+  if (raw.cpu !== undefined) limits.cpu = parseCpu(raw.cpu);
+  if (raw.pids !== undefined) limits.pids = raw.pids;
+  return Object.keys(limits).length > 0 ? limits : undefined;
+}
+
+/** Whether the config names a user or a group, so that /etc/passwd and /etc/group are needed. */
+function namesAccounts(data: Record<string, unknown>): boolean {
+  if (data["socket-group"] !== undefined) return true;
+  const paths = data.paths;
+  if (typeof paths !== "object" || paths === null) return false;
+  return Object.values(paths).some((item) =>
+    typeof item === "object" && item !== null &&
+    Object.values(item).some((block) =>
+      typeof block === "object" && block !== null && ("user" in block || "group" in block)
+    )
+  );
 }
 
 /** The keys of an operation block that pass the schema on their own. */

@@ -5,6 +5,14 @@
  * @module
  */
 
+export {
+  type Accounts,
+  parseAccounts,
+  readAccounts,
+  resolveGroup,
+  resolveRunAs,
+  type RunAs,
+} from "./accounts.ts";
 export { ConfigError, formatProblem, type Problem } from "./errors.ts";
 export {
   absolutePath,
@@ -14,6 +22,7 @@ export {
   type ListenAddress,
   type LoadOptions,
   type OperationConfig,
+  type OperationLimits,
   parseConfig,
   parseListen,
   parseOuttake,
@@ -29,4 +38,4 @@ export {
   RESERVED_ENV_NAMES,
 } from "./reserved_env.ts";
 export { splitCommand } from "./split_command.ts";
-export { parseDuration, parseSize } from "./units.ts";
+export { parseCpu, parseDuration, parseSize } from "./units.ts";

@@ -8,7 +8,7 @@
  */
 
 import { z } from "zod";
-import { parseDuration, parseSize } from "./units.ts";
+import { parseCpu, parseDuration, parseSize } from "./units.ts";
 
 /** HTTP methods an OpenAPI path item can hold, in the document's own order. */
 export const HTTP_METHODS = [
@@ -41,6 +41,27 @@ const duration = (description: string) =>
   unitValue("duration", "30s", parseDuration).meta({ description });
 const size = (description: string) => unitValue("size", "1MiB", parseSize).meta({ description });
 
+const limits = z.strictObject({
+  memory: size(
+    "memory.max: most memory the process and its descendants may use together, e.g. 256Mi; " +
+      "beyond it the kernel kills them and the client gets 502",
+  ).optional(),
+  cpu: unitValue("CPU limit", "0.5", parseCpu).meta({
+    description: 'cpu.max: a fraction of one CPU (0.5, 2) or millicores ("500m")',
+  }).optional(),
+  pids: z.int().min(1).optional().meta({
+    description: "pids.max: most processes and threads alive at once",
+  }),
+}).meta({
+  description: "Resource limits per process, each in a cgroup v2 group of its own; " +
+    "per operation, each limit overrides the top-level one",
+});
+
+const userOrGroup = (description: string) =>
+  z.union([z.string().min(1), z.int().min(0)], {
+    error: "Expected a name or a numeric id",
+  }).meta({ description });
+
 const afterExit = z.enum(["fail", "wait"]).meta({
   description: "What the exit of the direct child means when it has not replied: " +
     "`fail` answers 502 at once, `wait` keeps waiting for a reply until `timeout`",
@@ -57,6 +78,7 @@ const sharedLimits = {
   "stream-timeout": duration(
     "Once a reply streams, the process group's kill deadline, counted from the reply's start",
   ).optional(),
+  limits: limits.optional(),
 };
 
 const inject = z.strictObject({
@@ -103,6 +125,12 @@ const operation = z.strictObject({
   "max-inflight": z.int().min(1).optional().meta({
     description: "Extra cap on live process groups of this operation",
   }),
+  user: userOrGroup(
+    "Run the process as this user (name in /etc/passwd, or uid); urocket must run as root",
+  ).optional(),
+  group: userOrGroup(
+    "The process's group (name in /etc/group, or gid); default: the user's own",
+  ).optional(),
 }).meta({
   // The id makes the generated JSON Schema define an operation once and refer to it per method.
   id: "operation",
@@ -144,10 +172,23 @@ export const ConfigSchema = z.strictObject({
   }).regex(/^0?[0-7]{3}$/, 'Expected an octal mode such as "0600" or "0660"').optional().meta({
     description: "File mode of the socket, a quoted octal string",
   }),
+  "socket-group": userOrGroup(
+    "Group of the socket file (name in /etc/group, or gid), for socket-mode 0660",
+  ).optional(),
   ...sharedLimits,
+  "limits-enforce": z.enum(["required", "best-effort"]).optional().meta({
+    description: "`required`: refuse to start when limits cannot be enforced; " +
+      "`best-effort`: warn once and run without them",
+  }),
   "max-inflight": z.int().min(1).optional().meta({
     description: "Cap on live process groups of the whole instance; more gets 503",
   }),
+  "shutdown-delay": duration(
+    "After SIGTERM, how long the front still serves while /readyz answers 503",
+  ).optional(),
+  "shutdown-timeout": duration(
+    "Then, how long in-flight requests may finish before their process groups are killed",
+  ).optional(),
   paths: z.record(
     z.string().startsWith("/", { error: "A path must start with /" }),
     pathItem,
@@ -160,3 +201,5 @@ export const ConfigSchema = z.strictObject({
 export type RawConfig = z.infer<typeof ConfigSchema>;
 /** One operation's block as written, after schema validation. */
 export type RawOperation = z.infer<typeof operation>;
+/** A `limits` block as written, after schema validation. */
+export type RawResourceLimits = z.infer<typeof limits>;

@@ -110,3 +110,30 @@ function parseWithUnits(
   }
   return Number.isSafeInteger(Math.floor(result)) ? result : undefined;
 }
+
+/** The smallest CPU share cpu.max can express: 1 ms of quota per 100 ms period. */
+const MIN_CPU = 0.01;
+
+/**
+ * Parses a CPU limit: a fraction of one CPU (`0.5`, `2`) or Kubernetes-style
+ * millicores (`"500m"`). Returns the fraction.
+ *
+ * @example
+ * ```ts
+ * parseCpu(0.5); // 0.5
+ * parseCpu("250m"); // 0.25
+ * ```
+ * @throws {RangeError} when it is not a positive number of at least 0.01.
+ */
+export function parseCpu(value: string | number): number {
+  const text = typeof value === "number" ? String(value) : value.trim();
+  const match = /^([0-9]+(?:\.[0-9]+)?)(m?)$/.exec(text);
+  const cpu = match ? Number(match[1]) / (match[2] ? 1000 : 1) : NaN;
+  if (!(cpu >= MIN_CPU) || !Number.isFinite(cpu)) {
+    throw new RangeError(
+      `Invalid CPU limit ${JSON.stringify(value)}: use a fraction of one CPU of at least ` +
+        `${MIN_CPU}, e.g. 0.5, or millicores, e.g. "500m"`,
+    );
+  }
+  return cpu;
+}

@@ -32,6 +32,12 @@ export interface FrontDeps {
   inheritedEnv: Record<string, string>;
   /** Where requests, spawns and process lifetimes are counted; optional so that tests may leave it out. */
   metrics?: Metrics;
+  /**
+   * Aborted when urocket's shutdown stops waiting (`shutdown-timeout` passed,
+   * or a second signal): requests still waiting get 503 and their process
+   * groups are killed; none is spawned any more.
+   */
+  stopping?: AbortSignal;
 }
 
 /** How a request ended, for the access line. */
@@ -45,7 +51,9 @@ export type Outcome =
   | "reply_too_large"
   | "reply_broken"
   | "stream_timeout"
-  | "invalid_reply";
+  | "invalid_reply"
+  | "oom_killed"
+  | "shutdown";
 
 /** Facts about a request the access line reports, filled in as it goes. */
 export interface AccessRecord {
@@ -137,7 +145,7 @@ export async function exchange(deps: FrontDeps, input: ExchangeInput): Promise<R
       tracestate: input.trace?.tracestate,
     },
     op.env,
-    deps.inheritedEnv,
+    op.user?.home ? { ...deps.inheritedEnv, HOME: op.user.home } : deps.inheritedEnv,
   );
   const tooLarge = checkExecSize([op.program, ...args], env);
   if (tooLarge) {
@@ -157,6 +165,10 @@ export async function exchange(deps: FrontDeps, input: ExchangeInput): Promise<R
     });
   }
 
+  if (deps.stopping?.aborted) {
+    record.outcome = "shutdown";
+    throw shuttingDown();
+  }
   const pending = deps.registry.open(requestId, {
     route: op.outtake,
     rememberMs: op.timeoutMs + REMEMBER_EXTRA_MS,
@@ -173,6 +185,8 @@ export async function exchange(deps: FrontDeps, input: ExchangeInput): Promise<R
       env,
       stdin: op.channel === "stdin",
       stdout: op.logStdout,
+      ...(op.limits ? { limits: op.limits } : {}),
+      ...(op.user ? { user: op.user } : {}),
     }, {
       spawner: deps.spawner,
       payload: op.channel === "stdin" ? payload.bytes : undefined,
@@ -220,14 +234,36 @@ export async function exchange(deps: FrontDeps, input: ExchangeInput): Promise<R
       killed: end.killed,
       ...(end.killReason ? { kill_reason: end.killReason } : {}),
       ...(end.lingering ? { lingering: true } : {}),
+      ...(end.oomKilled ? { oom_killed: true } : {}),
       lifetime_ms: end.lifetimeMs,
+      ...(end.stats
+        ? {
+          cpu_user_ms: round3(end.stats.cpuUserMs),
+          cpu_sys_ms: round3(end.stats.cpuSysMs),
+          max_rss_kb: end.stats.maxRssKb,
+        }
+        : {}),
+      stats_source: end.stats?.source ?? "none",
       ...(record.droppedLines ? { dropped_lines: record.droppedLines } : {}),
     });
-    // cpuSeconds and peakMemoryBytes join here once ProcessEnd carries the process stats.
-    deps.metrics?.processEnded({ operation: operation.name, lifetimeMs: end.lifetimeMs });
+    deps.metrics?.processEnded({
+      operation: operation.name,
+      lifetimeMs: end.lifetimeMs,
+      ...(end.stats
+        ? {
+          cpuSeconds: (end.stats.cpuUserMs + end.stats.cpuSysMs) / 1000,
+          peakMemoryBytes: end.stats.maxRssKb * 1024,
+        }
+        : {}),
+    });
   });
 
-  const waited = await waitForReply(pending, group, request.signal, op.timeoutMs, op.afterExit);
+  const waited = await waitForReply(pending, group, {
+    signal: request.signal,
+    stopping: deps.stopping,
+    timeoutMs: op.timeoutMs,
+    afterExit: op.afterExit,
+  });
   switch (waited.kind) {
     case "reply":
       if (op.validateOut && operation.validator) checkReply(waited.event, operation, record);
@@ -251,6 +287,19 @@ export async function exchange(deps: FrontDeps, input: ExchangeInput): Promise<R
     case "exited":
       record.outcome = "no_reply";
       throw new HttpProblem("bad_gateway", "The handler exited without replying");
+    case "oom":
+      record.outcome = "oom_killed";
+      throw new HttpProblem(
+        "bad_gateway",
+        "The handler was killed for exceeding its memory limit" +
+          (op.limits?.memoryBytes !== undefined
+            ? ` (limits.memory: ${formatBytes(op.limits.memoryBytes)})`
+            : ""),
+      );
+    case "shutdown":
+      record.outcome = "shutdown";
+      group.kill("shutdown");
+      throw shuttingDown();
     case "client_gone":
       record.outcome = "client_gone";
       group.kill("client_gone");
@@ -263,36 +312,67 @@ type Waited =
   | { kind: "too_large" }
   | { kind: "timeout" }
   | { kind: "exited" }
-  | { kind: "client_gone" };
+  | { kind: "oom" }
+  | { kind: "client_gone" }
+  | { kind: "shutdown" };
+
+/** The answer to a request urocket no longer serves because it is stopping. */
+function shuttingDown(): HttpProblem {
+  return new HttpProblem("shutting_down", "urocket is shutting down: try again", {
+    headers: { "retry-after": "1" },
+  });
+}
+
+/** `268435456` → `256 MiB`; bytes as they are when not a whole number of KiB, MiB or GiB. */
+function formatBytes(bytes: number): string {
+  for (const [unit, size] of [["GiB", 1024 ** 3], ["MiB", 1024 ** 2], ["KiB", 1024]] as const) {
+    if (bytes >= size && bytes % size === 0) return `${bytes / size} ${unit}`;
+  }
+  return `${bytes} bytes`;
+}
+
+/** Milliseconds to the microsecond the sources give. */
+function round3(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
+}
+
+/** What {@link waitForReply} waits on besides the reply. */
+interface WaitOptions {
+  /** The client's request signal: aborted when it leaves. */
+  signal: AbortSignal;
+  /** Aborted when urocket stops waiting for in-flight requests. */
+  stopping?: AbortSignal;
+  timeoutMs: number;
+  afterExit: "fail" | "wait";
+}
 
 /**
  * Waits for the first of: the reply, the deadline, the exit of the direct
- * child (unless `after-exit: wait`), the client leaving. Whatever wins, the
- * pending entry is closed to late repliers unless a reply was delivered.
+ * child (unless `after-exit: wait` — but an OOM kill always counts), the
+ * client leaving, urocket giving up on in-flight requests. Whatever wins,
+ * the pending entry is closed to late repliers unless a reply was delivered.
  */
 async function waitForReply(
   pending: PendingRequest,
   group: ProcessGroup,
-  signal: AbortSignal,
-  timeoutMs: number,
-  afterExit: "fail" | "wait",
+  { signal, stopping, timeoutMs, afterExit }: WaitOptions,
 ): Promise<Waited> {
   const timers: ReturnType<typeof setTimeout>[] = [];
   const after = (ms: number) =>
     new Promise<void>((resolve) => timers.push(setTimeout(resolve, ms)));
   let onAbort: (() => void) | undefined;
+  let onStop: (() => void) | undefined;
   let settled = false;
   const never = new Promise<never>(() => {});
-  const exitedWithoutReply = afterExit === "fail"
-    ? group.exited.then(async () => {
-      // Exiting after the race was decided (the usual case: reply, then exit) starts no timer.
-      if (settled) return never;
-      await after(EXIT_REPLY_GRACE_MS);
-      // A reply that is arriving right now may still win; the deadline bounds it.
-      if (pending.state === "receiving") await never;
-      return { kind: "exited" } as const;
-    })
-    : never;
+  const exitedWithoutReply = group.exited.then(async (status) => {
+    // Exiting after the race was decided (the usual case: reply, then exit) starts no timer.
+    const oom = (status.oomKills ?? 0) > 0;
+    if (settled || (afterExit === "wait" && !oom)) return never;
+    await after(EXIT_REPLY_GRACE_MS);
+    // A reply that is arriving right now may still win; the deadline bounds it.
+    if (pending.state === "receiving") await never;
+    return { kind: oom ? "oom" : "exited" } as const;
+  });
   try {
     const waited = await Promise.race<Waited>([
       pending.event.then((event) =>
@@ -304,6 +384,11 @@ async function waitForReply(
         onAbort = () => resolve({ kind: "client_gone" });
         if (signal.aborted) onAbort();
         else signal.addEventListener("abort", onAbort, { once: true });
+      }),
+      !stopping ? never : new Promise<Waited>((resolve) => {
+        onStop = () => resolve({ kind: "shutdown" });
+        if (stopping.aborted) onStop();
+        else stopping.addEventListener("abort", onStop, { once: true });
       }),
     ]);
     if (waited.kind !== "reply") {
@@ -319,6 +404,7 @@ async function waitForReply(
     settled = true;
     for (const timer of timers) clearTimeout(timer);
     if (onAbort) signal.removeEventListener("abort", onAbort);
+    if (onStop) stopping?.removeEventListener("abort", onStop);
   }
 }
 

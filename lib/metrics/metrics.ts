@@ -71,6 +71,7 @@ export class Metrics {
   #spawnFailures;
   #timeouts;
   #rejected;
+  #reloads;
 
   constructor(version: string, sources: MetricsSources) {
     const r = this.#registry;
@@ -98,13 +99,13 @@ export class Metrics {
     });
     this.#cpu = r.histogram({
       name: "urocket_process_cpu_seconds",
-      help: "User and system CPU time of a process group (when process stats are available)",
+      help: "User and system CPU time of a process group (absent with the detached fallback)",
       labelNames: ["operation"],
       buckets: CPU_SECONDS,
     });
     this.#memory = r.histogram({
       name: "urocket_process_peak_memory_bytes",
-      help: "Peak resident memory of a process group (when process stats are available)",
+      help: "Peak memory of a process group (absent with the detached fallback)",
       labelNames: ["operation"],
       buckets: BYTES,
     });
@@ -132,6 +133,11 @@ export class Metrics {
       name: "urocket_replies_rejected_total",
       help: "Replies refused on the socket, by the status the replier got and why",
       labelNames: ["status", "reason"],
+    });
+    this.#reloads = r.counter({
+      name: "urocket_config_reloads_total",
+      help: "SIGHUP reloads of the config, by result: applied, or refused (the old config stays)",
+      labelNames: ["result"],
     });
     r.counter({
       name: "urocket_log_lines_dropped_total",
@@ -175,6 +181,11 @@ export class Metrics {
   /** A reply was refused with `status` for `reason` (the `reply_rejected` line's). */
   replyRejected(status: number, reason: string): void {
     this.#rejected.inc({ status: String(status), reason });
+  }
+
+  /** A reload was applied, or refused. */
+  reloaded(result: "applied" | "refused"): void {
+    this.#reloads.inc({ result });
   }
 
   /** Every metric as Prometheus text; serve it with {@link EXPOSITION_CONTENT_TYPE}. */

@@ -159,6 +159,9 @@ export class PendingRequest {
 export class PendingRequests {
   #pending = new Map<string, PendingRequest>();
   #finished = new Map<string, { ending: Ending; expires: number }>();
+  /** Outtake templates of the pending requests, with how many use each. */
+  #routes = new Map<string, number>();
+  #routesVersion = 0;
   #maxRemembered: number;
   #now: () => number;
 
@@ -172,9 +175,33 @@ export class PendingRequests {
     return this.#pending.size;
   }
 
+  /**
+   * The outtake templates pending requests wait on: after a reload, those of
+   * the old config stay served until their last request is done.
+   */
+  routes(): IterableIterator<string> {
+    return this.#routes.keys();
+  }
+
+  /** Changes whenever the set of {@link routes} changes (a template appears or goes). */
+  get routesVersion(): number {
+    return this.#routesVersion;
+  }
+
   /** Opens a pending request for `id`. */
   open(id: string, options: PendingOptions): PendingRequest {
+    const route = options.route;
+    const users = this.#routes.get(route) ?? 0;
+    this.#routes.set(route, users + 1);
+    if (users === 0) this.#routesVersion++;
     const request = new PendingRequest(id, options, (ending) => {
+      const left = this.#routes.get(route)! - 1;
+      if (left > 0) {
+        this.#routes.set(route, left);
+      } else {
+        this.#routes.delete(route);
+        this.#routesVersion++;
+      }
       this.#pending.delete(id);
       this.#finished.set(id, { ending, expires: this.#now() + options.rememberMs });
       this.#prune();

@@ -7,10 +7,23 @@
  */
 
 import { readLines } from "./output.ts";
-import type { Spawned, Spawner, SpawnSpec } from "./spawn.ts";
+import type { ExitStatus, GroupUsage, Spawned, Spawner, SpawnSpec } from "./spawn.ts";
 
 /** Why urocket killed a process group. */
 export type KillReason = "timeout" | "client_gone" | "shutdown" | "stream_timeout";
+
+/**
+ * What a process group used: `cgroup` (the group's cgroup: everything that
+ * ran in it, orphans included; memory is its peak charge) or `wait4` (the
+ * direct child and the descendants it waited for; memory is the largest
+ * single resident set).
+ */
+export interface ProcessStats {
+  source: "cgroup" | "wait4";
+  cpuUserMs: number;
+  cpuSysMs: number;
+  maxRssKb: number;
+}
 
 /** How a process group ended, for the `process_exit` log line. */
 export interface ProcessEnd {
@@ -26,6 +39,10 @@ export interface ProcessEnd {
   lifetimeMs: number;
   /** Whether processes of the group were still alive after SIGKILL (e.g. unreaped zombies). */
   lingering?: boolean;
+  /** CPU and memory used; absent when the spawner cannot tell (the detached fallback). */
+  stats?: ProcessStats;
+  /** Whether the kernel killed a process of its cgroup for exceeding memory. */
+  oomKilled?: boolean;
 }
 
 /** Options of {@link ProcessGroup.start}. */
@@ -88,7 +105,7 @@ export class ProcessGroup {
   /** pid of the direct child, also the process group id. */
   readonly pid: number;
   /** Resolves when the direct child has exited. */
-  readonly exited: Promise<Deno.CommandStatus>;
+  readonly exited: Promise<ExitStatus>;
   /** Resolves when no process of the group is left. */
   readonly ended: Promise<ProcessEnd>;
   #startedAt = performance.now();
@@ -212,7 +229,9 @@ export class ProcessGroup {
     this.#done = true;
     for (const timer of this.#timers) clearTimeout(timer);
     this.#timers.clear();
-    await this.#drain(readers);
+    // The cgroup (when there is one) is read and removed once nothing of the group is left.
+    const [group] = await Promise.all([spawned.release?.(), this.#drain(readers)]);
+    const oomKills = group?.oomKills ?? status.oomKills;
     return {
       pid: this.pid,
       exitCode: status.signal ? null : status.code,
@@ -221,6 +240,8 @@ export class ProcessGroup {
       killReason: this.#killReason,
       lifetimeMs: Math.round(performance.now() - this.#startedAt),
       ...(lingering ? { lingering } : {}),
+      ...statsOf(status, group),
+      ...(oomKills ? { oomKilled: true } : {}),
     };
   }
 
@@ -250,6 +271,34 @@ export class ProcessGroup {
   #sleep(ms: number): Promise<void> {
     return new Promise((resolve) => this.#after(ms, resolve));
   }
+}
+
+/**
+ * The group's usage: its cgroup's when both CPU and memory could be read
+ * there (it counts every process, orphans too), else wait4()'s, else none.
+ */
+function statsOf(status: ExitStatus, group: GroupUsage | undefined): { stats?: ProcessStats } {
+  if (
+    group?.userUs !== undefined && group.sysUs !== undefined && group.peakBytes !== undefined
+  ) {
+    return {
+      stats: {
+        source: "cgroup",
+        cpuUserMs: group.userUs / 1000,
+        cpuSysMs: group.sysUs / 1000,
+        maxRssKb: Math.round(group.peakBytes / 1024),
+      },
+    };
+  }
+  if (!status.usage) return {};
+  return {
+    stats: {
+      source: "wait4",
+      cpuUserMs: status.usage.userUs / 1000,
+      cpuSysMs: status.usage.sysUs / 1000,
+      maxRssKb: status.usage.maxRssKb,
+    },
+  };
 }
 
 /** Writes the payload and closes stdin; a process that exits or never reads is not an error. */

@@ -23,6 +23,67 @@ export interface SpawnSpec {
    * it returns neither `stdin` nor `feedStdin`.
    */
   payload?: Uint8Array;
+  /** What the process may use; enforced by the spawner when it can (see `spawn_strategy.ts`). */
+  limits?: ResourceLimits;
+  /**
+   * A cgroup v2 group to create for the process and join before it runs
+   * (spawn server only; set by the strategy from {@link limits}).
+   */
+  cgroup?: CgroupSpec;
+  /** Credentials to switch to before exec (spawn server only, urocket as root). */
+  user?: Credentials;
+}
+
+/** An operation's `limits`, as numbers. */
+export interface ResourceLimits {
+  /** memory.max, in bytes. */
+  memoryBytes?: number;
+  /** A fraction of one CPU (0.5 = half a CPU): cpu.max. */
+  cpu?: number;
+  /** pids.max. */
+  pids?: number;
+}
+
+/** One cgroup per process: created under `parent`, values written before the process joins. */
+export interface CgroupSpec {
+  /** A directory prepared by `urocket-spawn --cgroup-setup`. */
+  parent: string;
+  /** memory.max, cpu.max and pids.max as written; an absent one is left alone. */
+  memoryMax?: string;
+  cpuMax?: string;
+  pidsMax?: string;
+}
+
+/** Who a process runs as. */
+export interface Credentials {
+  uid: number;
+  gid: number;
+  /** Supplementary groups (setgroups). */
+  groups: number[];
+}
+
+/**
+ * CPU and memory the direct child used, from `wait4()`: the child plus the
+ * descendants it waited for (orphaned grandchildren are not counted).
+ */
+export interface ProcessUsage {
+  userUs: number;
+  sysUs: number;
+  /** The largest resident set of the child or of one waited-for descendant (not a sum). */
+  maxRssKb: number;
+}
+
+/** What a process's cgroup says once it is released; a value is absent when it cannot be read. */
+export interface GroupUsage {
+  /** cpu.stat: everything that ran in the group, orphans included. */
+  userUs?: number;
+  sysUs?: number;
+  /** memory.peak: the group's peak charged memory (resident and page cache, all processes). */
+  peakBytes?: number;
+  /** memory.events oom_kill. */
+  oomKills?: number;
+  /** Whether the group's directory is gone (else processes were left and are being killed). */
+  removed: boolean;
 }
 
 /** How the direct child ended, plus what the spawner knows about its group. */
@@ -32,6 +93,10 @@ export interface ExitStatus extends Deno.CommandStatus {
    * exit (so no one needs to check again); unknown otherwise.
    */
   groupAlive?: boolean;
+  /** `wait4()`'s usage, when the spawner has it (the spawn server). */
+  usage?: ProcessUsage;
+  /** OOM kills in the process's cgroup when the direct child exited; absent without a cgroup. */
+  oomKills?: number;
 }
 
 /** A started process: the leader of its own process group. */
@@ -49,6 +114,12 @@ export interface Spawned {
   feedStdin?: (payload: Uint8Array) => Promise<void>;
   stdout: ReadableStream<Uint8Array> | null;
   stderr: ReadableStream<Uint8Array>;
+  /**
+   * With a cgroup: once the process group is gone, reads the cgroup's usage,
+   * kills anything left in it and removes it. Never rejects; undefined when
+   * the spawner is gone.
+   */
+  release?: () => Promise<GroupUsage | undefined>;
 }
 
 /**

@@ -9,10 +9,26 @@
  * @module
  */
 
-import { type ExitStatus, type Spawned, SpawnError, type SpawnSpec } from "./spawn.ts";
+import {
+  type ExitStatus,
+  type GroupUsage,
+  type Spawned,
+  SpawnError,
+  type SpawnSpec,
+} from "./spawn.ts";
 
 /** The protocol `urocket-spawn --version` must answer. */
-export const SPAWN_PROTOCOL = "1";
+export const SPAWN_PROTOCOL = "2";
+
+/** Request flags (see the C file). */
+const FLAG = {
+  stdinSocket: 1,
+  stdout: 2,
+  stdinPipe: 4,
+  cgroup: 8,
+  user: 16,
+  release: 32,
+} as const;
 
 /** Largest payload the server puts in a pipe itself (a pipe buffer: it never blocks the server). */
 const MAX_PIPED_PAYLOAD = 65536;
@@ -63,17 +79,22 @@ const SIGNALS: Record<number, Deno.Signal> = {
 const ERRNO: Record<number, [string, string]> = {
   1: ["EPERM", "Operation not permitted"],
   2: ["ENOENT", "No such file or directory"],
+  3: ["ESRCH", "No such process"],
   7: ["E2BIG", "Argument list too long"],
   8: ["ENOEXEC", "Exec format error"],
   11: ["EAGAIN", "Resource temporarily unavailable"],
   12: ["ENOMEM", "Cannot allocate memory"],
   13: ["EACCES", "Permission denied"],
+  16: ["EBUSY", "Device or resource busy"],
+  17: ["EEXIST", "File exists"],
   20: ["ENOTDIR", "Not a directory"],
   21: ["EISDIR", "Is a directory"],
   22: ["EINVAL", "Invalid argument"],
   23: ["ENFILE", "Too many open files in system"],
   24: ["EMFILE", "Too many open files"],
   26: ["ETXTBSY", "Text file busy"],
+  28: ["ENOSPC", "No space left on device"],
+  30: ["EROFS", "Read-only file system"],
   36: ["ENAMETOOLONG", "File name too long"],
   40: ["ELOOP", "Too many levels of symbolic links"],
   111: ["ECONNREFUSED", "Connection refused"],
@@ -113,6 +134,9 @@ interface Starting {
   piped: boolean;
 }
 
+/** Frame fields between FLAGS and ARGC that a request without a cgroup or a user leaves empty. */
+const NO_GROUP_NO_USER = ["", "", "", "", "", "", ""];
+
 /** Options of {@link SpawnServer.start}. */
 export interface SpawnServerOptions {
   /** The `urocket-spawn` binary. */
@@ -142,6 +166,8 @@ export class SpawnServer {
   #starting = new Map<string, Starting>();
   /** Started processes whose exit is still to come, by token. */
   #running = new Map<string, (status: ExitStatus) => void>();
+  /** Cgroup releases waiting for their `R` line, by token. */
+  #releasing = new Map<string, (usage: GroupUsage | undefined) => void>();
   #closing = false;
   #alive = true;
   #loops: Promise<unknown>;
@@ -221,11 +247,21 @@ export class SpawnServer {
     const payload = spec.stdin && spec.payload && spec.payload.length <= MAX_PIPED_PAYLOAD
       ? spec.payload
       : undefined;
-    const stdinFlag = spec.stdin ? (payload ? 4 : 1) : 0;
+    const stdinFlag = spec.stdin ? (payload ? FLAG.stdinPipe : FLAG.stdinSocket) : 0;
+    const { cgroup, user } = spec;
+    const flags = stdinFlag | (spec.stdout ? FLAG.stdout : 0) | (cgroup ? FLAG.cgroup : 0) |
+      (user ? FLAG.user : 0);
     const parts = [
       token,
-      String(stdinFlag | (spec.stdout ? 2 : 0)),
+      String(flags),
       spec.cwd,
+      cgroup?.parent ?? "",
+      cgroup?.memoryMax ?? "",
+      cgroup?.cpuMax ?? "",
+      cgroup?.pidsMax ?? "",
+      user ? String(user.uid) : "",
+      user ? String(user.gid) : "",
+      user ? user.groups.join(",") : "",
       String(fields.length),
       ...fields,
       String(env.length),
@@ -235,12 +271,7 @@ export class SpawnServer {
     for (const part of parts) {
       if (part.includes("\0")) return Promise.reject(spawnErrorFor(spec.program, 22));
     }
-    const body = this.#encoder.encode(parts.join("\0") + "\0");
-    const size = body.length + (payload?.length ?? 0);
-    const frame = new Uint8Array(4 + size);
-    new DataView(frame.buffer).setUint32(0, size, true);
-    frame.set(body, 4);
-    if (payload) frame.set(payload, 4 + body.length);
+    const frame = this.#frame(parts, payload);
     return new Promise<Spawned>((resolve, reject) => {
       let exit!: (status: ExitStatus) => void;
       const status = new Promise<ExitStatus>((settle) => exit = settle);
@@ -249,6 +280,28 @@ export class SpawnServer {
         // The server is gone; its exit fails every request at once.
       });
     });
+  }
+
+  /** Reads the usage of a released process's cgroup and removes it (the `R` line). */
+  #release(token: string, parent: string): Promise<GroupUsage | undefined> {
+    if (!this.#alive) return Promise.resolve(undefined);
+    const frame = this.#frame([token, String(FLAG.release), "", parent, ...NO_GROUP_NO_USER]);
+    return new Promise((resolve) => {
+      this.#releasing.set(token, resolve);
+      this.#input.write(frame).catch(() => {
+        // The server is gone; its exit settles every release at once.
+      });
+    });
+  }
+
+  #frame(parts: string[], payload?: Uint8Array): Uint8Array {
+    const body = this.#encoder.encode(parts.join("\0") + "\0");
+    const size = body.length + (payload?.length ?? 0);
+    const frame = new Uint8Array(4 + size);
+    new DataView(frame.buffer).setUint32(0, size, true);
+    frame.set(body, 4);
+    if (payload) frame.set(payload, 4 + body.length);
+    return frame;
   }
 
   /** Stops the server (its stdin ends) and removes the socket. Processes keep running. */
@@ -313,7 +366,7 @@ export class SpawnServer {
   }
 
   #onLine(line: string): void {
-    const [kind, token, a, b] = line.split(" ");
+    const [kind, token, a, b, c, d, e, f, g] = line.split(" ");
     if (kind === "S") {
       const entry = this.#starting.get(token);
       if (!entry) return;
@@ -328,14 +381,29 @@ export class SpawnServer {
       entry.out?.close();
       entry.reject(spawnErrorFor(entry.spec.program, Number(a)));
     } else if (kind === "X") {
-      // a = pid, b = raw wait status; then utime_us, stime_us, maxrss_kb (for resource
-      // stats, not used yet) and whether the group was still there.
+      // a = pid, b = raw wait status, c/d/e = utime_us, stime_us, maxrss_kb, f = whether the
+      // group was still there, g = OOM kills in the cgroup (-1 without one).
       const exit = this.#running.get(token);
       if (!exit) return;
       this.#running.delete(token);
       const status: ExitStatus = commandStatus(Number(b));
-      if (line.endsWith(" 0")) status.groupAlive = false;
+      if (f === "0") status.groupAlive = false;
+      status.usage = { userUs: Number(c), sysUs: Number(d), maxRssKb: Number(e) };
+      if (Number(g) >= 0) status.oomKills = Number(g);
       exit(status);
+    } else if (kind === "R") {
+      // a/b = user_usec, system_usec, c = memory.peak, d = oom_kill (-1: unreadable), e = removed.
+      const resolve = this.#releasing.get(token);
+      if (!resolve) return;
+      this.#releasing.delete(token);
+      const known = (value: string) => Number(value) >= 0 ? Number(value) : undefined;
+      resolve({
+        userUs: known(a),
+        sysUs: known(b),
+        peakBytes: known(c),
+        oomKills: known(d),
+        removed: e === "1",
+      });
     }
   }
 
@@ -351,6 +419,7 @@ export class SpawnServer {
       feedStdin: spec.stdin && !entry.piped ? (payload) => feed(inErr, payload) : undefined,
       stdout: spec.stdout && out ? connReadable(out) : null,
       stderr: connReadable(inErr),
+      ...(spec.cgroup ? { release: () => this.#release(token, spec.cgroup!.parent) } : {}),
     });
   }
 
@@ -366,6 +435,10 @@ export class SpawnServer {
     for (const [token, exit] of this.#running) {
       this.#running.delete(token);
       exit(LOST_STATUS);
+    }
+    for (const [token, resolve] of this.#releasing) {
+      this.#releasing.delete(token);
+      resolve(undefined);
     }
   }
 }

@@ -11,7 +11,14 @@
 
 import { ConfigError } from "../config/mod.ts";
 import type { Logger } from "../log/logger.ts";
-import { detachedSpawner, type Spawner } from "./spawn.ts";
+import {
+  CGROUP_ROOT_ENV,
+  type CgroupSetup,
+  cgroupSpec,
+  type Controller,
+  setupCgroup,
+} from "./cgroup.ts";
+import { detachedSpawner, type ResourceLimits, type Spawner } from "./spawn.ts";
 import { SPAWN_PROTOCOL, SpawnServer } from "./spawn_server.ts";
 
 /** urocket's environment variable naming the helper, or `off` for the fallback. */
@@ -33,6 +40,13 @@ export interface SpawnStrategy {
   reason: string;
   /** The running spawn server's pid, if there is one. */
   serverPid?: () => number;
+  /**
+   * Prepares urocket's cgroup for one group per process, so that the
+   * spawner enforces each spec's `limits` from then on. Runs the helper's
+   * setup once: later calls answer as the first did (a failure before
+   * anything was changed — missing controllers — is tried again).
+   */
+  prepareCgroups(needed: Controller[]): Promise<CgroupSetup>;
   /** Stops the spawn server and removes urocket's private directory. */
   dispose(): Promise<void>;
 }
@@ -98,7 +112,11 @@ export async function chooseSpawner(options: ChooseSpawnerOptions): Promise<Spaw
     return fallback(`cannot start the spawn server: ${(error as Error).message}`);
   }
   let degraded = false;
+  let cgroups: CgroupSetup | undefined;
   const spawner: Spawner = (spec) => {
+    if (spec.limits && cgroups?.ok) {
+      spec = { ...spec, cgroup: cgroupSpec(cgroups.dir, enforceable(spec.limits, cgroups)) };
+    }
     if (degraded) return detachedSpawner(spec);
     if (!server.alive) {
       try {
@@ -123,6 +141,15 @@ export async function chooseSpawner(options: ChooseSpawnerOptions): Promise<Spaw
     helper,
     reason: source,
     serverPid: () => server.pid,
+    async prepareCgroups(needed) {
+      if (cgroups?.ok || (cgroups && cgroups.stage !== "controllers")) return cgroups;
+      cgroups = await setupCgroup({
+        helper,
+        needed,
+        dir: options.env[CGROUP_ROOT_ENV] || undefined,
+      });
+      return cgroups;
+    },
     async dispose() {
       await server.close();
       await removeDir();
@@ -146,8 +173,29 @@ function startServer(helper: string, dir: string, logger: Logger): SpawnServer {
   });
 }
 
+/** The limits a prepared cgroup can hold: those of the controllers it enabled. */
+function enforceable(limits: ResourceLimits, setup: Extract<CgroupSetup, { ok: true }>) {
+  const has = (controller: Controller) => setup.controllers.includes(controller);
+  return {
+    ...(has("memory") ? { memoryBytes: limits.memoryBytes } : {}),
+    ...(has("cpu") ? { cpu: limits.cpu } : {}),
+    ...(has("pids") ? { pids: limits.pids } : {}),
+  };
+}
+
 function fallback(reason: string): SpawnStrategy {
-  return { spawner: detachedSpawner, mode: "detached", reason, dispose: () => Promise.resolve() };
+  return {
+    spawner: detachedSpawner,
+    mode: "detached",
+    reason,
+    prepareCgroups: () =>
+      Promise.resolve({
+        ok: false,
+        stage: "spawner",
+        message: `they need the spawn server, and urocket spawns with detached: true (${reason})`,
+      }),
+    dispose: () => Promise.resolve(),
+  };
 }
 
 function pathOf(location: string | URL): string {

@@ -199,6 +199,45 @@ async function receive(
   }
 }
 
+/** What {@link createReplyFetch} needs: the reply app's, with the templates of the current config. */
+export interface ReplyFetchDeps extends Omit<ReplyDeps, "templates"> {
+  /** The current config's outtake templates; read on every reply. */
+  templates: () => readonly string[];
+}
+
+/**
+ * The reply socket's handler across reloads: it serves the outtake templates
+ * of the current config and those of every request still pending (which
+ * keeps its old template after a reload), rebuilding the reply app when
+ * that union changes.
+ *
+ * @example
+ * ```ts
+ * const fetch = createReplyFetch({ registry, logger, templates: () => generation().outtakes });
+ * Deno.serve({ path: socket }, fetch);
+ * ```
+ */
+export function createReplyFetch(deps: ReplyFetchDeps): (request: Request) => Promise<Response> {
+  let current: readonly string[] | undefined;
+  let version = -1;
+  let served = "";
+  let app: Hono | undefined;
+  return async (request) => {
+    const templates = deps.templates();
+    if (templates !== current || deps.registry.routesVersion !== version) {
+      current = templates;
+      version = deps.registry.routesVersion;
+      const union = [...new Set([...templates, ...deps.registry.routes()])].sort();
+      const key = union.join("\n");
+      if (!app || key !== served) {
+        app = createReplyApp({ ...deps, templates: union });
+        served = key;
+      }
+    }
+    return await app!.fetch(request);
+  };
+}
+
 function kindOf(status: number) {
   switch (status) {
     case 404:

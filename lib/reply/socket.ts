@@ -75,3 +75,89 @@ export async function removeSocket(path: string): Promise<void> {
     if (!(error instanceof Deno.errors.NotFound)) throw error;
   }
 }
+
+/** Who must reach the socket: a handler's user. */
+export interface SocketClient {
+  uid: number;
+  gid: number;
+  /** Supplementary groups, the primary one included. */
+  groups: number[];
+}
+
+/** Owner, group and mode of a file, as the kernel checks access. */
+export interface FileAccess {
+  path: string;
+  uid: number;
+  gid: number;
+  mode: number;
+}
+
+/**
+ * Why `client` could not connect to the socket, or undefined when it can:
+ * connecting needs write permission on the socket file and search (x)
+ * permission on every directory above it. `chain` is the socket file, then
+ * its directories up to `/` (as {@link socketAccessChain} reads them).
+ * Checked by owner, group, then others, as the kernel does; root passes.
+ */
+export function socketAccessProblem(
+  client: SocketClient,
+  chain: FileAccess[],
+): string | undefined {
+  if (client.uid === 0) return undefined;
+  const allowed = (file: FileAccess, bit: number) => {
+    const shift = client.uid === file.uid ? 6 : client.groups.includes(file.gid) ? 3 : 0;
+    return (file.mode >> shift & bit) !== 0;
+  };
+  const [socket, ...dirs] = chain;
+  for (const dir of dirs) {
+    if (!allowed(dir, 0o1)) {
+      return `cannot reach ${dir.path}: it is mode ${octal(dir.mode)}, owner ${dir.uid}, ` +
+        `group ${dir.gid}, and the user may not search it`;
+    }
+  }
+  if (!allowed(socket, 0o2)) {
+    return `cannot connect to ${socket.path}: it is mode ${octal(socket.mode)}, owner ` +
+      `${socket.uid}, group ${socket.gid}: set socket-mode "0660" with a socket-group the ` +
+      `user is in, or "0666"`;
+  }
+  return undefined;
+}
+
+/**
+ * The socket file and each directory above it, as {@link socketAccessProblem}
+ * needs them; `socket` overrides the socket file's group and mode with the
+ * values about to be applied (a reload checks before it changes anything).
+ */
+export async function socketAccessChain(
+  path: string,
+  socket?: { gid?: number; mode?: number },
+): Promise<FileAccess[]> {
+  const chain: FileAccess[] = [];
+  const info = await Deno.stat(path);
+  chain.push({
+    path,
+    uid: info.uid ?? 0,
+    gid: socket?.gid ?? info.gid ?? 0,
+    mode: socket?.mode ?? (info.mode ?? 0) & 0o777,
+  });
+  for (let dir = parent(path);; dir = parent(dir)) {
+    const dirInfo = await Deno.stat(dir);
+    chain.push({
+      path: dir,
+      uid: dirInfo.uid ?? 0,
+      gid: dirInfo.gid ?? 0,
+      mode: dirInfo.mode ?? 0,
+    });
+    if (dir === "/") break;
+  }
+  return chain;
+}
+
+function parent(path: string): string {
+  const i = path.lastIndexOf("/");
+  return i <= 0 ? "/" : path.slice(0, i);
+}
+
+function octal(mode: number): string {
+  return (mode & 0o7777).toString(8).padStart(4, "0");
+}

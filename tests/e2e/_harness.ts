@@ -23,15 +23,18 @@ export interface StartOptions {
   /**
    * The config file's text. `{{dir}}` is replaced by the temporary folder,
    * `{{fixtures}}` by the fixtures folder, `{{deno}}` by the deno binary.
-   * `socket` and `listen` are added when absent.
+   * `socket` and `listen` are added when absent, and `shutdown-delay: 0s` (a test's stop
+   * need not wait for load balancers).
    */
   config: string;
   /** The OpenAPI document's text (written as openapi.yaml); same placeholders. */
   openapi?: string;
   /** Extra files to write into the temporary folder (path → text). Executable when `mode` says so. */
   files?: Record<string, string | { text: string; mode: number }>;
-  /** Environment of urocket itself (PATH is always passed). */
+  /** Environment of urocket itself (PATH is always passed); same placeholders. */
   env?: Record<string, string>;
+  /** Mode of the temporary folder (default 0700, as made), e.g. 0o755 for handlers of another user. */
+  dirMode?: number;
   /** Extra command-line arguments. */
   args?: string[];
   /** A compiled urocket to run instead of `deno run -P main.ts`. */
@@ -138,10 +141,12 @@ paths:
  */
 export async function startUrocket(options: StartOptions): Promise<Urocket> {
   const dir = await Deno.makeTempDir({ prefix: "urocket-e2e-" });
+  if (options.dirMode !== undefined) await Deno.chmod(dir, options.dirMode);
   const socket = `${dir}/u.sock`;
   let config = fill(options.config, dir);
   if (!/^socket:/m.test(config)) config = `socket: ${socket}\n${config}`;
   if (!/^listen:/m.test(config)) config = `listen: 127.0.0.1:0\n${config}`;
+  if (!/^shutdown-delay:/m.test(config)) config = `shutdown-delay: 0s\n${config}`;
   await Deno.writeTextFile(`${dir}/urocket-service.yaml`, config);
   await Deno.writeTextFile(`${dir}/openapi.yaml`, fill(options.openapi ?? TEST_OPENAPI, dir));
   for (const [path, file] of Object.entries(options.files ?? {})) {
@@ -160,7 +165,13 @@ export async function startUrocket(options: StartOptions): Promise<Urocket> {
   const child = new Deno.Command(program, {
     args,
     cwd: dir,
-    env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin", NO_COLOR: "1", ...options.env },
+    env: {
+      PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+      NO_COLOR: "1",
+      ...Object.fromEntries(
+        Object.entries(options.env ?? {}).map(([name, value]) => [name, fill(value, dir)]),
+      ),
+    },
     clearEnv: true,
     stdin: "null",
     stdout: "piped",
@@ -386,3 +397,16 @@ async function* lines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string
 
 /** Test options every end-to-end test uses: a timeout, so a hang fails instead of blocking CI. */
 export const E2E = { timeout: 60_000 } as const;
+
+/** A scrape of the admin listener's /metrics (`admin` is `host:port`) as `name{labels}` → value. */
+export async function scrapeMetrics(admin: string): Promise<Map<string, number>> {
+  const response = await fetch(`http://${admin}/metrics`);
+  assert.equal(response.status, 200);
+  const out = new Map<string, number>();
+  for (const line of (await response.text()).split("\n")) {
+    if (line === "" || line.startsWith("#")) continue;
+    const at = line.lastIndexOf(" ");
+    out.set(line.slice(0, at), Number(line.slice(at + 1)));
+  }
+  return out;
+}

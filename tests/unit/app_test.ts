@@ -9,6 +9,7 @@ import {
 import {
   COLLECT_BELOW,
   createReplyApp,
+  createReplyFetch,
   ReplyHeaderSchema,
   ReplyParamSchema,
 } from "../../lib/reply/app.ts";
@@ -420,5 +421,40 @@ Deno.test("createReplyApp() serves every configured outtake template", async () 
   const answer = app.request(`/v2/${ID}/reply`, { method: "POST", body: "ok" });
   (await frontReceives(pending)).settle({ kind: "delivered" });
   strictEqual((await answer).status, 200);
+  await logger.flush();
+});
+
+Deno.test("createReplyFetch() serves the current templates and those of requests still pending", async () => {
+  const logger = new Logger({ write: () => Promise.resolve() });
+  const registry = new PendingRequests();
+  let templates: readonly string[] = ["/old/{req_id}"];
+  const fetch = createReplyFetch({ registry, logger, templates: () => templates });
+  const open = (route: string, id: string) =>
+    registry.open(id, {
+      route,
+      rememberMs: 1000,
+      maxReply: 100,
+      collect: true,
+      defaultContentType: "application/json",
+    });
+  const post = (path: string) =>
+    fetch(new Request(`http://localhost${path}`, { method: "POST", body: "{}" }));
+  const old = open("/old/{req_id}", ID);
+  // A reload: new requests reply on /new, the pending one still on /old.
+  templates = ["/new/{req_id}"];
+  const other = "1b7f6a34-3c1e-4c8e-9a57-2f1d2a9b8c01";
+  const fresh = open("/new/{req_id}", other);
+  const toOld = post(`/old/${ID}`);
+  (await frontReceives(old)).settle({ kind: "delivered" });
+  strictEqual((await toOld).status, 200);
+  const toNew = post(`/new/${other}`);
+  (await frontReceives(fresh)).settle({ kind: "delivered" });
+  strictEqual((await toNew).status, 200);
+  // No request pending on /old any more: it is no longer served.
+  const gone = await post(`/old/${crypto.randomUUID()}`);
+  strictEqual(gone.status, 404);
+  strictEqual((await problemOf(gone)).detail.includes("matches no outtake path"), true);
+  // The checks of the reply app still hold on the paths served.
+  strictEqual((await post("/new/not-a-uuid")).status, 400);
   await logger.flush();
 });

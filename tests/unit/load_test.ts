@@ -1,8 +1,10 @@
 import { deepStrictEqual, fail, match, ok, strictEqual } from "node:assert/strict";
 import {
+  type Accounts,
   ConfigError,
   type FileInfo,
   type OperationConfig,
+  parseAccounts,
   parseConfig,
   type Problem,
   type ServiceConfig,
@@ -39,13 +41,22 @@ interface LoadInput {
   tree?: Record<string, Kind>;
   /** Replaces the in-memory file system's stat. */
   stat?: (path: string) => Promise<FileInfo | undefined>;
+  accounts?: Accounts;
 }
+
+/** The /etc/passwd and /etc/group the tests that name users read. */
+const ACCOUNTS = parseAccounts(
+  "root:x:0:0:root:/root:/bin/sh\nwww-data:x:33:33:www-data:/var/www:/usr/sbin/nologin\n" +
+    "app:x:1000:1000::/home/app:/bin/sh\nbroken line\n",
+  "root:x:0:\nwww-data:x:33:\nurocket:x:900:app,www-data\ndocker:x:999:app\napp:x:1000:\n",
+);
 
 function load(text: string, input: LoadInput = {}): Promise<ServiceConfig> {
   return parseConfig(text, {
     file: FILE,
     env: input.env ?? { PATH: "/usr/bin" },
     stat: input.stat ?? fakeStat(input.tree ?? TREE),
+    accounts: () => Promise.resolve(input.accounts ?? ACCOUNTS),
   });
 }
 
@@ -89,7 +100,10 @@ Deno.test("parseConfig() applies the documented top-level defaults to an empty f
     listen: { hostname: "0.0.0.0", port: 8080 },
     socket: "/tmp/urocket.sock",
     socketMode: 0o600,
+    limitsEnforce: "required",
     maxInflight: 64,
+    shutdownDelayMs: 5_000,
+    shutdownTimeoutMs: 25_000,
     operations: [],
     warnings: [],
   });
@@ -993,4 +1007,137 @@ Deno.test("ConfigError.message lists one problem per line as file:line: key: mes
       `${FILE}:2: socket-mode: ${caught.problems[1].message}`,
     ]);
   }
+});
+
+// --- supervision: limits, users, shutdown ----------------------------------------------------
+
+Deno.test("parseConfig() reads limits and merges the top-level ones limit by limit", async () => {
+  const config = await load(
+    [
+      "limits: { memory: 256Mi, cpu: 0.5, pids: 64 }",
+      "paths:",
+      "  /pets:",
+      "    get:",
+      "      limits: { cpu: 250m }",
+      ...LIST,
+      "    post:",
+      "      limits: { memory: 1Gi }",
+      ...LIST,
+    ].join("\n") + "\n",
+  );
+  deepStrictEqual(operation(config, "get").limits, {
+    memoryBytes: 256 * 1024 ** 2,
+    cpu: 0.25,
+    pids: 64,
+  });
+  deepStrictEqual(operation(config, "post").limits, { memoryBytes: 1024 ** 3, cpu: 0.5, pids: 64 });
+});
+
+Deno.test("parseConfig() leaves limits out of an operation when none is set", async () => {
+  const config = await load(withGet(...LIST));
+  strictEqual(operation(config, "get").limits, undefined);
+  strictEqual(config.limitsEnforce, "required");
+});
+
+Deno.test("parseConfig() refuses bad limits with the key and a hint", async () => {
+  const cpu = await onlyProblem(withGet("      limits: { cpu: 0 }", ...LIST));
+  strictEqual(cpu.key, "paths./pets.get.limits.cpu");
+  match(cpu.message, /Invalid CPU limit "?0"?: use a fraction of one CPU of at least 0\.01/);
+  const memory = await onlyProblem(withGet("      limits: { memory: 256 }", ...LIST));
+  strictEqual(memory.key, "paths./pets.get.limits.memory");
+  match(memory.message, /would kill any process as it starts: give a unit, e.g. "256Mi"/);
+  const pids = await onlyProblem(withGet("      limits: { pids: 0 }", ...LIST));
+  strictEqual(pids.key, "paths./pets.get.limits.pids");
+  const unknown = await onlyProblem(withGet("      limits: { memroy: 1Gi }", ...LIST));
+  match(unknown.message, /Unknown key "memroy"/);
+  const enforce = await onlyProblem("limits-enforce: sometimes\n");
+  strictEqual(enforce.key, "limits-enforce");
+});
+
+Deno.test("parseConfig() resolves user and group by name or number from /etc/passwd and /etc/group", async () => {
+  const config = await load(
+    [
+      "paths:",
+      "  /pets:",
+      "    get:",
+      "      user: app",
+      ...LIST,
+      "    post:",
+      "      user: www-data",
+      "      group: urocket",
+      ...LIST,
+      "    put:",
+      "      user: 4242",
+      "      group: 4242",
+      ...LIST,
+    ].join("\n") + "\n",
+  );
+  deepStrictEqual(operation(config, "get").user, {
+    user: "app",
+    uid: 1000,
+    gid: 1000,
+    groups: [1000, 900, 999],
+    home: "/home/app",
+  });
+  deepStrictEqual(operation(config, "post").user, {
+    user: "www-data",
+    uid: 33,
+    gid: 900,
+    groups: [900],
+    home: "/var/www",
+  });
+  deepStrictEqual(operation(config, "put").user, {
+    user: "4242",
+    uid: 4242,
+    gid: 4242,
+    groups: [4242],
+  });
+});
+
+Deno.test("parseConfig() refuses unknown users and groups, a group without user, a uid without group", async () => {
+  const unknown = await onlyProblem(withGet("      user: nobody-here", ...LIST));
+  strictEqual(unknown.key, "paths./pets.get.user");
+  match(
+    unknown.message,
+    /No user "nobody-here" in \/etc\/passwd: use its name there, or a numeric uid/,
+  );
+  const group = await onlyProblem(withGet("      user: app", "      group: wheel", ...LIST));
+  strictEqual(group.key, "paths./pets.get.group");
+  match(group.message, /No group "wheel" in \/etc\/group/);
+  const alone = await onlyProblem(withGet("      group: app", ...LIST));
+  match(alone.message, /A group needs a user: set "user" too/);
+  const numeric = await onlyProblem(withGet("      user: 4242", ...LIST));
+  match(
+    numeric.message,
+    /User 4242 is not in \/etc\/passwd, so it has no primary group: set "group" too/,
+  );
+});
+
+Deno.test("parseConfig() reads socket-group, and never reads the account files when nothing names an account", async () => {
+  const config = await load('socket-group: urocket\nsocket-mode: "0660"\n');
+  deepStrictEqual(config.socketGroup, { name: "urocket", gid: 900 });
+  strictEqual(config.socketMode, 0o660);
+  strictEqual((await load("socket-group: 123\n")).socketGroup?.gid, 123);
+  const problem = await onlyProblem("socket-group: nope\n");
+  strictEqual(problem.key, "socket-group");
+  let read = false;
+  await parseConfig(withGet(...LIST), {
+    file: FILE,
+    env: { PATH: "/usr/bin" },
+    stat: fakeStat(TREE),
+    accounts: () => {
+      read = true;
+      return Promise.resolve(ACCOUNTS);
+    },
+  });
+  strictEqual(read, false);
+});
+
+Deno.test("parseConfig() reads shutdown-delay and shutdown-timeout as durations", async () => {
+  const config = await load("shutdown-delay: 0s\nshutdown-timeout: 2m\n");
+  strictEqual(config.shutdownDelayMs, 0);
+  strictEqual(config.shutdownTimeoutMs, 120_000);
+  const bad = await onlyProblem("shutdown-timeout: soon\n");
+  strictEqual(bad.key, "shutdown-timeout");
+  match(bad.message, /Invalid duration "soon"/);
 });

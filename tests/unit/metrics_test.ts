@@ -115,6 +115,7 @@ Deno.test("Metrics names every metric with the urocket_ prefix and Prometheus su
     ["urocket_spawn_failures_total", "counter"],
     ["urocket_timeouts_total", "counter"],
     ["urocket_replies_rejected_total", "counter"],
+    ["urocket_config_reloads_total", "counter"],
     ["urocket_log_lines_dropped_total", "counter"],
   ]);
 });

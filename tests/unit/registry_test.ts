@@ -193,3 +193,23 @@ Deno.test("PendingRequests does not forget a request that is still waiting", () 
   strictEqual(registry.size, 1);
   strictEqual(claimed(registry, "waiting"), waiting);
 });
+
+Deno.test("PendingRequests.routes() lists the outtake templates of pending requests, and routesVersion moves with them", () => {
+  const registry = new PendingRequests();
+  const v0 = registry.routesVersion;
+  const a = registry.open(ID, options());
+  const b = registry.open("1b7f6a34-3c1e-4c8e-9a57-2f1d2a9b8c01", options());
+  const c = registry.open(
+    "2b7f6a34-3c1e-4c8e-9a57-2f1d2a9b8c01",
+    options({ route: "/v2/{req_id}" }),
+  );
+  deepStrictEqual([...registry.routes()], [ROUTE, "/v2/{req_id}"]);
+  const v1 = registry.routesVersion;
+  strictEqual(v1 > v0, true);
+  a.end();
+  strictEqual(registry.routesVersion, v1, "a template still in use stays");
+  b.end();
+  c.end();
+  deepStrictEqual([...registry.routes()], []);
+  strictEqual(registry.routesVersion > v1, true);
+});

@@ -40,7 +40,7 @@ Deno.test("chooseSpawner() falls back when the built helper speaks another proto
     await Deno.writeTextFile(`${dir}/old`, "#!/bin/sh\necho 'urocket-spawn 0'\n", { mode: 0o755 });
     const strategy = await chooseSpawner({ env: {}, logger, builtHelper: `${dir}/old` });
     strictEqual(strategy.mode, "detached");
-    match(strategy.reason, /protocol 0, this urocket needs 1: rebuild it/);
+    match(strategy.reason, /protocol 0, this urocket needs 2: rebuild it/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -120,15 +120,245 @@ Deno.test({
       for await (const _ of spawned.stderr) {
         // Drained.
       }
-      deepStrictEqual(await spawned.status, {
-        success: true,
-        code: 0,
-        signal: null,
-        groupAlive: false,
-      });
+      const { usage, ...status } = await spawned.status;
+      deepStrictEqual(status, { success: true, code: 0, signal: null, groupAlive: false });
+      ok(usage && usage.maxRssKb > 0 && usage.userUs >= 0 && usage.sysUs >= 0, String(usage));
     } finally {
       await server.close();
       await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+/** Reads a stream to its end as text. */
+async function text(stream: ReadableStream<Uint8Array> | null): Promise<string> {
+  return stream ? await new Response(stream).text() : "";
+}
+
+Deno.test({
+  name:
+    "SpawnServer makes a process's cgroup with its limits, joins it before exec, and removes it on release (cgroupfs layout)",
+  ignore: !built,
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    const server = SpawnServer.start({ helper: BUILT, dir });
+    try {
+      const cg = `${dir}/cg`;
+      await Deno.mkdir(cg);
+      const spawned = await server.spawn({
+        program: "/bin/sh",
+        // The first thing the handler does: find the group that lists its pid.
+        args: ["-c", `grep -lx "$$" ${cg}/req-*/cgroup.procs; cat ${cg}/req-*/cpu.max`],
+        cwd: dir,
+        env: {},
+        stdin: false,
+        stdout: true,
+        cgroup: { parent: cg, memoryMax: "1048576", cpuMax: "50000 100000", pidsMax: "8" },
+      });
+      const out = await text(spawned.stdout);
+      await text(spawned.stderr);
+      const [procs, cpuMax] = out.trim().split("\n");
+      const group = procs.replace(/\/cgroup\.procs$/, "");
+      match(group, new RegExp(`^${cg}/req-[0-9a-f]{16}$`));
+      strictEqual(cpuMax, "50000 100000");
+      strictEqual(await Deno.readTextFile(`${group}/cgroup.procs`), `${spawned.pid}\n`);
+      strictEqual(await Deno.readTextFile(`${group}/memory.max`), "1048576");
+      strictEqual(await Deno.readTextFile(`${group}/memory.oom.group`), "1");
+      strictEqual(await Deno.readTextFile(`${group}/pids.max`), "8");
+      const status = await spawned.status;
+      strictEqual(status.code, 0);
+      strictEqual(status.oomKills, 0, "a cgroup without memory.events counts no OOM kill");
+      // Accounting files as the kernel would have them.
+      await Deno.writeTextFile(
+        `${group}/cpu.stat`,
+        "usage_usec 30\nuser_usec 20\nsystem_usec 10\n",
+      );
+      await Deno.writeTextFile(`${group}/memory.events`, "oom 0\noom_kill 0\n");
+      deepStrictEqual(await spawned.release!(), {
+        userUs: 20,
+        sysUs: 10,
+        peakBytes: undefined,
+        oomKills: 0,
+        removed: true,
+      });
+      await rejects(Deno.stat(group), Deno.errors.NotFound);
+
+      // A cgroup that cannot be made: not started, nothing left behind.
+      await rejects(
+        server.spawn({
+          program: "/bin/true",
+          args: [],
+          cwd: dir,
+          env: {},
+          stdin: false,
+          stdout: false,
+          cgroup: { parent: `${dir}/none`, pidsMax: "1" },
+        }),
+        (error) => error instanceof SpawnError && error.code === "ENOENT",
+      );
+      deepStrictEqual([...Deno.readDirSync(cg)], []);
+    } finally {
+      await server.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "SpawnServer switches a process to another user and its groups before exec",
+  ignore: !built || Deno.uid() !== 0,
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    await Deno.chmod(dir, 0o755);
+    const server = SpawnServer.start({ helper: BUILT, dir });
+    try {
+      const spawned = await server.spawn({
+        program: "/bin/sh",
+        args: ["-c", "id -u; id -g; id -G"],
+        cwd: "/",
+        env: { PATH: "/usr/bin:/bin" },
+        stdin: false,
+        stdout: true,
+        user: { uid: 65534, gid: 65534, groups: [65534, 100] },
+      });
+      const out = await text(spawned.stdout);
+      await text(spawned.stderr);
+      strictEqual(out, "65534\n65534\n65534 100\n");
+      strictEqual((await spawned.status).code, 0);
+    } finally {
+      await server.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+/**
+ * Where this test may create cgroups of the real kernel: a cgroup2 mount it
+ * can write (as root), checked by making and removing a group; else undefined.
+ */
+async function realCgroup2(): Promise<string | undefined> {
+  if (!built || Deno.uid() !== 0) return undefined;
+  const mounts = await Deno.readTextFile("/proc/self/mounts");
+  const mount = mounts.split("\n").map((line) => line.split(" ")).find((f) =>
+    f[2] === "cgroup2" && f[3]?.startsWith("rw")
+  )?.[1];
+  if (!mount) return undefined;
+  const probe = `${mount}/urocket-test-${crypto.randomUUID().slice(0, 8)}`;
+  try {
+    await Deno.mkdir(probe);
+    await Deno.remove(probe);
+  } catch {
+    return undefined;
+  }
+  return mount;
+}
+
+const kernelMount = await realCgroup2();
+
+/** A new cgroup of the real kernel, for one test. */
+async function kernelCgroup(): Promise<string> {
+  const dir = `${kernelMount}/urocket-test-${crypto.randomUUID().slice(0, 8)}`;
+  await Deno.mkdir(dir);
+  return dir;
+}
+
+/** Waits until `pid` is gone (it was SIGKILLed; its reaper may take a moment). */
+async function gone(pid: number): Promise<boolean> {
+  for (let i = 0; i < 500; i++) {
+    try {
+      Deno.kill(pid, 0 as unknown as Deno.Signal);
+    } catch {
+      return true;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  return false;
+}
+
+Deno.test({
+  name:
+    "SpawnServer on the real kernel: the process is in its cgroup by its first command, cpu.stat counts it, release kills an escaped process and removes the group",
+  ignore: kernelMount === undefined,
+  async fn() {
+    const kernelGroup = await kernelCgroup();
+    const dir = await Deno.makeTempDir();
+    const server = SpawnServer.start({ helper: BUILT, dir });
+    try {
+      const spawned = await server.spawn({
+        program: "/bin/sh",
+        args: [
+          "-c",
+          // First: where the kernel says this process is. Then a process that leaves the
+          // process group (setsid) but not the cgroup, and some CPU.
+          'cat /proc/self/cgroup; setsid sleep 1000 </dev/null >/dev/null 2>&1 & echo "$!"; ' +
+          "i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done",
+        ],
+        cwd: "/",
+        env: { PATH: "/usr/bin:/bin" },
+        stdin: false,
+        stdout: true,
+        cgroup: { parent: kernelGroup },
+      });
+      const out = (await text(spawned.stdout)).trim().split("\n");
+      await text(spawned.stderr);
+      const relative = kernelGroup.slice(kernelMount!.length);
+      const own = out.find((line) => line.startsWith("0::"));
+      match(String(own), new RegExp(`^0::${relative}/req-[0-9a-f]{16}$`));
+      // cat ran as a child of the shell, after the join: the shell was in the group already.
+      const escaped = Number(out.at(-1));
+      await spawned.status;
+      const usage = await spawned.release!();
+      ok(usage && usage.userUs! + usage.sysUs! > 10_000, JSON.stringify(usage));
+      ok(await gone(escaped), "cgroup.kill ended the process that left the process group");
+      for (
+        let i = 0;
+        i < 500 && [...Deno.readDirSync(kernelGroup)].some((e) => e.isDirectory);
+        i++
+      ) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      deepStrictEqual(
+        [...Deno.readDirSync(kernelGroup)].filter((e) => e.isDirectory).map((e) => e.name),
+        [],
+        "the group was removed",
+      );
+    } finally {
+      await server.close();
+      await Deno.remove(kernelGroup).catch(() => {});
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "urocket-spawn --cgroup-setup on the real kernel moves the processes of the cgroup, its parent first, into a leaf",
+  ignore: kernelMount === undefined,
+  async fn() {
+    const group = await kernelCgroup();
+    try {
+      // sh is the helper's parent (urocket, in real life): it joins the cgroup, runs the setup,
+      // then says where the kernel put it.
+      const output = await new Deno.Command("/bin/sh", {
+        args: [
+          "-c",
+          `echo $$ > ${group}/cgroup.procs && ${BUILT} --cgroup-setup "" ${group}; ` +
+          "grep '^0::' /proc/self/cgroup",
+        ],
+        stdout: "piped",
+      }).output();
+      const [answer, own] = new TextDecoder().decode(output.stdout).trim().split("\n");
+      strictEqual(answer, `ok - ${group}`);
+      const relative = group.slice(kernelMount!.length);
+      strictEqual(own, `0::${relative}/urocket`);
+      strictEqual(
+        (await Deno.readTextFile(`${group}/cgroup.procs`)).trim(),
+        "",
+        "the cgroup is empty",
+      );
+    } finally {
+      await Deno.remove(`${group}/urocket`).catch(() => {});
+      await Deno.remove(group).catch(() => {});
     }
   },
 });

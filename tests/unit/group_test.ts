@@ -1,0 +1,65 @@
+import { deepStrictEqual, strictEqual } from "node:assert/strict";
+import { ProcessGroup } from "../../lib/process/group.ts";
+import type { ExitStatus, GroupUsage, Spawned } from "../../lib/process/spawn.ts";
+
+/** A process that has already exited with `status`, its group empty, released as `group`. */
+function exited(status: Partial<ExitStatus>, group?: GroupUsage | null): Spawned {
+  const empty = () => new ReadableStream<Uint8Array>({ start: (c) => c.close() });
+  return {
+    pid: 999_999,
+    status: Promise.resolve({ success: true, code: 0, signal: null, groupAlive: false, ...status }),
+    stdin: null,
+    stdout: null,
+    stderr: empty(),
+    ...(group !== null ? { release: () => Promise.resolve(group) } : {}),
+  };
+}
+
+async function end(spawned: Spawned) {
+  const group = await ProcessGroup.start({
+    program: "/bin/true",
+    args: [],
+    cwd: "/",
+    env: {},
+    stdin: false,
+    stdout: false,
+  }, { spawner: () => spawned, timeoutMs: 60_000, killGraceMs: 10, onOutput: () => {} });
+  return await group.ended;
+}
+
+const WAIT4 = { userUs: 12_345, sysUs: 678, maxRssKb: 4096 };
+
+Deno.test("ProcessGroup.ended takes the cgroup's figures when the release read CPU and memory", async () => {
+  const result = await end(exited(
+    { usage: WAIT4, oomKills: 0 },
+    { userUs: 250_000, sysUs: 120_000, peakBytes: 104_857_600, oomKills: 0, removed: true },
+  ));
+  deepStrictEqual(result.stats, {
+    source: "cgroup",
+    cpuUserMs: 250,
+    cpuSysMs: 120,
+    maxRssKb: 102_400,
+  });
+  strictEqual(result.oomKilled, undefined);
+});
+
+Deno.test("ProcessGroup.ended falls back to wait4's figures, and reports none without them", async () => {
+  const partial = await end(exited({ usage: WAIT4 }, { userUs: 1, sysUs: 1, removed: false }));
+  deepStrictEqual(partial.stats, {
+    source: "wait4",
+    cpuUserMs: 12.345,
+    cpuSysMs: 0.678,
+    maxRssKb: 4096,
+  });
+  const gone = await end(exited({ usage: WAIT4 }, undefined));
+  strictEqual(gone.stats?.source, "wait4");
+  const none = await end(exited({}, null));
+  strictEqual(none.stats, undefined);
+});
+
+Deno.test("ProcessGroup.ended says oomKilled when the cgroup, or the exit, counted an OOM kill", async () => {
+  const released = await end(exited({ oomKills: 0 }, { oomKills: 2, removed: true }));
+  strictEqual(released.oomKilled, true);
+  const atExit = await end(exited({ oomKills: 1 }, undefined));
+  strictEqual(atExit.oomKilled, true);
+});
