@@ -14,7 +14,8 @@
  *    with urocket's RSS idle and under that load.
  * 5. `logstdout` with a handler printing 100 lines: throughput ratio to
  *    the same handler without it.
- * 6. (validate-in: see VALIDATE_IN below; measured once that feature lands.)
+ * 6. validate-in on a 1 KB JSON body against the same request without it, through the real
+ *    server, and the validator alone in memory (bench/validation_bench.ts).
  * 7. Reload: wrk at c=8 on a config of 400 operations, without and then
  *    with a SIGHUP every 500 ms; the reloads' own durations (their log
  *    lines). Not in the default set (BENCH_ONLY=reload).
@@ -22,7 +23,7 @@
  * Options (environment): BENCH_SECONDS (per wrk run, default 8, at most 10),
  * BENCH_UROCKET (another checkout's folder to measure instead, e.g. a
  * baseline from `git archive`), BENCH_ONLY (comma list of: table, startup,
- * inflight, logstdout, spawn; and reload). Extra environment for urocket itself:
+ * inflight, logstdout, validation, spawn; and reload). Extra environment for urocket itself:
  * BENCH_UROCKET_ENV (e.g. `UROCKET_SPAWN_HELPER=off`).
  *
  * @module
@@ -33,7 +34,7 @@ const UROCKET = Deno.env.get("BENCH_UROCKET") ?? REPO;
 const OUT = `${REPO}/.bench`;
 const SECONDS = Math.min(10, Number(Deno.env.get("BENCH_SECONDS") ?? 8));
 const ONLY = new Set(
-  (Deno.env.get("BENCH_ONLY") ?? "table,startup,inflight,logstdout,spawn").split(","),
+  (Deno.env.get("BENCH_ONLY") ?? "table,startup,inflight,logstdout,validation,spawn").split(","),
 );
 const EXTRA_ENV = Object.fromEntries(
   (Deno.env.get("BENCH_UROCKET_ENV") ?? "").split(/\s+/).filter(Boolean).map((pair) => {
@@ -238,9 +239,9 @@ interface Load {
   requests: number;
 }
 
-const WRK_SCRIPT = `
+const wrkScript = (body: string) => `
 wrk.method = "POST"
-wrk.body = '${BODY}'
+wrk.body = '${body}'
 wrk.headers["Content-Type"] = "application/json"
 done = function(summary, latency, requests)
   local e = summary.errors
@@ -250,9 +251,14 @@ done = function(summary, latency, requests)
 end
 `;
 
-async function wrk(url: string, connections: number, seconds = SECONDS): Promise<Load> {
+async function wrk(
+  url: string,
+  connections: number,
+  seconds = SECONDS,
+  body = BODY,
+): Promise<Load> {
   const script = `${OUT}/post.lua`;
-  await Deno.writeTextFile(script, WRK_SCRIPT);
+  await Deno.writeTextFile(script, wrkScript(body));
   const result = await run("wrk", [
     "-t1",
     `-c${connections}`,
@@ -460,15 +466,100 @@ async function logstdout(dir: string): Promise<string> {
   }
 }
 
+/** A 1 KB JSON body that the validated operation's schema accepts. */
+const PET_BODY = JSON.stringify({
+  name: "Rex",
+  tag: "dog",
+  birth: "2020-02-29",
+  owner: { id: 7, email: "owner@example.com" },
+  vaccinations: Array.from({ length: 12 }, (_, i) => ({ name: `vaccine-${i}`, year: 2010 + i })),
+  notes: "n".repeat(506),
+});
+
+const VALIDATED_OPENAPI = `openapi: 3.0.3
+info: { title: bench, version: "1" }
+paths:
+  /plain:
+    post:
+      operationId: plain
+      requestBody: { $ref: "#/components/requestBodies/Pet" }
+      responses: { "200": { description: ok, content: { application/json: {} } } }
+  /validated:
+    post:
+      operationId: validated
+      requestBody: { $ref: "#/components/requestBodies/Pet" }
+      responses: { "200": { description: ok, content: { application/json: {} } } }
+components:
+  requestBodies:
+    Pet:
+      required: true
+      content:
+        application/json:
+          schema:
+            type: object
+            required: [name, owner]
+            additionalProperties: false
+            properties:
+              name: { type: string, minLength: 1, maxLength: 64 }
+              tag: { type: string, nullable: true }
+              birth: { type: string, format: date }
+              owner:
+                type: object
+                required: [id]
+                properties:
+                  id: { type: integer, format: int64, minimum: 1 }
+                  email: { type: string, format: email }
+              vaccinations:
+                type: array
+                maxItems: 50
+                items:
+                  type: object
+                  required: [name, year]
+                  properties:
+                    name: { type: string }
+                    year: { type: integer, minimum: 1900 }
+              notes: { type: string, maxLength: 2000 }
+`;
+
 /**
- * VALIDATE_IN — placeholder. `validate-in` is being built on another branch;
- * once it lands, measure here: the same 1 KB JSON body to an operation with
- * `validate-in: true` and a schema, against one without, at c=8, and print
- * the ratio (goal ≥ 0.95).
+ * `validate-in` on a 1 KB JSON body through the real server: the same
+ * request to an operation that validates it and to one that does not, at
+ * c=8 (goal ≥ 0.95). Alternated twice, so that drift over the run does not
+ * favour either.
  */
-function validateIn(): string {
-  return "validate-in ratio: not measured yet (validate-in is built on another branch; " +
-    "see VALIDATE_IN in bench/run.ts)";
+async function validateIn(dir: string): Promise<string> {
+  const config = `listen: 127.0.0.1:0\nsocket: ${dir}/u.sock\nmax-inflight: 512\npaths:\n` +
+    ["plain", "validated"].map((name) =>
+      `  /${name}:\n    post:\n      validate-in: ${name === "validated"}\n` +
+      `      inject: { cmd: ${OUT}/handler }\n`
+    ).join("");
+  const uro = await startUrocket(dir, config, VALIDATED_OPENAPI);
+  try {
+    await wrk(`${uro.url}/validated`, 8, 2, PET_BODY);
+    const plain: Load[] = [];
+    const validated: Load[] = [];
+    for (let round = 0; round < 2; round++) {
+      plain.push(await wrk(`${uro.url}/plain`, 8, SECONDS / 2, PET_BODY));
+      validated.push(await wrk(`${uro.url}/validated`, 8, SECONDS / 2, PET_BODY));
+    }
+    const rps = (loads: Load[]) => loads.reduce((sum, l) => sum + l.rps, 0) / loads.length;
+    const errors = (loads: Load[]) => loads.reduce((sum, l) => sum + l.errors, 0);
+    return `validate-in, ${new TextEncoder().encode(PET_BODY).length}-byte JSON body, c=8: ` +
+      `${f1(rps(validated))} req/s vs ${f1(rps(plain))} without = ` +
+      `${f2(rps(validated) / rps(plain))}× (goal ≥ 0.95); errors ${errors(validated)}/` +
+      `${errors(plain)}`;
+  } finally {
+    await uro.stop();
+  }
+}
+
+/** The validator alone, in memory (bench/validation_bench.ts), as `deno bench` prints it. */
+async function validationMicro(): Promise<string> {
+  const result = await run(Deno.execPath(), ["bench", "-A", `${REPO}/bench/validation_bench.ts`], {
+    env: { NO_COLOR: "1" },
+  });
+  if (!result.ok) return `validation micro-benchmark failed:\n${result.stderr}`;
+  return "validation, in memory (deno bench bench/validation_bench.ts):\n" + result.stdout.trim();
 }
 
 async function spawnCandidates(): Promise<string> {
@@ -509,7 +600,8 @@ async function main() {
     if (ONLY.has("startup")) say(await startup(dir));
     if (ONLY.has("inflight")) say(await inflight(dir));
     if (ONLY.has("logstdout")) say(await logstdout(dir));
-    say(validateIn());
+    if (ONLY.has("validation")) say(await validateIn(dir));
+    if (ONLY.has("validation")) say(await validationMicro());
     if (ONLY.has("spawn")) say("spawn candidates:\n" + await spawnCandidates());
     if (ONLY.has("reload")) say(await reload(dir));
   } finally {

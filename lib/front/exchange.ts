@@ -193,11 +193,7 @@ export async function exchange(deps: FrontDeps, input: ExchangeInput): Promise<R
       timeoutMs: op.timeoutMs,
       killGraceMs: op.killGraceMs,
       onOutput: (stream, line, truncated) => {
-        const kept = deps.logger.offer(stream === "stderr" ? "warn" : "info", stream, {
-          req_id: requestId,
-          line,
-          ...(truncated ? { truncated } : {}),
-        });
+        const kept = deps.logger.offerOutput(stream, requestId, line, truncated);
         if (!kept) record.droppedLines = (record.droppedLines ?? 0) + 1;
       },
     });

@@ -3,7 +3,7 @@
  *
  * Lines are queued and written asynchronously: a synchronous `console.log`
  * into a slow pipe would block the whole server. The queue is bounded; when
- * it is full, lines that may be dropped (process output) are dropped and
+ * it is full, process output ({@link Logger.offerOutput}) is dropped and
  * counted, while urocket's own lines (start, access, process exit) are kept.
  *
  * @module
@@ -67,15 +67,29 @@ export class Logger {
   }
 
   /**
-   * Queues a line that may be dropped when the queue is full (process
-   * output). Returns false when it was dropped, so the caller can count it.
+   * Queues one line of a process's output — the line urocket writes most —
+   * unless the queue is full: then it is dropped and counted, and false
+   * returned so that the caller can count it on the request's lines too.
+   * Written as `{"time","level","msg":stream,"req_id","line"[,"truncated"]}`,
+   * formatted without building an object (a process may print thousands of
+   * lines a second); `stream` and `reqId` are urocket's own values and need
+   * no escapes, the line is escaped.
    */
-  offer(level: Level, msg: string, fields: Fields = {}): boolean {
+  offerOutput(
+    stream: "stdout" | "stderr",
+    reqId: string,
+    line: string,
+    truncated: boolean,
+  ): boolean {
     if (this.#queuedBytes >= this.#maxQueueBytes) {
       this.#dropped++;
       return false;
     }
-    this.#enqueue(this.#format(level, msg, fields));
+    const level = stream === "stderr" ? "warn" : "info";
+    this.#enqueue(
+      `{"time":"${this.#time()}","level":"${level}","msg":"${stream}","req_id":"${reqId}",` +
+        `"line":${JSON.stringify(line)}${truncated ? ',"truncated":true' : ""}}\n`,
+    );
     return true;
   }
 

@@ -161,7 +161,7 @@ Deno.test("Logger.flush() resolves at once when nothing is queued", async () => 
   deepStrictEqual(chunks, []);
 });
 
-Deno.test("Logger.offer() drops and counts lines while the queue is over maxQueueBytes", async () => {
+Deno.test("Logger.offerOutput() drops and counts lines while the queue is over maxQueueBytes", async () => {
   const held = gate();
   const chunks: string[] = [];
   const logger = new Logger({
@@ -171,17 +171,17 @@ Deno.test("Logger.offer() drops and counts lines while the queue is over maxQueu
     },
     maxQueueBytes: 200,
   });
-  strictEqual(logger.offer("info", "stdout", { line: "first" }), true);
-  strictEqual(logger.offer("info", "stdout", { line: "x".repeat(200) }), true);
-  strictEqual(logger.offer("info", "stdout", { line: "dropped 1" }), false);
-  strictEqual(logger.offer("info", "stdout", { line: "dropped 2" }), false);
+  strictEqual(logger.offerOutput("stdout", "id", "first", false), true);
+  strictEqual(logger.offerOutput("stdout", "id", "x".repeat(200), false), true);
+  strictEqual(logger.offerOutput("stdout", "id", "dropped 1", false), false);
+  strictEqual(logger.offerOutput("stdout", "id", "dropped 2", false), false);
   strictEqual(logger.dropped, 2);
   held.open();
   await logger.flush();
   const msgs = chunks.join("").split("\n").filter(Boolean).map((line) => JSON.parse(line).line);
   deepStrictEqual(msgs, ["first", "x".repeat(200)]);
   // Once the queue has drained, lines are offered again.
-  strictEqual(logger.offer("info", "stdout", { line: "again" }), true);
+  strictEqual(logger.offerOutput("stdout", "id", "again", false), true);
   await logger.flush();
   strictEqual(logger.dropped, 2);
 });
@@ -197,7 +197,7 @@ Deno.test("Logger.log() never drops a line, even over maxQueueBytes", async () =
     maxQueueBytes: 10,
   });
   logger.info("start", { pad: "p".repeat(100) });
-  strictEqual(logger.offer("info", "stdout"), false);
+  strictEqual(logger.offerOutput("stdout", "id", "", false), false);
   for (let i = 0; i < 5; i++) logger.info("kept", { i });
   held.open();
   await logger.flush();
@@ -245,7 +245,7 @@ Deno.test("Logger keeps writing later lines after a write throws synchronously",
   ]);
 });
 
-Deno.test("Logger.offer() accepts lines again after a failed write", async () => {
+Deno.test("Logger.offerOutput() accepts lines again after a failed write", async () => {
   let calls = 0;
   const logger = new Logger({
     write: () => {
@@ -256,7 +256,7 @@ Deno.test("Logger.offer() accepts lines again after a failed write", async () =>
   });
   logger.info("x".repeat(150));
   await logger.flush();
-  strictEqual(logger.offer("info", "stdout"), true);
+  strictEqual(logger.offerOutput("stdout", "id", "", false), true);
   await logger.flush();
   strictEqual(logger.dropped, 0);
 });
@@ -272,4 +272,28 @@ Deno.test("writeAllTo() keeps writing until the writer took every byte", async (
   };
   await writeAllTo(writer)(new TextEncoder().encode("hello world"));
   strictEqual(decoder.decode(new Uint8Array(received)), "hello world");
+});
+
+Deno.test("Logger.offerOutput() writes the process's line escaped, with its stream as msg and level", async () => {
+  const { logger, lines } = recording();
+  logger.offerOutput("stdout", "7f3c", 'say "hi"\t\u0001 é', false);
+  logger.offerOutput("stderr", "7f3c", "x".repeat(10), true);
+  await logger.flush();
+  deepStrictEqual(lines().map((line) => JSON.parse(line)), [
+    {
+      time: "2025-01-02T03:04:05.678Z",
+      level: "info",
+      msg: "stdout",
+      req_id: "7f3c",
+      line: 'say "hi"\t\u0001 é',
+    },
+    {
+      time: "2025-01-02T03:04:05.678Z",
+      level: "warn",
+      msg: "stderr",
+      req_id: "7f3c",
+      line: "x".repeat(10),
+      truncated: true,
+    },
+  ]);
 });
