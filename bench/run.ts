@@ -180,6 +180,24 @@ function sleep(ms: number) {
 }
 
 /** urocket's resident memory in KiB, read from outside. */
+/**
+ * CPU time (user + system) urocket has used so far, in ms: all its threads,
+ * and its main thread (the event loop) alone — from /proc, read from outside.
+ */
+async function cpuMs(pid: number): Promise<{ all: number; main: number }> {
+  const ticks = async (path: string) => {
+    const stat = await Deno.readTextFile(path);
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return Number(fields[11]) + Number(fields[12]);
+  };
+  const tick = 1000 / 100; // USER_HZ is 100 on Linux
+  return {
+    all: (await ticks(`/proc/${pid}/stat`)) * tick,
+    main: (await ticks(`/proc/${pid}/task/${pid}/stat`)) * tick,
+  };
+}
+
 async function rssKiB(pid: number): Promise<number> {
   const status = await Deno.readTextFile(`/proc/${pid}/status`);
   return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN);
@@ -308,24 +326,29 @@ async function table(dir: string): Promise<string> {
     await wrk(`${uro.url}/bench`, 8, 2); // warm-up (JIT), not counted
     const floors = { 1: await floor(1, dir), 2: await floor(2, dir) };
     lines.push(
-      "| system | connections | req/s | p50 ms | p99 ms | errors | × floor | floor | urocket RSS |",
-      "|---|---|---|---|---|---|---|---|---|",
+      "| system | connections | req/s | p50 ms | p99 ms | errors | × floor | floor | urocket RSS | urocket CPU ms/req (main thread) |",
+      "|---|---|---|---|---|---|---|---|---|---|",
       `| floor: C harness, sequential | 1 | ${f1(floors[1].rps)} | ${f2(floors[1].p50)} | ${
         f2(floors[1].p99)
-      } | 0 | 1.00 | itself | — |`,
+      } | 0 | 1.00 | itself | — | — |`,
       `| floor: C harness, 2 workers | 2 | ${f1(floors[2].rps)} | ${f2(floors[2].p50)} | ${
         f2(floors[2].p99)
-      } | 0 | 1.00 | itself | — |`,
+      } | 0 | 1.00 | itself | — | — |`,
     );
     for (const c of [1, 8, 64]) {
+      const before = await cpuMs(uro.pid);
       const load = await wrk(`${uro.url}/bench`, c);
+      const after = await cpuMs(uro.pid);
       const base = c === 1 ? floors[1] : floors[2];
+      const perRequest = (ms: number) => f2(ms / load.requests);
       lines.push(
         `| urocket | ${c} | ${f1(load.rps)} | ${f2(load.p50)} | ${
           f2(load.p99)
         } | ${load.errors} | ${f2(load.rps / base.rps)} | ${
           c === 1 ? "sequential" : "2 workers"
-        } | ${mib(await rssKiB(uro.pid))} |`,
+        } | ${mib(await rssKiB(uro.pid))} | ${perRequest(after.all - before.all)} (${
+          perRequest(after.main - before.main)
+        }) |`,
       );
     }
     lines.push("", `urocket RSS idle after start: ${mib(idle)}`);
