@@ -6,6 +6,7 @@
  */
 
 import { BodyTooLarge, readBodyWithin } from "../body.ts";
+import { parseForm } from "../openapi/validation/content.ts";
 import { HttpProblem } from "../problem.ts";
 import { MAX_ARG_BYTES } from "../process/env.ts";
 
@@ -63,13 +64,7 @@ export function encodePayload(
   if (encoding === "raw") return { bytes: body, contentType: type };
   if (body.length === 0) return { bytes: new TextEncoder().encode("{}"), contentType: JSON_TYPE };
   if (mediaType(type) === "application/x-www-form-urlencoded") {
-    const fields: Record<string, string | string[]> = {};
-    for (const [name, value] of new URLSearchParams(new TextDecoder().decode(body))) {
-      const seen = fields[name];
-      if (seen === undefined) fields[name] = value;
-      else if (Array.isArray(seen)) seen.push(value);
-      else fields[name] = [seen, value];
-    }
+    const fields = parseForm(body);
     return { bytes: new TextEncoder().encode(JSON.stringify(fields)), contentType: JSON_TYPE };
   }
   return { bytes: body, contentType: type };

@@ -79,9 +79,11 @@ abstract class Metric<Series> {
   abstract samples(): string[];
 }
 
-/** A value that only goes up: requests served, failures seen. */
-export class Counter extends Metric<{ value: number }> {
-  readonly type = "counter";
+/**
+ * A metric with one number per series, or one number read at scrape time
+ * (`collect`) for a metric without labels whose value lives elsewhere.
+ */
+abstract class SingleValueMetric extends Metric<{ value: number }> {
   #collect: (() => number) | undefined;
 
   constructor(options: MetricOptions & { collect?: () => number }) {
@@ -89,13 +91,7 @@ export class Counter extends Metric<{ value: number }> {
     this.#collect = options.collect;
   }
 
-  /** Adds `by` (default 1, never negative) to the series for `labels`. */
-  inc(labels: Labels = {}, by = 1): void {
-    if (by < 0) throw new RangeError(`${this.name} cannot decrease`);
-    this.at(labels, () => ({ value: 0 })).value += by;
-  }
-
-  /** The current value for `labels` (0 when never incremented). */
+  /** The current value for `labels` (0 when never set). */
   get(labels: Labels = {}): number {
     if (this.#collect) return this.#collect();
     return this.at(labels, () => ({ value: 0 })).value;
@@ -107,30 +103,24 @@ export class Counter extends Metric<{ value: number }> {
   }
 }
 
-/** A value that goes up and down, read at scrape time: processes alive. */
-export class Gauge extends Metric<{ value: number }> {
-  readonly type = "gauge";
-  #collect: (() => number) | undefined;
+/** A value that only goes up: requests served, failures seen. */
+export class Counter extends SingleValueMetric {
+  readonly type = "counter";
 
-  constructor(options: MetricOptions & { collect?: () => number }) {
-    super(options);
-    this.#collect = options.collect;
+  /** Adds `by` (default 1, never negative) to the series for `labels`. */
+  inc(labels: Labels = {}, by = 1): void {
+    if (by < 0) throw new RangeError(`${this.name} cannot decrease`);
+    this.at(labels, () => ({ value: 0 })).value += by;
   }
+}
+
+/** A value that goes up and down, read at scrape time: processes alive. */
+export class Gauge extends SingleValueMetric {
+  readonly type = "gauge";
 
   /** Sets the series for `labels` to `value`. */
   set(labels: Labels, value: number): void {
     this.at(labels, () => ({ value: 0 })).value = value;
-  }
-
-  /** The current value for `labels`. */
-  get(labels: Labels = {}): number {
-    if (this.#collect) return this.#collect();
-    return this.at(labels, () => ({ value: 0 })).value;
-  }
-
-  samples(): string[] {
-    if (this.#collect) return [sample(this.name, {}, this.#collect())];
-    return [...this.series.values()].map((s) => sample(this.name, s.labels, s.value.value));
   }
 }
 
