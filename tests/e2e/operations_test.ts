@@ -45,6 +45,15 @@ paths:
     post: { operationId: vanished, responses: { "200": { description: ok } } }
   /unwired:
     get: { operationId: unwired, responses: { "200": { description: ok } } }
+  /checked:
+    post:
+      operationId: checked
+      responses:
+        "200":
+          description: ok
+          content:
+            application/json:
+              schema: { type: object, required: [id], properties: { id: { type: integer } } }
 `;
 
 const METRICS_CONFIG = `admin: 127.0.0.1:0
@@ -66,6 +75,10 @@ paths:
   /vanished:
     post:
       inject: { cmd: "./vanish.sh" }
+  /checked:
+    post:
+      validate-out: true
+      inject: { cmd: "{{fixtures}}/hold.sh" }
 `;
 
 Deno.test({
@@ -107,6 +120,15 @@ Deno.test({
       assert.equal((await small).status, 502);
       await uro.release(b.pid);
 
+      // A reply that breaks the contract: the replier gets 422, the client 502.
+      const checked = uro.call("/checked", { method: "POST" });
+      const d = (await uro.held(3))[2];
+      const wrong = JSON.stringify({ id: "not a number" });
+      const invalid = await uro.reply(`/uri/${d.reqId}`, { headers: json, body: wrong });
+      assert.equal(invalid.status, 422);
+      assert.equal((await checked).status, 502);
+      await uro.release(d.pid);
+
       // No reply in time: 504, the group killed; a late reply gets 410.
       const slow = await uro.call("/slow", { method: "POST" });
       assert.equal(slow.status, 504);
@@ -137,6 +159,7 @@ Deno.test({
         new Map([
           ['urocket_requests_total{operation="run",status="200",outcome="replied"}', 1],
           ['urocket_requests_total{operation="small",status="502",outcome="reply_too_large"}', 1],
+          ['urocket_requests_total{operation="checked",status="502",outcome="invalid_reply"}', 1],
           ['urocket_requests_total{operation="slow",status="504",outcome="timeout"}', 1],
           ['urocket_requests_total{operation="POST /exit",status="502",outcome="no_reply"}', 1],
           ['urocket_requests_total{operation="vanished",status="502",outcome="spawn_failed"}', 1],
@@ -151,6 +174,7 @@ Deno.test({
           ['urocket_replies_rejected_total{status="400",reason="bad_status"}', 1],
           ['urocket_replies_rejected_total{status="409",reason="already_answered"}', 1],
           ['urocket_replies_rejected_total{status="413",reason="too_large"}', 1],
+          ['urocket_replies_rejected_total{status="422",reason="invalid_reply"}', 1],
           ['urocket_replies_rejected_total{status="410",reason="request_ended"}', 1],
           ['urocket_replies_rejected_total{status="404",reason="unknown_id"}', 1],
           ['urocket_replies_rejected_total{status="400",reason="malformed_id"}', 1],
@@ -158,10 +182,12 @@ Deno.test({
       );
       assert.equal(after.get('urocket_timeouts_total{operation="slow"}'), 1);
       assert.equal(after.get('urocket_spawn_failures_total{operation="vanished"}'), 1);
-      for (const op of ["run", "small", "slow", "POST /exit", "vanished", "unwired", ""]) {
+      for (
+        const op of ["run", "small", "checked", "slow", "POST /exit", "vanished", "unwired", ""]
+      ) {
         assert.equal(after.get(`urocket_time_to_answer_seconds_count{operation="${op}"}`), 1, op);
       }
-      for (const op of ["run", "small", "slow", "POST /exit"]) {
+      for (const op of ["run", "small", "checked", "slow", "POST /exit"]) {
         assert.equal(after.get(`urocket_process_lifetime_seconds_count{operation="${op}"}`), 1, op);
       }
       assert.ok(after.get('urocket_process_lifetime_seconds_sum{operation="slow"}')! >= 0.3);
