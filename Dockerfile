@@ -11,15 +11,19 @@
 # --- build: Deno compiles urocket into one file (deno compile downloads Deno's runtime) ---
 FROM denoland/deno:debian-2.9.6 AS build
 USER root
-# tini-static: an init with no library to load, for the final stage.
+# tini-static: an init with no library to load, for the final stage. gcc and libc6-dev (which
+# carries libc.a): the spawn helper (native/urocket_spawn.c) is built static and embedded.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends tini \
+ && apt-get install -y --no-install-recommends tini gcc libc6-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY deno.json deno.lock main.ts ./
 COPY lib/ lib/
+COPY native/ native/
 COPY tools/ tools/
-# The compile script checks that the binary answers `--version` as urocket, not as plain Deno.
+# Builds the spawn helper, then the binary with the helper inside; the compile script checks that
+# the binary answers `--version` as urocket, not as plain Deno. At start urocket copies the helper
+# into a private directory under $TMPDIR (/tmp), which must allow exec.
 RUN deno task compile \
  && install -d -o 65532 -g 65532 -m 0700 /out/run/urocket
 
