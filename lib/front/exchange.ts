@@ -464,7 +464,13 @@ function respond(
     return new Response(reply.body.length ? reply.body : null, { status: reply.status, headers });
   }
   // While the reply streams, stream-timeout (from now) replaces timeout as the kill deadline.
-  const deadline = group.moveDeadline(op.streamTimeoutMs, "stream_timeout");
+  // The relay cuts the stream at stream-timeout and kills the group itself; the group's own
+  // deadline is a backstop a little later, so that the kill never breaks the stream first (which
+  // would read as the replier breaking off).
+  const deadline = group.moveDeadline(
+    op.streamTimeoutMs + STREAM_KILL_BACKSTOP_MS,
+    "stream_timeout",
+  );
   const body = relay(reply.body, {
     maxBytes: op.maxReply,
     timeoutMs: op.streamTimeoutMs,
@@ -493,6 +499,9 @@ function respond(
   });
   return new Response(body, { status: reply.status, headers });
 }
+
+/** How long after stream-timeout the group's own deadline kills it, if the relay has not. */
+const STREAM_KILL_BACKSTOP_MS = 1_000;
 
 const STREAM_OUTCOME = {
   too_large: "reply_too_large",
