@@ -34,8 +34,13 @@ export interface MemoryBound {
   floor: number;
 }
 
-/** The default bound: see README, "Soak". */
-export const MEMORY_BOUND: MemoryBound = { perTenThousand: 16, floor: 32 };
+/**
+ * The default bound: see README, "Soak". The floor is what one phase of
+ * multi-MiB payloads can leave in a garbage-collected heap that has not been
+ * collected yet: measured up to +55 MiB over 1,000 requests on a loaded
+ * 2-core machine, while the full run (3 × 20,000) ends lower than it began.
+ */
+export const MEMORY_BOUND: MemoryBound = { perTenThousand: 16, floor: 96 };
 
 /** One check and its outcome. */
 export interface Check {
