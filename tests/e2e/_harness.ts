@@ -30,7 +30,7 @@ export interface StartOptions {
   /** The OpenAPI document's text (written as openapi.yaml); same placeholders. */
   openapi?: string;
   /** Extra files to write into the temporary folder (path → text). Executable when `mode` says so. */
-  files?: Record<string, string | { text: string; mode: number }>;
+  files?: TestFiles;
   /** Environment of urocket itself (PATH is always passed); same placeholders. */
   env?: Record<string, string>;
   /** Mode of the temporary folder (default 0700, as made), e.g. 0o755 for handlers of another user. */
@@ -149,12 +149,7 @@ export async function startUrocket(options: StartOptions): Promise<Urocket> {
   if (!/^shutdown-delay:/m.test(config)) config = `shutdown-delay: 0s\n${config}`;
   await Deno.writeTextFile(`${dir}/urocket-service.yaml`, config);
   await Deno.writeTextFile(`${dir}/openapi.yaml`, fill(options.openapi ?? TEST_OPENAPI, dir));
-  for (const [path, file] of Object.entries(options.files ?? {})) {
-    const text = typeof file === "string" ? file : file.text;
-    await Deno.mkdir(`${dir}/${path}`.replace(/\/[^/]*$/, ""), { recursive: true });
-    await Deno.writeTextFile(`${dir}/${path}`, fill(text, dir));
-    if (typeof file !== "string") await Deno.chmod(`${dir}/${path}`, file.mode);
-  }
+  await writeFiles(dir, options.files ?? {});
   const [program, ...args] = [
     ...(options.wrap ?? []),
     ...urocketCommand(options.binary),
@@ -395,6 +390,26 @@ async function* lines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string
   if (buffer) yield buffer;
 }
 
+/** Files to write for a test: path → text, or text with a mode (e.g. executable). */
+export type TestFiles = Record<string, string | { text: string; mode: number }>;
+
+/** Writes `files` into `dir` (placeholders filled, folders made, modes set). */
+export async function writeFiles(dir: string, files: TestFiles): Promise<void> {
+  for (const [path, file] of Object.entries(files)) {
+    const text = typeof file === "string" ? file : file.text;
+    await Deno.mkdir(`${dir}/${path}`.replace(/\/[^/]*$/, ""), { recursive: true });
+    await Deno.writeTextFile(`${dir}/${path}`, fill(text, dir));
+    if (typeof file !== "string") await Deno.chmod(`${dir}/${path}`, file.mode);
+  }
+}
+
+/** Writes `files` into a new temporary folder and returns its path. */
+export async function makeFolder(prefix: string, files: TestFiles): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix });
+  await writeFiles(dir, files);
+  return dir;
+}
+
 /** Test options every end-to-end test uses: a timeout, so a hang fails instead of blocking CI. */
 export const E2E = { timeout: 60_000 } as const;
 
@@ -402,6 +417,7 @@ export const E2E = { timeout: 60_000 } as const;
 export async function scrapeMetrics(admin: string): Promise<Map<string, number>> {
   const response = await fetch(`http://${admin}/metrics`);
   assert.equal(response.status, 200);
+  assert.match(response.headers.get("content-type")!, /^text\/plain; version=0\.0\.4/);
   const out = new Map<string, number>();
   for (const line of (await response.text()).split("\n")) {
     if (line === "" || line.startsWith("#")) continue;

@@ -2,25 +2,17 @@ import assert from "node:assert/strict";
 import {
   DENO,
   E2E,
-  fill,
+  makeFolder,
   runUrocket,
   startUrocket,
   TEST_OPENAPI,
+  type TestFiles,
   type Urocket,
 } from "./_harness.ts";
 
 const REPO = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
 
-/** Writes `files` into a new temporary folder and returns its path. */
-async function folder(files: Record<string, string | { text: string; mode: number }>) {
-  const dir = await Deno.makeTempDir({ prefix: "urocket-cmd-" });
-  for (const [path, file] of Object.entries(files)) {
-    const text = typeof file === "string" ? file : file.text;
-    await Deno.writeTextFile(`${dir}/${path}`, fill(text, dir));
-    if (typeof file !== "string") await Deno.chmod(`${dir}/${path}`, file.mode);
-  }
-  return dir;
-}
+const folder = (files: TestFiles) => makeFolder("urocket-cmd-", files);
 
 // --- --help and schema ----------------------------------------------------------------------
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { call, E2E, runUrocket, startUrocket, type Urocket } from "./_harness.ts";
+import { call, E2E, runUrocket, scrapeMetrics, startUrocket, type Urocket } from "./_harness.ts";
 
 /** The admin listener's base URL, from the start line. */
 function adminUrl(uro: Urocket): string {
@@ -9,17 +9,8 @@ function adminUrl(uro: Urocket): string {
 }
 
 /** A scrape of /metrics as `name{labels}` → value. */
-async function scrape(uro: Urocket): Promise<Map<string, number>> {
-  const response = await fetch(`${adminUrl(uro)}/metrics`);
-  assert.equal(response.status, 200);
-  assert.match(response.headers.get("content-type")!, /^text\/plain; version=0\.0\.4/);
-  const out = new Map<string, number>();
-  for (const line of (await response.text()).split("\n")) {
-    if (line === "" || line.startsWith("#")) continue;
-    const at = line.lastIndexOf(" ");
-    out.set(line.slice(0, at), Number(line.slice(at + 1)));
-  }
-  return out;
+function scrape(uro: Urocket): Promise<Map<string, number>> {
+  return scrapeMetrics(new URL(adminUrl(uro)).host);
 }
 
 /** A port free right now, for configs that must name one (health reads it from the file). */

@@ -1,18 +1,16 @@
 import assert from "node:assert/strict";
-import { E2E, fill, runUrocket, startUrocket, TEST_OPENAPI } from "./_harness.ts";
+import {
+  E2E,
+  makeFolder,
+  runUrocket,
+  startUrocket,
+  TEST_OPENAPI,
+  type TestFiles,
+} from "./_harness.ts";
 
 const REPO = new URL("../../", import.meta.url).pathname;
 
-/** Writes `files` into a new temporary folder and returns its path. */
-async function folder(files: Record<string, string | { text: string; mode: number }>) {
-  const dir = await Deno.makeTempDir({ prefix: "urocket-start-" });
-  for (const [path, file] of Object.entries(files)) {
-    const text = typeof file === "string" ? file : file.text;
-    await Deno.writeTextFile(`${dir}/${path}`, fill(text, dir));
-    if (typeof file !== "string") await Deno.chmod(`${dir}/${path}`, file.mode);
-  }
-  return dir;
-}
+const folder = (files: TestFiles) => makeFolder("urocket-start-", files);
 
 Deno.test({
   name: "urocket --version prints urocket's own version and --help lists the usage",
