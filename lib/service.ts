@@ -9,13 +9,19 @@
 import { createAdminApp, type Readiness } from "./admin/app.ts";
 import {
   ConfigError,
+  formatListen,
   formatProblem,
-  type ListenAddress,
   type Problem,
   type ServiceConfig,
 } from "./config/mod.ts";
 import { createFrontApp } from "./front/app.ts";
-import { type Generation, loadGeneration } from "./generation.ts";
+import {
+  type Generation,
+  loadGeneration,
+  operationChanges,
+  restartOnly,
+  settingChanges,
+} from "./generation.ts";
 import type { Logger } from "./log/logger.ts";
 import { EXPOSITION_CONTENT_TYPE, Metrics } from "./metrics/metrics.ts";
 import { PendingRequests } from "./pending/registry.ts";
@@ -209,7 +215,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       throw new ConfigError([{
         file: config.file,
         key: "admin",
-        message: `Cannot listen on ${formatAddress(config.admin)}: ${(error as Error).message}`,
+        message: `Cannot listen on ${formatListen(config.admin)}: ${(error as Error).message}`,
       }]);
     }
   }
@@ -219,8 +225,8 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     version: VERSION,
     config: config.file,
     openapi: generation.document.file,
-    listen: formatAddress(front),
-    ...(adminServer ? { admin: formatAddress(adminServer.addr) } : {}),
+    listen: formatListen(front),
+    ...(adminServer ? { admin: formatListen(adminServer.addr) } : {}),
     socket: config.socket,
     operations: generation.operations.length,
     pid: Deno.pid,
@@ -437,56 +443,6 @@ async function bounded(promise: Promise<unknown>, ms: number): Promise<boolean> 
   }
 }
 
-/** Problems for the keys a reload cannot change: they are bound at start. */
-function restartOnly(old: ServiceConfig, next: ServiceConfig): Problem[] {
-  const problems: Problem[] = [];
-  const changed = (key: string, a: unknown, b: unknown) => {
-    if (JSON.stringify(a) === JSON.stringify(b)) return;
-    problems.push({
-      file: next.file,
-      key,
-      message: `Changed from ${JSON.stringify(a ?? "off")} to ${JSON.stringify(b ?? "off")}: ` +
-        "that needs a restart",
-    });
-  };
-  changed("listen", formatAddress(old.listen), formatAddress(next.listen));
-  changed("socket", old.socket, next.socket);
-  changed("admin", old.admin && formatAddress(old.admin), next.admin && formatAddress(next.admin));
-  return problems;
-}
-
-/** Operations added, removed and changed (config block or document operation), by `METHOD /path`. */
-function operationChanges(old: Generation, next: Generation) {
-  const describe = (generation: Generation) =>
-    new Map(generation.operations.map((op) => {
-      const { line: _line, ...config } = op.config;
-      return [op.key, JSON.stringify([config, op.document])];
-    }));
-  const before = describe(old);
-  const after = describe(next);
-  return {
-    added: [...after.keys()].filter((key) => !before.has(key)),
-    removed: [...before.keys()].filter((key) => !after.has(key)),
-    changed: [...after.keys()].filter((key) =>
-      before.has(key) && before.get(key) !== after.get(key)
-    ),
-  };
-}
-
-/** Top-level settings a reload changed (by their config key). */
-function settingChanges(old: ServiceConfig, next: ServiceConfig): string[] {
-  const keys: [string, (config: ServiceConfig) => unknown][] = [
-    ["openapi", (c) => c.openapi],
-    ["socket-mode", (c) => c.socketMode],
-    ["socket-group", (c) => c.socketGroup?.gid],
-    ["limits-enforce", (c) => c.limitsEnforce],
-    ["max-inflight", (c) => c.maxInflight],
-    ["shutdown-delay", (c) => c.shutdownDelayMs],
-    ["shutdown-timeout", (c) => c.shutdownTimeoutMs],
-  ];
-  return keys.filter(([, value]) => value(old) !== value(next)).map(([key]) => key);
-}
-
 /** Says how limits stand when that changed (at start: when any are configured). */
 function logLimits(logger: Logger, state: LimitsState, before: LimitsState): LimitsState {
   if (JSON.stringify(state) === JSON.stringify(before)) return state;
@@ -519,11 +475,4 @@ function logWarnings(logger: Logger, warnings: Problem[]): void {
       message: warning.message,
     });
   }
-}
-
-/** `host:port`, with brackets around an IPv6 host. */
-function formatAddress(address: ListenAddress): string {
-  return `${
-    address.hostname.includes(":") ? `[${address.hostname}]` : address.hostname
-  }:${address.port}`;
 }

@@ -10,9 +10,9 @@
 import {
   absolutePath,
   ConfigError,
+  formatListen,
   formatProblem,
   inspectConfig,
-  type ListenAddress,
   type Problem,
 } from "../config/mod.ts";
 import { type Generation, loadGeneration } from "../generation.ts";
@@ -47,12 +47,10 @@ export async function check(options: CheckOptions): Promise<number> {
     return refuse([{ file: config.file, key: "socket", message: socketProblem }], options);
   }
   for (const warning of generation.warnings) output.err(`warning: ${formatProblem(warning)}`);
-  const address = (a: ListenAddress) =>
-    `${a.hostname.includes(":") ? `[${a.hostname}]` : a.hostname}:${a.port}`;
   output.out(`${config.file}: ok, urocket would start with it`);
   output.out(`  openapi  ${generation.document.file}`);
-  output.out(`  listen   ${address(config.listen)}`);
-  output.out(`  admin    ${config.admin ? address(config.admin) : "off"}`);
+  output.out(`  listen   ${formatListen(config.listen)}`);
+  output.out(`  admin    ${config.admin ? formatListen(config.admin) : "off"}`);
   output.out(`  socket   ${config.socket}`);
   const count = generation.operations.length;
   output.out(`${count} operation${count === 1 ? "" : "s"} wired:`);

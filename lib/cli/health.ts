@@ -7,7 +7,7 @@
  */
 
 import { isMap, parseDocument } from "yaml";
-import { type ListenAddress, parseListen } from "../config/mod.ts";
+import { formatListen, type ListenAddress, parseListen } from "../config/mod.ts";
 import type { CliOutput } from "./output.ts";
 
 /** Where to look when neither `--admin` nor the config says. */
@@ -88,5 +88,5 @@ function adminOf(text: string): string | undefined {
 function reachable({ hostname, port }: ListenAddress): string {
   if (hostname === "0.0.0.0" || hostname === "") return `127.0.0.1:${port}`;
   if (hostname === "::") return `[::1]:${port}`;
-  return `${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}`;
+  return formatListen({ hostname, port });
 }

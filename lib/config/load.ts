@@ -655,6 +655,12 @@ export function parseListen(value: string): ListenAddress | string {
   return { hostname: match[1] ?? (match[2] || "0.0.0.0"), port };
 }
 
+/** `host:port`, with brackets around an IPv6 host: the inverse of {@link parseListen}. */
+export function formatListen(address: ListenAddress): string {
+  const { hostname, port } = address;
+  return `${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}`;
+}
+
 /** Whether binding `a` would collide with binding `b` (same port, overlapping addresses). */
 function sameBinding(a: ListenAddress, b: ListenAddress): boolean {
   if (a.port === 0 || a.port !== b.port) return false;

@@ -18,6 +18,7 @@ export {
   absolutePath,
   DEFAULTS,
   type FileInfo,
+  formatListen,
   inspectConfig,
   type ListenAddress,
   type LoadOptions,

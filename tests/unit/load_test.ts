@@ -3,9 +3,11 @@ import {
   type Accounts,
   ConfigError,
   type FileInfo,
+  formatListen,
   type OperationConfig,
   parseAccounts,
   parseConfig,
+  parseListen,
   type Problem,
   type ServiceConfig,
 } from "../../lib/config/mod.ts";
@@ -1140,4 +1142,12 @@ Deno.test("parseConfig() reads shutdown-delay and shutdown-timeout as durations"
   const bad = await onlyProblem("shutdown-timeout: soon\n");
   strictEqual(bad.key, "shutdown-timeout");
   match(bad.message, /Invalid duration "soon"/);
+});
+
+Deno.test("formatListen() writes back what parseListen() reads, brackets around IPv6", () => {
+  for (const text of ["0.0.0.0:8080", "127.0.0.1:0", "[::]:8080", "[::1]:9090", "localhost:80"]) {
+    const address = parseListen(text);
+    if (typeof address === "string") fail(address);
+    strictEqual(formatListen(address), text);
+  }
 });
