@@ -394,6 +394,17 @@ function openFds(pid: number): string[] {
   return targets;
 }
 
+/** Runs `work`, sampling the resident memory of `pid` every 50 ms; resolves with its peak. */
+async function peakRssDuring<T>(pid: number, work: Promise<T>): Promise<[T, number]> {
+  let peak = rssMiB(pid);
+  const sampler = setInterval(() => peak = Math.max(peak, rssMiB(pid)), 50);
+  try {
+    return [await work, peak];
+  } finally {
+    clearInterval(sampler);
+  }
+}
+
 /** Resident memory of `pid` in MiB. */
 function rssMiB(pid: number): number {
   const status = Deno.readTextFileSync(`/proc/${pid}/status`);
@@ -499,14 +510,17 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     await server.started();
     const pid = server.pid;
     print(`urocket pid ${pid}: ${rssMiB(pid).toFixed(1)} MiB resident, ${openFds(pid).length} fds`);
-    print("phase        requests  seconds   req/s   RSS MiB   fds");
+    print("phase        requests  seconds   req/s   RSS MiB   peak MiB   fds");
     const phase = async (name: string) => {
-      const result = await runPhase(server, {
-        name,
-        requests: options.requests,
-        concurrency: options.concurrency,
-        rng,
-      });
+      const [result, peak] = await peakRssDuring(
+        pid,
+        runPhase(server, {
+          name,
+          requests: options.requests,
+          concurrency: options.concurrency,
+          rng,
+        }),
+      );
       const fds = await settledFds(pid);
       const rss = rssMiB(pid);
       print(
@@ -514,20 +528,26 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
           result.seconds.toFixed(1).padStart(8)
         } ${(result.requests / result.seconds).toFixed(0).padStart(7)} ${
           rss.toFixed(1).padStart(9)
-        } ${String(fds.length).padStart(5)}`,
+        } ${peak.toFixed(1).padStart(10)} ${String(fds.length).padStart(5)}`,
       );
-      return { result, fds, rss };
+      return { result, fds, rss, peak };
     };
     const warm1 = await phase("warm-up 1");
     const warm2 = await phase("warm-up 2");
     const baselineFds = warm2.fds;
-    const baselineRss = warm2.rss;
-    const measured = await runPhase(server, {
-      name: "measured",
-      requests: options.requests,
-      concurrency: options.concurrency,
-      rng,
-    });
+    // The warm-ups' peak, not their last value: how much of a multi-MiB payload is still
+    // uncollected when a phase ends is luck; a leak shows as the measured run ending above
+    // everything the warm-ups reached.
+    const baselineRss = Math.max(warm1.peak, warm2.peak, warm2.rss);
+    const [measured, measuredPeak] = await peakRssDuring(
+      pid,
+      runPhase(server, {
+        name: "measured",
+        requests: options.requests,
+        concurrency: options.concurrency,
+        rng,
+      }),
+    );
     const afterFds = await settledFds(pid, baselineFds.length);
     const afterRss = rssMiB(pid);
     print(
@@ -535,7 +555,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
         measured.seconds.toFixed(1).padStart(8)
       } ${(measured.requests / measured.seconds).toFixed(0).padStart(7)} ${
         afterRss.toFixed(1).padStart(9)
-      } ${String(afterFds.length).padStart(5)}`,
+      } ${measuredPeak.toFixed(1).padStart(10)} ${String(afterFds.length).padStart(5)}`,
     );
     print(
       `measured mix: ${

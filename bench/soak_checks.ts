@@ -22,7 +22,7 @@ export interface SoakMeasurements {
   fds: { baseline: number; after: number; extra: string[] };
   /** What urocket's shutdown line said, if it said anything. */
   shutdown?: { inFlight: number; processes: number };
-  /** Resident memory of urocket after the second warm-up and after the measured run. */
+  /** Resident memory of urocket: the highest the warm-ups reached, and after the measured run. */
   rssMiB: { baseline: number; after: number };
 }
 
