@@ -11,18 +11,21 @@
  * only part of urocket that touches cgroupfs: Deno refuses every read and
  * write under /sys and /proc unless it runs with a bare --allow-all.
  *
- * Each handler: vfork(); in the child, reset signals, put the stdio sockets
- * on fds 0/1/2, join the request's cgroup (when asked), switch user (when
- * asked), chdir, setsid() — so it leads its own session and process group
- * (pid = pgid = sid) and urocket can signal the whole tree — then execve().
- * Its stdin and stderr are one unix stream socket connected to urocket
- * (stdin gets the payload, then EOF; stderr is read back); its stdout is a
- * second socket when urocket asks for it, else /dev/null. The server reaps
- * every child with wait4() and reports its status and usage.
+ * Each handler: vfork(); in the child, reset signals, put its stdio on fds
+ * 0/1/2, join the request's cgroup (when asked), switch user (when asked),
+ * chdir, setsid() — so it leads its own session and process group (pid =
+ * pgid = sid) and urocket can signal the whole tree — then execve(). Its
+ * stdin is a pipe the server filled with the payload, a unix stream socket
+ * connected to urocket (a payload too large for a pipe buffer), or
+ * /dev/null. Its stderr, and its stdout when urocket asks for it (else
+ * /dev/null), are pipes the server reads and relays to urocket on its own
+ * stdout: no connection, stream or wake-up of urocket per handler beyond
+ * the server's lines. The server reaps every child with wait4() and reports
+ * its status and usage.
  *
- * Protocol 2 (the other side: lib/process/spawn_server.ts):
+ * Protocol 3 (the other side: lib/process/spawn_server.ts):
  *
- *   urocket-spawn --version        prints "urocket-spawn 2\n"
+ *   urocket-spawn --version        prints "urocket-spawn 3\n"
  *   urocket-spawn --serve SOCKET   serves until its stdin ends
  *   urocket-spawn --cgroup-setup NEEDED [DIR]
  *                                  prepares DIR (default: the cgroup this
@@ -34,11 +37,11 @@
  *   TOKEN (16 hex digits), FLAGS, CWD, CGROUP, MEMORY_MAX, CPU_MAX, PIDS_MAX,
  *   UID, GID, GROUPS, ARGC, ARGV…, ENVC, ENV…, PAYLOAD_LEN,
  * then PAYLOAD_LEN raw bytes. FLAGS:
- *    1 stdin from the socket (urocket streams it);
+ *    1 stdin from a socket connected to urocket (urocket streams it);
  *    4 stdin from a pipe the server fills with the PAYLOAD and closes before
  *      the handler starts (a payload that fits a pipe buffer: no write, no
  *      shutdown, no wake-up on urocket's side); neither: /dev/null;
- *    2 stdout to a second socket, else /dev/null;
+ *    2 stdout relayed like stderr, else /dev/null;
  *    8 a cgroup: create CGROUP/req-TOKEN (CGROUP is a directory prepared by
  *      --cgroup-setup), write MEMORY_MAX, CPU_MAX, PIDS_MAX into memory.max,
  *      cpu.max, pids.max (an empty field is left alone), and join it in the
@@ -46,13 +49,19 @@
  *   16 a user: setgroups(GROUPS, a comma list), setgid(GID), setuid(UID) in
  *      the child before exec (urocket runs as root);
  *   32 release: only TOKEN, FLAGS, CWD (empty) and CGROUP count: read the
- *      usage of CGROUP/req-TOKEN, kill what is left in it, remove it.
+ *      usage of CGROUP/req-TOKEN, kill what is left in it, remove it;
+ *   64 drop: only TOKEN and FLAGS count: stop relaying TOKEN's output and
+ *      close its pipes (urocket stopped reading: say, a process that escaped
+ *      its group still holds them). No answer.
  * ARGV[0] is the program's absolute path (no PATH search).
  *
- * Per request the server connects to SOCKET and writes TOKEN plus "E" (the
- * stdin/stderr socket) and, with flag 2, TOKEN plus "O" (stdout). Replies on
- * stdout, one line each:
+ * With flag 1 the server connects to SOCKET and writes TOKEN plus "I"
+ * before the handler starts. Replies on stdout, one line each unless said:
  *   S TOKEN PID                     started
+ *   D TOKEN FD LEN                  output: FD 2 (stderr) or 1 (stdout), then
+ *                                   LEN raw bytes right after the newline
+ *   C TOKEN FD                      that output ended (every process holding it
+ *                                   closed it), or was dropped
  *   F TOKEN ERRNO                   not started (connect, cgroup, chdir, setsid, user or execve failed)
  *   X TOKEN PID STATUS UTIME_US STIME_US MAXRSS_KB GROUP OOM_KILLS
  *                                   exited; STATUS is the raw wait status; the usage
@@ -85,13 +94,13 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -102,17 +111,20 @@
 #include <time.h>
 #include <unistd.h>
 
-#define PROTOCOL "2"
+#define PROTOCOL "3"
 #define TOKEN_LEN 16
 enum {
   STDIN_SOCKET = 1,
-  STDOUT_SOCKET = 2,
+  STDOUT_RELAY = 2,
   STDIN_PIPE = 4,
   CGROUP = 8,
   USER = 16,
   RELEASE = 32,
-  KNOWN_FLAGS = 63,
+  DROP = 64,
+  KNOWN_FLAGS = 127,
 };
+/* Most bytes of one output relayed per read: a chatty handler cannot starve the others. */
+#define RELAY_CHUNK 16384
 /* A pipe buffer holds at least 64 KiB on Linux; the payload must never block the server. */
 #define MAX_PIPED_PAYLOAD 65536
 #define MAX_FRAME (8u << 20)
@@ -141,6 +153,17 @@ struct removal {
 static struct removal *removals;
 static size_t removal_count, removal_cap;
 
+/* An output pipe being relayed; its address is its epoll data. */
+struct output {
+  int fd;
+  int stream;   /* 1 stdout, 2 stderr */
+  size_t index; /* in outputs[] */
+  char token[TOKEN_LEN + 1];
+};
+static struct output **outputs;
+static size_t output_count, output_cap;
+static int epoll_fd = -1;
+
 static char out[1 << 16];
 static size_t out_len;
 
@@ -167,6 +190,71 @@ static void say(const char *format, ...) {
   if (out_len + (size_t)n > sizeof out) flush_out();
   memcpy(out + out_len, line, (size_t)n);
   out_len += (size_t)n;
+}
+
+/* Relays what one output pipe holds (up to RELAY_CHUNK bytes): a D line, then the bytes. Returns
+ * 0 at the pipe's end. */
+static int relay(struct output *o) {
+  static char chunk[RELAY_CHUNK];
+  ssize_t n = read(o->fd, chunk, sizeof chunk);
+  if (n < 0 && (errno == EINTR || errno == EAGAIN)) return 1;
+  if (n <= 0) return 0;
+  say("D %s %d %d\n", o->token, o->stream, (int)n);
+  if (out_len + (size_t)n > sizeof out) flush_out();
+  memcpy(out + out_len, chunk, (size_t)n);
+  out_len += (size_t)n;
+  return 1;
+}
+
+/* Stops relaying an output (at its end, or dropped: C line; a spawn that failed: none). */
+static void close_output(struct output *o, int announce) {
+  if (announce) say("C %s %d\n", o->token, o->stream);
+  epoll_ctl(epoll_fd, EPOLL_CTL_DEL, o->fd, NULL);
+  close(o->fd);
+  outputs[o->index] = outputs[--output_count];
+  outputs[o->index]->index = o->index;
+  free(o);
+}
+
+/* Starts relaying the read end of a pipe; returns it, or NULL with errno set. */
+static struct output *add_output(int fd, int stream, const char *token) {
+  struct output *o = malloc(sizeof *o);
+  if (!o) return NULL;
+  o->fd = fd;
+  o->stream = stream;
+  memcpy(o->token, token, TOKEN_LEN + 1);
+  struct epoll_event event = {.events = EPOLLIN, .data.ptr = o};
+  if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, fd, &event) < 0) {
+    int error = errno;
+    free(o);
+    errno = error;
+    return NULL;
+  }
+  if (output_count == output_cap) {
+    output_cap = output_cap ? output_cap * 2 : 256;
+    outputs = realloc(outputs, output_cap * sizeof *outputs);
+  }
+  o->index = output_count;
+  outputs[output_count++] = o;
+  return o;
+}
+
+/* Drop frame: stops relaying TOKEN's outputs. Downwards: a closed one's slot takes the last. */
+static void drop(const char *token) {
+  for (size_t i = output_count; i-- > 0;) {
+    if (memcmp(outputs[i]->token, token, TOKEN_LEN) == 0) close_output(outputs[i], 1);
+  }
+}
+
+/* A start that failed: its pipes closed, unwatched, without C lines. */
+static void discard_outputs(struct output *err_out, struct output *out_out, int err_pipe[2],
+                            int out_pipe[2]) {
+  if (err_out) close_output(err_out, 0);
+  else if (err_pipe[0] >= 0) close(err_pipe[0]);
+  if (out_out) close_output(out_out, 0);
+  else if (out_pipe[0] >= 0) close(out_pipe[0]);
+  if (err_pipe[1] >= 0) close(err_pipe[1]);
+  if (out_pipe[1] >= 0) close(out_pipe[1]);
 }
 
 static int connect_stream(const char *token, char kind) {
@@ -399,6 +487,10 @@ static void start(char *frame, size_t len) {
     else release(token, fields[3]);
     return;
   }
+  if (flags & DROP) {
+    drop(token);
+    return;
+  }
   if (count < 10) {
     say("F %s %d\n", token, EINVAL);
     return;
@@ -458,11 +550,23 @@ static void start(char *frame, size_t len) {
   int group_error = (flags & CGROUP)
                         ? make_group(cgroup, token, fields[4], fields[5], fields[6], &group, &procs)
                         : 0;
-  int in_err = group_error ? -group_error : connect_stream(token, 'E');
-  int stdout_fd = in_err >= 0 && (flags & STDOUT_SOCKET) ? connect_stream(token, 'O') : dev_null_out;
-  if (in_err < 0 || stdout_fd < 0) {
-    say("F %s %d\n", token, in_err < 0 ? -in_err : -stdout_fd);
-    if (in_err >= 0) close(in_err);
+  /* The read ends stay with the server (CLOEXEC); the child gets the write ends as fds 1 and 2. */
+  int err_pipe[2] = {-1, -1}, out_pipe[2] = {-1, -1};
+  int error = group_error;
+  if (!error && pipe2(err_pipe, O_CLOEXEC) < 0) error = errno;
+  if (!error && (flags & STDOUT_RELAY) && pipe2(out_pipe, O_CLOEXEC) < 0) error = errno;
+  /* Watched before the fork, so that a failure is the request's F; no D line precedes S. */
+  struct output *err_out = NULL, *out_out = NULL;
+  if (!error && !(err_out = add_output(err_pipe[0], 2, token))) error = errno;
+  if (!error && out_pipe[0] >= 0 && !(out_out = add_output(out_pipe[0], 1, token))) error = errno;
+  int socket_fd = -1;
+  if (!error && (flags & STDIN_SOCKET)) {
+    socket_fd = connect_stream(token, 'I');
+    if (socket_fd < 0) error = -socket_fd;
+  }
+  if (error) {
+    say("F %s %d\n", token, error);
+    discard_outputs(err_out, out_out, err_pipe, out_pipe);
     if (piped[0] >= 0) close(piped[0]);
     if (procs >= 0) close(procs);
     if (group) remove_group(group);
@@ -471,7 +575,8 @@ static void start(char *frame, size_t len) {
     free(envp);
     return;
   }
-  int stdin_fd = (flags & STDIN_SOCKET) ? in_err : (flags & STDIN_PIPE) ? piped[0] : dev_null_in;
+  int stdin_fd = (flags & STDIN_SOCKET) ? socket_fd : (flags & STDIN_PIPE) ? piped[0] : dev_null_in;
+  int stdout_fd = (flags & STDOUT_RELAY) ? out_pipe[1] : dev_null_out;
 
   /* Written by the vfork child (shared memory) when it cannot exec. */
   volatile int child_error = 0;
@@ -484,7 +589,7 @@ static void start(char *frame, size_t len) {
     }
     sigprocmask(SIG_SETMASK, &none, NULL);
     /* dup2 clears FD_CLOEXEC on the new descriptors; everything else of ours is CLOEXEC. */
-    if (dup2(stdin_fd, 0) < 0 || dup2(stdout_fd, 1) < 0 || dup2(in_err, 2) < 0) goto fail;
+    if (dup2(stdin_fd, 0) < 0 || dup2(stdout_fd, 1) < 0 || dup2(err_pipe[1], 2) < 0) goto fail;
     if (procs >= 0) {
       /* Into the cgroup before the handler runs a single instruction of its own (and before
        * setuid: the handler's user may not write cgroup.procs). Its own pid is the same as
@@ -504,13 +609,16 @@ static void start(char *frame, size_t len) {
     _exit(127);
   }
   int fork_error = pid < 0 ? errno : 0;
-  close(in_err);
+  if (socket_fd >= 0) close(socket_fd);
   if (piped[0] >= 0) close(piped[0]);
   if (procs >= 0) close(procs);
-  if (stdout_fd != dev_null_out) close(stdout_fd);
+  close(err_pipe[1]);
+  if (out_pipe[1] >= 0) close(out_pipe[1]);
   free(argv);
   free(envp);
   if (pid < 0 || child_error) {
+    err_pipe[1] = out_pipe[1] = -1;
+    discard_outputs(err_out, out_out, err_pipe, out_pipe);
     if (pid > 0) {
       /* The child exited without exec'ing: reap it here, it was never announced. */
       while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
@@ -588,7 +696,13 @@ static int serve(const char *socket_path) {
   sigaddset(&chld, SIGCHLD);
   sigprocmask(SIG_BLOCK, &chld, NULL);
   int sigfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
-  if (sigfd < 0 || dev_null_in < 0 || dev_null_out < 0) {
+  epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+  static char signal_tag, input_tag;
+  struct epoll_event watch_signal = {.events = EPOLLIN, .data.ptr = &signal_tag};
+  struct epoll_event watch_input = {.events = EPOLLIN, .data.ptr = &input_tag};
+  if (sigfd < 0 || dev_null_in < 0 || dev_null_out < 0 || epoll_fd < 0 ||
+      epoll_ctl(epoll_fd, EPOLL_CTL_ADD, sigfd, &watch_signal) < 0 ||
+      epoll_ctl(epoll_fd, EPOLL_CTL_ADD, 0, &watch_input) < 0) {
     perror("urocket-spawn");
     return 2;
   }
@@ -596,16 +710,25 @@ static int serve(const char *socket_path) {
   char *buffer = malloc(cap);
   int input_open = 1;
   while (input_open) {
-    struct pollfd fds[2] = {{sigfd, POLLIN, 0}, {input_open ? 0 : -1, POLLIN, 0}};
-    if (poll(fds, 2, removal_count ? 100 : -1) < 0 && errno != EINTR) break;
-    if (fds[0].revents) {
+    struct epoll_event events[64];
+    int ready = epoll_wait(epoll_fd, events, 64, removal_count ? 100 : -1);
+    if (ready < 0 && errno != EINTR) break;
+    int signalled = 0, input_ready = 0;
+    /* Output first: a handler's last words are relayed before its exit (X) in the same round. */
+    for (int i = 0; i < ready; i++) {
+      void *tag = events[i].data.ptr;
+      if (tag == &signal_tag) signalled = 1;
+      else if (tag == &input_tag) input_ready = 1;
+      else if (!relay(tag)) close_output(tag, 1);
+    }
+    if (signalled) {
       struct signalfd_siginfo info;
       while (read(sigfd, &info, sizeof info) > 0) {
       }
     }
     reap();
     if (removal_count) retry_removals();
-    if (input_open && fds[1].revents) {
+    if (input_ready) {
       if (have == cap) buffer = realloc(buffer, cap *= 2);
       ssize_t n = read(0, buffer + have, cap - have);
       if (n > 0) {

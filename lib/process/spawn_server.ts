@@ -1,10 +1,11 @@
 /**
  * urocket's side of the spawn server (`native/urocket_spawn.c`): a small C
  * process, started once, that forks every handler into a session of its
- * own, so that urocket's event loop never blocks on a fork or an exec. The
- * handler's stdin+stderr (one socket) and stdout come back to urocket as
- * connections on a private unix socket; starts and exits come back as lines
- * on the server's stdout. See the C file for the protocol.
+ * own, so that urocket's event loop never blocks on a fork or an exec.
+ * Starts, exits and the handlers' output (stderr, and stdout when it is
+ * logged) come back as one stream: the server's stdout. Only a payload too
+ * large for a pipe buffer comes with a connection of its own, on a private
+ * unix socket. See the C file for the protocol.
  *
  * @module
  */
@@ -18,7 +19,7 @@ import {
 } from "./spawn.ts";
 
 /** The protocol `urocket-spawn --version` must answer. */
-export const SPAWN_PROTOCOL = "2";
+export const SPAWN_PROTOCOL = "3";
 
 /** Request flags (see the C file). */
 const FLAG = {
@@ -28,14 +29,19 @@ const FLAG = {
   cgroup: 8,
   user: 16,
   release: 32,
+  drop: 64,
 } as const;
 
 /** Largest payload the server puts in a pipe itself (a pipe buffer: it never blocks the server). */
 const MAX_PIPED_PAYLOAD = 65536;
 /** Length of a request token: 16 hex digits. */
 const TOKEN_LEN = 16;
-/** Token plus the stream kind (`E` stdin+stderr, `O` stdout). */
+/** Token plus the stream kind (`I`: stdin). */
 const HEADER_LEN = TOKEN_LEN + 1;
+/** What urocket reads the server's stdout into: one relayed chunk (16 KiB) fits many times. */
+const READ_BUFFER = 64 * 1024;
+/** `\n` */
+const NEWLINE = 10;
 
 /** A started process's exit status, when the server is gone and it can no longer be known. */
 const LOST_STATUS: ExitStatus = { success: false, code: -1, signal: null };
@@ -119,12 +125,14 @@ export function spawnErrorFor(program: string, errno: number): SpawnError {
   );
 }
 
-/** A request between its frame and its `S`/`F` line plus its connections. */
+/** A request between its frame and its `S`/`F` line (plus its stdin connection, if it has one). */
 interface Starting {
   spec: SpawnSpec;
   pid?: number;
-  inErr?: Deno.UnixConn;
-  out?: Deno.UnixConn;
+  /** The handler's stdin, for a payload too large to be piped by the server. */
+  input?: Deno.UnixConn;
+  /** Its relayed output, handed out with {@link Spawned}. */
+  output: Output;
   resolve: (spawned: Spawned) => void;
   reject: (error: SpawnError) => void;
   /** Settles the status promise handed out with {@link Spawned}. */
@@ -136,6 +144,17 @@ interface Starting {
 
 /** Frame fields between FLAGS and ARGC that a request without a cgroup or a user leaves empty. */
 const NO_GROUP_NO_USER = ["", "", "", "", "", "", ""];
+
+/**
+ * A process's relayed output: the streams handed out, fed from the
+ * server's `D` lines and ended by its `C` lines.
+ */
+interface Output {
+  stderr: ReadableStream<Uint8Array>;
+  stdout: ReadableStream<Uint8Array> | null;
+  /** By fd number: 2 stderr, 1 stdout; removed once ended or cancelled. */
+  feeds: Map<string, ReadableStreamDefaultController<Uint8Array>>;
+}
 
 /** Options of {@link SpawnServer.start}. */
 export interface SpawnServerOptions {
@@ -168,6 +187,8 @@ export class SpawnServer {
   #running = new Map<string, (status: ExitStatus) => void>();
   /** Cgroup releases waiting for their `R` line, by token. */
   #releasing = new Map<string, (usage: GroupUsage | undefined) => void>();
+  /** Output still relayed, by token. */
+  #outputs = new Map<string, Output>();
   #closing = false;
   #alive = true;
   #loops: Promise<unknown>;
@@ -272,14 +293,38 @@ export class SpawnServer {
       if (part.includes("\0")) return Promise.reject(spawnErrorFor(spec.program, 22));
     }
     const frame = this.#frame(parts, payload);
+    const output = this.#relayed(token, spec.stdout);
     return new Promise<Spawned>((resolve, reject) => {
       let exit!: (status: ExitStatus) => void;
       const status = new Promise<ExitStatus>((settle) => exit = settle);
-      this.#starting.set(token, { spec, resolve, reject, exit, status, piped: !!payload });
+      this.#starting.set(token, { spec, resolve, reject, exit, status, piped: !!payload, output });
       this.#input.write(frame).catch(() => {
         // The server is gone; its exit fails every request at once.
       });
     });
+  }
+
+  /** The streams a process's relayed output will feed; cancelling one drops it at the server. */
+  #relayed(token: string, stdout: boolean): Output {
+    const feeds = new Map<string, ReadableStreamDefaultController<Uint8Array>>();
+    const stream = (fd: string) =>
+      new ReadableStream<Uint8Array>({
+        start: (controller) => {
+          feeds.set(fd, controller);
+        },
+        cancel: () => {
+          feeds.delete(fd);
+          if (feeds.size > 0) return;
+          this.#outputs.delete(token);
+          // A process that escaped its group may hold the pipe forever: the server lets it go.
+          if (this.#alive) {
+            this.#input.write(this.#frame([token, String(FLAG.drop), ""])).catch(() => {});
+          }
+        },
+      });
+    const output = { stderr: stream("2"), stdout: stdout ? stream("1") : null, feeds };
+    this.#outputs.set(token, output);
+    return output;
   }
 
   /** Reads the usage of a released process's cgroup and removes it (the `R` line). */
@@ -338,30 +383,66 @@ export class SpawnServer {
     const token = String.fromCharCode(...header.subarray(0, TOKEN_LEN));
     const entry = got === HEADER_LEN ? this.#starting.get(token) : undefined;
     const kind = String.fromCharCode(header[TOKEN_LEN]);
-    if (!entry || (kind === "E" ? entry.inErr : kind === "O" ? entry.out : true)) {
+    if (!entry || kind !== "I" || entry.input || !entry.spec.stdin || entry.piped) {
       conn.close();
       return;
     }
-    if (kind === "E") entry.inErr = conn;
-    else entry.out = conn;
+    entry.input = conn;
     this.#complete(token, entry);
   }
 
+  /**
+   * Reads the server's stdout: lines, and after each `D` line the bytes it
+   * announces. One buffer, read into with a BYOB reader and handed back and
+   * forth (the default reader allocates 64 KiB per read).
+   */
   async #readLoop(stdout: ReadableStream<Uint8Array>): Promise<void> {
+    const reader = stdout.getReader({ mode: "byob" });
     const decoder = new TextDecoder();
-    let buffer = "";
+    let buffer = new Uint8Array(READ_BUFFER);
+    let filled = 0;
     try {
-      for await (const chunk of stdout) {
-        buffer += decoder.decode(chunk, { stream: true });
-        let start = 0;
-        for (let nl = buffer.indexOf("\n"); nl >= 0; nl = buffer.indexOf("\n", start)) {
-          this.#onLine(buffer.slice(start, nl));
-          start = nl + 1;
+      for (;;) {
+        if (filled === buffer.length) {
+          const larger = new Uint8Array(buffer.length * 2);
+          larger.set(buffer);
+          buffer = larger;
         }
-        buffer = buffer.slice(start);
+        const { done, value } = await reader.read(
+          new Uint8Array(buffer.buffer, filled, buffer.length - filled),
+        );
+        if (done) break;
+        buffer = new Uint8Array(value.buffer);
+        filled += value.length;
+        let start = 0;
+        for (;;) {
+          const nl = buffer.indexOf(NEWLINE, start);
+          if (nl < 0 || nl >= filled) break;
+          const line = decoder.decode(buffer.subarray(start, nl));
+          if (line.charCodeAt(0) === 68 /* D */) {
+            const [, token, fd, length] = line.split(" ");
+            const end = nl + 1 + Number(length);
+            if (end > filled) break;
+            this.#onOutput(token, fd, buffer.slice(nl + 1, end));
+            start = end;
+          } else {
+            this.#onLine(line);
+            start = nl + 1;
+          }
+        }
+        buffer.copyWithin(0, start, filled);
+        filled -= start;
       }
     } catch {
       // The server is gone; its exit is handled by the status watcher.
+    }
+  }
+
+  #onOutput(token: string, fd: string, bytes: Uint8Array): void {
+    try {
+      this.#outputs.get(token)?.feeds.get(fd)?.enqueue(bytes);
+    } catch {
+      // The stream was cancelled meanwhile; its drop frame is on its way to the server.
     }
   }
 
@@ -373,12 +454,19 @@ export class SpawnServer {
       entry.pid = Number(a);
       this.#running.set(token, entry.exit);
       this.#complete(token, entry);
+    } else if (kind === "C") {
+      const output = this.#outputs.get(token);
+      const feed = output?.feeds.get(a);
+      if (!output || !feed) return;
+      feed.close();
+      output.feeds.delete(a);
+      if (output.feeds.size === 0) this.#outputs.delete(token);
     } else if (kind === "F") {
       const entry = this.#starting.get(token);
       if (!entry) return;
       this.#starting.delete(token);
-      entry.inErr?.close();
-      entry.out?.close();
+      this.#outputs.delete(token);
+      entry.input?.close();
       entry.reject(spawnErrorFor(entry.spec.program, Number(a)));
     } else if (kind === "X") {
       // a = pid, b = raw wait status, c/d/e = utime_us, stime_us, maxrss_kb, f = whether the
@@ -407,18 +495,19 @@ export class SpawnServer {
     }
   }
 
-  /** Hands out the process once its pid and every connection it needs are there. */
+  /** Hands out the process once its pid (and its stdin connection, if it needs one) are there. */
   #complete(token: string, entry: Starting): void {
-    const { spec, pid, inErr, out } = entry;
-    if (pid === undefined || !inErr || (spec.stdout && !out)) return;
+    const { spec, pid, input, output } = entry;
+    const socketed = spec.stdin && !entry.piped;
+    if (pid === undefined || (socketed && !input)) return;
     this.#starting.delete(token);
     entry.resolve({
       pid,
       status: entry.status,
       stdin: null,
-      feedStdin: spec.stdin && !entry.piped ? (payload) => feed(inErr, payload) : undefined,
-      stdout: spec.stdout && out ? connReadable(out) : null,
-      stderr: connReadable(inErr),
+      feedStdin: socketed ? (payload) => feed(input!, payload) : undefined,
+      stdout: output.stdout,
+      stderr: output.stderr,
       ...(spec.cgroup ? { release: () => this.#release(token, spec.cgroup!.parent) } : {}),
     });
   }
@@ -427,8 +516,7 @@ export class SpawnServer {
   #failAll(): void {
     for (const [token, entry] of this.#starting) {
       this.#starting.delete(token);
-      entry.inErr?.close();
-      entry.out?.close();
+      entry.input?.close();
       if (entry.pid !== undefined) entry.exit(LOST_STATUS);
       entry.reject(spawnErrorFor(entry.spec.program, 11));
     }
@@ -439,6 +527,11 @@ export class SpawnServer {
     for (const [token, resolve] of this.#releasing) {
       this.#releasing.delete(token);
       resolve(undefined);
+    }
+    // Output ends with the server: nothing relays it any more.
+    for (const [token, output] of this.#outputs) {
+      this.#outputs.delete(token);
+      for (const feed of output.feeds.values()) feed.close();
     }
   }
 }
@@ -452,65 +545,20 @@ function newToken(): string {
 }
 
 /**
- * Writes the payload to the handler's stdin, then shuts down only our
- * sending side: the handler sees EOF, and its stderr still arrives on the
- * same socket. A handler that exits without reading is not an error.
+ * Writes the payload to the handler's stdin, then closes the connection:
+ * the handler reads what was written, then EOF. A handler that exits
+ * without reading is not an error.
  */
 async function feed(conn: Deno.UnixConn, payload: Uint8Array): Promise<void> {
   try {
     let offset = 0;
     while (offset < payload.length) offset += await conn.write(payload.subarray(offset));
-    await conn.closeWrite();
   } catch {
     // EPIPE or a closed connection: the handler is gone or closed stdin.
   }
-}
-
-/** First read buffer of an output stream; grows when output keeps filling it. */
-const FIRST_READ = 1024;
-/** Largest read buffer. */
-const MAX_READ = 64 * 1024;
-
-/**
- * A connection's incoming bytes as a stream, closing the connection at its
- * end or when cancelled. `conn.readable` would park a 64 KiB buffer in every
- * pending read — most of urocket's memory per request in flight, since a
- * handler's stderr is usually silent until it exits. This one starts at
- * 1 KiB and doubles only while reads come back full.
- */
-function connReadable(conn: Deno.UnixConn): ReadableStream<Uint8Array> {
-  let size = FIRST_READ;
-  let closed = false;
-  const close = () => {
-    if (closed) return;
-    closed = true;
-    try {
-      conn.close();
-    } catch {
-      // Already closed.
-    }
-  };
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      const buffer = new Uint8Array(size);
-      let n: number | null;
-      try {
-        n = await conn.read(buffer);
-      } catch (error) {
-        close();
-        controller.error(error);
-        return;
-      }
-      if (n === null) {
-        close();
-        controller.close();
-        return;
-      }
-      if (n === size && size < MAX_READ) size *= 2;
-      controller.enqueue(buffer.subarray(0, n));
-    },
-    cancel() {
-      close();
-    },
-  }, { highWaterMark: 0 });
+  try {
+    conn.close();
+  } catch {
+    // Already closed.
+  }
 }

@@ -40,7 +40,7 @@ Deno.test("chooseSpawner() falls back when the built helper speaks another proto
     await Deno.writeTextFile(`${dir}/old`, "#!/bin/sh\necho 'urocket-spawn 0'\n", { mode: 0o755 });
     const strategy = await chooseSpawner({ env: {}, logger, builtHelper: `${dir}/old` });
     strictEqual(strategy.mode, "detached");
-    match(strategy.reason, /protocol 0, this urocket needs 2: rebuild it/);
+    match(strategy.reason, /protocol 0, this urocket needs 3: rebuild it/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -362,3 +362,77 @@ Deno.test({
     }
   },
 });
+
+/** Reads a stream to its end as bytes. */
+async function bytes(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
+  return new Uint8Array(await new Response(stream).arrayBuffer());
+}
+
+Deno.test({
+  name:
+    "SpawnServer relays a process's stderr and stdout byte for byte, over many chunks, invalid UTF-8 and newlines included",
+  ignore: !built,
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    const server = SpawnServer.start({ helper: BUILT, dir });
+    try {
+      // 300 KiB of every byte value on each stream: many 16 KiB relay chunks, interleaved.
+      const data = new Uint8Array(300 * 1024).map((_, i) => (i * 7 + (i >> 10)) & 0xff);
+      await Deno.writeFile(`${dir}/data`, data);
+      const spawned = await server.spawn({
+        program: "/bin/sh",
+        args: ["-c", 'cat "$1" >&2 & cat "$1"; wait', "sh", `${dir}/data`],
+        cwd: dir,
+        env: {},
+        stdin: false,
+        stdout: true,
+      });
+      const [out, err] = await Promise.all([bytes(spawned.stdout!), bytes(spawned.stderr)]);
+      deepStrictEqual(out, data);
+      deepStrictEqual(err, data);
+      strictEqual((await spawned.status).code, 0);
+    } finally {
+      await server.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "SpawnServer stops relaying the output of a process that escaped its group once the stream is cancelled",
+  ignore: !built,
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    const server = SpawnServer.start({ helper: BUILT, dir });
+    try {
+      // The escaped process keeps stderr and writes to it until a write fails (EPIPE).
+      const script = `setsid sh -c 'trap "" PIPE; echo started > "$1/started";
+        while echo still >&2; do sleep 0.05; done; echo epipe > "$1/epipe"' sh "$1" &`;
+      const spawned = await server.spawn({
+        program: "/bin/sh",
+        args: ["-c", script, "sh", dir],
+        cwd: dir,
+        env: { PATH: "/usr/bin:/bin" },
+        stdin: false,
+        stdout: false,
+      });
+      strictEqual((await spawned.status).code, 0);
+      const reader = spawned.stderr.getReader();
+      strictEqual(new TextDecoder().decode((await reader.read()).value), "still\n");
+      await reader.cancel();
+      // Once the server closed its end, the escaped process's next write fails.
+      for (let i = 0; i < 200 && !(await exists(`${dir}/epipe`)); i++) {
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+      ok(await exists(`${dir}/epipe`), "the server still holds the pipe");
+    } finally {
+      await server.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+function exists(path: string): Promise<boolean> {
+  return Deno.stat(path).then(() => true, () => false);
+}
