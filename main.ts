@@ -171,7 +171,7 @@ async function serve(configFile: string): Promise<number> {
   // above all — start without the server's modules (measured: ~20 ms instead of ~80 ms).
   const [
     { ConfigError, formatProblem },
-    { Logger, writeAllTo },
+    { Logger, LOG_LINGER_MS, writeAllTo },
     { SocketError },
     { startService },
   ] = await Promise.all([
@@ -180,7 +180,7 @@ async function serve(configFile: string): Promise<number> {
     import("./lib/reply/socket.ts"),
     import("./lib/service.ts"),
   ]);
-  const logger = new Logger({ write: writeAllTo(Deno.stdout) });
+  const logger = new Logger({ write: writeAllTo(Deno.stdout), lingerMs: LOG_LINGER_MS });
   let service: Service | undefined;
   let early: string | undefined;
   let reloadEarly = false;

@@ -12,7 +12,7 @@ function gate() {
 }
 
 /** A logger whose writes are recorded, each as the text of one chunk. */
-function recording(options: { maxQueueBytes?: number } = {}) {
+function recording(options: { maxQueueBytes?: number; lingerMs?: number } = {}) {
   const chunks: string[] = [];
   const logger = new Logger({
     write: (chunk) => {
@@ -296,4 +296,36 @@ Deno.test("Logger.offerOutput() writes the process's line escaped, with its stre
       truncated: true,
     },
   ]);
+});
+
+Deno.test("Logger with lingerMs writes the lines of several tasks in one write", async () => {
+  const written = gate();
+  const chunks: string[] = [];
+  const logger = new Logger({
+    write: (chunk) => {
+      chunks.push(decoder.decode(chunk));
+      written.open();
+      return Promise.resolve();
+    },
+    now: () => TIME,
+    lingerMs: 50,
+  });
+  logger.info("first");
+  await new Promise((resolve) => setTimeout(resolve, 0)); // a later task, within the linger
+  logger.info("second");
+  strictEqual(chunks.length, 0);
+  await written.promise;
+  strictEqual(chunks.length, 1);
+  deepStrictEqual(chunks[0].split("\n").filter(Boolean).map((line) => JSON.parse(line).msg), [
+    "first",
+    "second",
+  ]);
+  await logger.flush();
+});
+
+Deno.test("Logger.flush() writes at once, without waiting for the linger", async () => {
+  const { logger, lines } = recording({ lingerMs: 60_000 });
+  logger.info("now");
+  await logger.flush();
+  deepStrictEqual(lines().map((line) => JSON.parse(line).msg), ["now"]);
 });
