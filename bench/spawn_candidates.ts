@@ -113,7 +113,11 @@ async function serverSpawn(): Promise<[Spawn, () => Promise<void>]> {
       payload: PAYLOAD, // piped by the server, as urocket does for payloads up to 64 KiB
     });
     await spawned.feedStdin?.(PAYLOAD);
-    await feed(spawned.stdin, spawned.stderr);
+    // The server relays stderr; its end is known as soon as the handler closed it.
+    const output = spawned.output;
+    if (output.kind === "relay") {
+      await new Promise<void>((resolve) => output.attach({ data() {}, end: () => resolve() }));
+    } else await feed(spawned.stdin, output.stderr);
     await spawned.status;
   };
   return [spawn, async () => {

@@ -140,8 +140,11 @@ function instantSpawner(registry: PendingRequests, route: string): Spawner {
       pid: NO_SUCH_GROUP,
       status,
       stdin: new WritableStream(),
-      stdout: null,
-      stderr: new ReadableStream({ start: (c) => c.close() }),
+      output: {
+        kind: "streams",
+        stdout: null,
+        stderr: new ReadableStream({ start: (c) => c.close() }),
+      },
     };
   };
 }

@@ -6,8 +6,17 @@
  * @module
  */
 
-import { readLines } from "./output.ts";
-import type { ExitStatus, GroupUsage, Spawned, Spawner, SpawnSpec } from "./spawn.ts";
+import { LineSplitter, readLines } from "./output.ts";
+import type {
+  ExitStatus,
+  GroupUsage,
+  OutputRelay,
+  OutputStream,
+  OutputStreams,
+  Spawned,
+  Spawner,
+  SpawnSpec,
+} from "./spawn.ts";
 
 /** Why urocket killed a process group. */
 export type KillReason = "timeout" | "client_gone" | "shutdown" | "stream_timeout";
@@ -55,7 +64,13 @@ export interface ProcessGroupOptions {
   /** Time between SIGTERM and SIGKILL. */
   killGraceMs: number;
   /** Called for each output line; stdout only when `spec.stdout`. */
-  onOutput: (stream: "stdout" | "stderr", line: string, truncated: boolean) => void;
+  onOutput: (stream: OutputStream, line: string, truncated: boolean) => void;
+}
+
+/** A process's output being read: one promise per stream, settled at its end; `stop` ends them all. */
+interface Readers {
+  readers: Promise<void>[];
+  stop: () => void;
 }
 
 /** Polling backoff while a group outlives its leader, in ms. */
@@ -113,7 +128,8 @@ export class ProcessGroup {
   /** When the group is killed, in performance.now() time; movable while a reply streams. */
   #deadline: number;
   #deadlineTimer: ReturnType<typeof setTimeout> | undefined;
-  #stopReading = new AbortController();
+  /** Stops reading output a process that escaped the group still holds. */
+  #stopReading: () => void;
   #killReason: KillReason | undefined;
   #timers = new Set<ReturnType<typeof setTimeout>>();
   #done = false;
@@ -125,23 +141,53 @@ export class ProcessGroup {
     this.exited = spawned.status;
     if (spawned.feedStdin) spawned.feedStdin(options.payload ?? new Uint8Array());
     else if (spawned.stdin) writePayload(spawned.stdin, options.payload ?? new Uint8Array());
-    const signal = this.#stopReading.signal;
-    const readers = [readLines(spawned.stderr, {
-      onLine: (line, truncated) => options.onOutput("stderr", line, truncated),
-      signal,
-    })];
-    if (spawned.stdout) {
-      readers.push(readLines(spawned.stdout, {
-        onLine: (line, truncated) => options.onOutput("stdout", line, truncated),
-        signal,
-      }));
-    }
-    this.#openReaders = readers.length;
-    for (const reader of readers) reader.then(() => this.#openReaders--);
+    const { readers, stop } = spawned.output.kind === "relay"
+      ? this.#receive(spawned.output, options.onOutput)
+      : this.#read(spawned.output, options.onOutput);
+    this.#stopReading = stop;
     this.#killGraceMs = options.killGraceMs;
     this.#deadline = performance.now() + options.timeoutMs;
     this.#armDeadline("timeout");
     this.ended = this.#supervise(spawned, readers);
+  }
+
+  /** Splits relayed output into lines as it is pushed; each reader ends with its stream. */
+  #receive(relay: OutputRelay, onOutput: ProcessGroupOptions["onOutput"]): Readers {
+    const lines = new Map<OutputStream, LineSplitter>();
+    const ends = new Map<OutputStream, () => void>();
+    const readers = relay.streams.map((stream) => {
+      lines.set(stream, new LineSplitter((line, truncated) => onOutput(stream, line, truncated)));
+      return new Promise<void>((resolve) => ends.set(stream, resolve));
+    });
+    this.#openReaders = readers.length;
+    relay.attach({
+      data: (stream, bytes) => lines.get(stream)?.push(bytes),
+      end: (stream) => {
+        const resolve = ends.get(stream);
+        if (!resolve) return;
+        ends.delete(stream);
+        lines.get(stream)!.end();
+        this.#openReaders--;
+        resolve();
+      },
+    });
+    return { readers, stop: () => relay.drop() };
+  }
+
+  /** Reads output streams line by line. */
+  #read(streams: OutputStreams, onOutput: ProcessGroupOptions["onOutput"]): Readers {
+    const stop = new AbortController();
+    const read = (stream: OutputStream, from: ReadableStream<Uint8Array>) =>
+      readLines(from, {
+        onLine: (line, truncated) => onOutput(stream, line, truncated),
+        signal: stop.signal,
+      }).then(() => {
+        this.#openReaders--;
+      });
+    const readers = [read("stderr", streams.stderr)];
+    if (streams.stdout) readers.push(read("stdout", streams.stdout));
+    this.#openReaders = readers.length;
+    return { readers, stop: () => stop.abort() };
   }
 
   /**
@@ -254,7 +300,7 @@ export class ProcessGroup {
     if (this.#openReaders === 0) return;
     const all = Promise.all(readers);
     await Promise.race([all, this.#sleep(OUTPUT_DRAIN_MS)]);
-    if (this.#openReaders > 0) this.#stopReading.abort();
+    if (this.#openReaders > 0) this.#stopReading();
     for (const timer of this.#timers) clearTimeout(timer);
     this.#timers.clear();
     await all;

@@ -4,53 +4,93 @@
  * @module
  */
 
+/** Called once per line, without its newline; `truncated` when it was cut. */
+export type OnLine = (line: string, truncated: boolean) => void;
+
+/** Longest line kept by default, in UTF-16 code units. */
+const MAX_LINE = 8192;
+
+/**
+ * Splits output pushed to it chunk by chunk into lines. A line longer than
+ * `maxLine` (say, 1 MiB without a newline) is cut and the remainder up to
+ * the next newline skipped, so one chatty process cannot grow urocket's
+ * memory. A trailing `\r` is removed; invalid UTF-8 becomes U+FFFD.
+ *
+ * @example
+ * ```ts
+ * const lines = new LineSplitter((line) => console.log(line));
+ * lines.push(new TextEncoder().encode("a\nb"));  // logs "a"
+ * lines.end();                                   // logs "b"
+ * ```
+ */
+export class LineSplitter {
+  #onLine: OnLine;
+  #maxLine: number;
+  #decoder = new TextDecoder();
+  #buffer = "";
+  #skipping = false;
+
+  constructor(onLine: OnLine, maxLine = MAX_LINE) {
+    this.#onLine = onLine;
+    this.#maxLine = maxLine;
+  }
+
+  /** Takes the next chunk, calling `onLine` for every line it completes. */
+  push(chunk: Uint8Array): void {
+    const buffer = this.#buffer + this.#decoder.decode(chunk, { stream: true });
+    let start = 0;
+    for (let nl = buffer.indexOf("\n"); nl >= 0; nl = buffer.indexOf("\n", start)) {
+      if (!this.#skipping) this.#emit(buffer.slice(start, nl), false);
+      this.#skipping = false;
+      start = nl + 1;
+    }
+    this.#buffer = start === 0 ? buffer : buffer.slice(start);
+    if (this.#buffer.length > this.#maxLine) {
+      if (!this.#skipping) this.#emit(this.#buffer.slice(0, this.#maxLine), true);
+      this.#skipping = true;
+      this.#buffer = "";
+    }
+  }
+
+  /** The output ended: a last line without a newline is emitted too. */
+  end(): void {
+    const rest = this.#buffer + this.#decoder.decode();
+    this.#buffer = "";
+    if (rest && !this.#skipping) this.#emit(rest, false);
+  }
+
+  #emit(line: string, truncated: boolean): void {
+    this.#onLine(line.endsWith("\r") ? line.slice(0, -1) : line, truncated);
+  }
+}
+
 /** Options of {@link readLines}. */
 export interface ReadLinesOptions {
   /** Longest line kept, in UTF-16 code units; the rest is cut off. Default 8192. */
   maxLine?: number;
-  /** Called once per line, without its newline; `truncated` when it was cut. */
-  onLine: (line: string, truncated: boolean) => void;
+  onLine: OnLine;
   /** Stops reading (and cancels the stream) when aborted. */
   signal?: AbortSignal;
 }
 
 /**
- * Reads `stream` to its end, calling `onLine` for each line. A line longer
- * than `maxLine` (say, 1 MiB without a newline) is cut and the remainder up
- * to the next newline skipped, so one chatty process cannot grow urocket's
- * memory. Resolves when the stream ends, errors or is cancelled.
+ * Reads `stream` to its end, calling `onLine` for each line (see
+ * {@link LineSplitter}). Resolves when the stream ends, errors or is
+ * cancelled.
  */
 export async function readLines(
   stream: ReadableStream<Uint8Array>,
   options: ReadLinesOptions,
 ): Promise<void> {
-  const maxLine = options.maxLine ?? 8192;
-  const decoder = new TextDecoder();
-  let buffer = "";
-  let skipping = false;
-  const emit = (line: string, truncated: boolean) => {
-    options.onLine(line.endsWith("\r") ? line.slice(0, -1) : line, truncated);
-  };
+  const lines = new LineSplitter(options.onLine, options.maxLine);
   const reader = stream.getReader();
   const stop = () => reader.cancel().catch(() => {});
   options.signal?.addEventListener("abort", stop, { once: true });
   try {
     for (;;) {
-      const { done, value: chunk } = await reader.read();
+      const { done, value } = await reader.read();
       if (done) break;
-      buffer += decoder.decode(chunk, { stream: true });
-      let start = 0;
-      for (let nl = buffer.indexOf("\n"); nl >= 0; nl = buffer.indexOf("\n", start)) {
-        if (!skipping) emit(buffer.slice(start, nl), false);
-        skipping = false;
-        start = nl + 1;
-      }
-      buffer = buffer.slice(start);
-      if (buffer.length > maxLine) {
-        if (!skipping) emit(buffer.slice(0, maxLine), true);
-        skipping = true;
-        buffer = "";
-      }
+      lines.push(value);
     }
   } catch {
     // The stream broke: what was read so far is still logged below.
@@ -58,6 +98,5 @@ export async function readLines(
     // Not releaseLock(): nothing reads this stream after us, and releasing costs an Error with a stack.
     options.signal?.removeEventListener("abort", stop);
   }
-  buffer += decoder.decode();
-  if (buffer && !skipping) emit(buffer, false);
+  lines.end();
 }

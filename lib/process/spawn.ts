@@ -99,6 +99,42 @@ export interface ExitStatus extends Deno.CommandStatus {
   oomKills?: number;
 }
 
+/** A process's output as streams to read (`Deno.Command`: the `detached` fallback). */
+export interface OutputStreams {
+  kind: "streams";
+  stdout: ReadableStream<Uint8Array> | null;
+  stderr: ReadableStream<Uint8Array>;
+}
+
+/** Which output of a process. */
+export type OutputStream = "stdout" | "stderr";
+
+/** Where a spawner that relays output ({@link OutputRelay}) delivers it. */
+export interface OutputSink {
+  /** A chunk of `stream`, the spawner's to give away. */
+  data(stream: OutputStream, bytes: Uint8Array): void;
+  /** `stream` ended: every process holding it closed it, or the relay was dropped. */
+  end(stream: OutputStream): void;
+}
+
+/**
+ * A process's output pushed by the spawner as it relays it (the spawn
+ * server): no stream, reader or promise per chunk, and the end of output
+ * known in the same turn as the chunks before it.
+ */
+export interface OutputRelay {
+  kind: "relay";
+  /** The streams relayed: stderr, and stdout when the spec asked for it. */
+  streams: readonly OutputStream[];
+  /** Delivers to `sink` from now on, starting with what arrived before. Once. */
+  attach(sink: OutputSink): void;
+  /**
+   * Stops relaying: what a process that escaped its group still writes is
+   * dropped. `end` is called at once for every stream not ended yet.
+   */
+  drop(): void;
+}
+
 /** A started process: the leader of its own process group. */
 export interface Spawned {
   /** The pid, which is also the process group id. */
@@ -112,8 +148,8 @@ export interface Spawned {
    * Never rejects: a process that exits without reading is not an error.
    */
   feedStdin?: (payload: Uint8Array) => Promise<void>;
-  stdout: ReadableStream<Uint8Array> | null;
-  stderr: ReadableStream<Uint8Array>;
+  /** stderr, and stdout when the spec asked for it. */
+  output: OutputStreams | OutputRelay;
   /**
    * With a cgroup: once the process group is gone, reads the cgroup's usage,
    * kills anything left in it and removes it. Never rejects; undefined when
@@ -174,7 +210,6 @@ export const detachedSpawner: Spawner = (spec) => {
     pid: child.pid,
     status: child.status,
     stdin: spec.stdin ? child.stdin : null,
-    stdout: spec.stdout ? child.stdout : null,
-    stderr: child.stderr,
+    output: { kind: "streams", stdout: spec.stdout ? child.stdout : null, stderr: child.stderr },
   };
 };

@@ -13,6 +13,9 @@
 import {
   type ExitStatus,
   type GroupUsage,
+  type OutputRelay,
+  type OutputSink,
+  type OutputStream,
   type Spawned,
   SpawnError,
   type SpawnSpec,
@@ -132,7 +135,7 @@ interface Starting {
   /** The handler's stdin, for a payload too large to be piped by the server. */
   input?: Deno.UnixConn;
   /** Its relayed output, handed out with {@link Spawned}. */
-  output: Output;
+  output: Relay;
   resolve: (spawned: Spawned) => void;
   reject: (error: SpawnError) => void;
   /** Settles the status promise handed out with {@link Spawned}. */
@@ -145,15 +148,60 @@ interface Starting {
 /** Frame fields between FLAGS and ARGC that a request without a cgroup or a user leaves empty. */
 const NO_GROUP_NO_USER = ["", "", "", "", "", "", ""];
 
+/** fd numbers of the server's `D` and `C` lines. */
+const STREAM_OF_FD: Record<string, OutputStream> = { "1": "stdout", "2": "stderr" };
+
 /**
- * A process's relayed output: the streams handed out, fed from the
- * server's `D` lines and ended by its `C` lines.
+ * A process's relayed output, fed by the server's `D` and `C` lines: what
+ * arrives before the process is handed out waits for {@link OutputRelay.attach}.
  */
-interface Output {
-  stderr: ReadableStream<Uint8Array>;
-  stdout: ReadableStream<Uint8Array> | null;
-  /** By fd number: 2 stderr, 1 stdout; removed once ended or cancelled. */
-  feeds: Map<string, ReadableStreamDefaultController<Uint8Array>>;
+class Relay implements OutputRelay {
+  readonly kind = "relay";
+  readonly streams: readonly OutputStream[];
+  /** Streams not ended yet. */
+  #open: Set<OutputStream>;
+  #sink: OutputSink | undefined;
+  /** What came before attach(): chunks, and `null` for an end. */
+  #early: [OutputStream, Uint8Array | null][] = [];
+  #onDrop: () => void;
+
+  constructor(stdout: boolean, onDrop: () => void) {
+    this.streams = stdout ? ["stderr", "stdout"] : ["stderr"];
+    this.#open = new Set(this.streams);
+    this.#onDrop = onDrop;
+  }
+
+  /** Whether every stream has ended. */
+  get ended(): boolean {
+    return this.#open.size === 0;
+  }
+
+  attach(sink: OutputSink): void {
+    this.#sink = sink;
+    for (const [stream, bytes] of this.#early) {
+      if (bytes) sink.data(stream, bytes);
+      else sink.end(stream);
+    }
+    this.#early = [];
+  }
+
+  drop(): void {
+    if (this.ended) return;
+    this.#onDrop();
+    for (const stream of this.#open) this.end(stream);
+  }
+
+  data(stream: OutputStream, bytes: Uint8Array): void {
+    if (!this.#open.has(stream)) return;
+    if (this.#sink) this.#sink.data(stream, bytes);
+    else this.#early.push([stream, bytes]);
+  }
+
+  end(stream: OutputStream): void {
+    if (!this.#open.delete(stream)) return;
+    if (this.#sink) this.#sink.end(stream);
+    else this.#early.push([stream, null]);
+  }
 }
 
 /** Options of {@link SpawnServer.start}. */
@@ -188,7 +236,7 @@ export class SpawnServer {
   /** Cgroup releases waiting for their `R` line, by token. */
   #releasing = new Map<string, (usage: GroupUsage | undefined) => void>();
   /** Output still relayed, by token. */
-  #outputs = new Map<string, Output>();
+  #outputs = new Map<string, Relay>();
   #closing = false;
   #alive = true;
   #loops: Promise<unknown>;
@@ -304,27 +352,17 @@ export class SpawnServer {
     });
   }
 
-  /** The streams a process's relayed output will feed; cancelling one drops it at the server. */
-  #relayed(token: string, stdout: boolean): Output {
-    const feeds = new Map<string, ReadableStreamDefaultController<Uint8Array>>();
-    const stream = (fd: string) =>
-      new ReadableStream<Uint8Array>({
-        start: (controller) => {
-          feeds.set(fd, controller);
-        },
-        cancel: () => {
-          feeds.delete(fd);
-          if (feeds.size > 0) return;
-          this.#outputs.delete(token);
-          // A process that escaped its group may hold the pipe forever: the server lets it go.
-          if (this.#alive) {
-            this.#input.write(this.#frame([token, String(FLAG.drop), ""])).catch(() => {});
-          }
-        },
-      });
-    const output = { stderr: stream("2"), stdout: stdout ? stream("1") : null, feeds };
-    this.#outputs.set(token, output);
-    return output;
+  /** The relay of a process's output; dropping it stops the server relaying it. */
+  #relayed(token: string, stdout: boolean): Relay {
+    const relay = new Relay(stdout, () => {
+      this.#outputs.delete(token);
+      // A process that escaped its group may hold the pipe forever: the server lets it go.
+      if (this.#alive) {
+        this.#input.write(this.#frame([token, String(FLAG.drop), ""])).catch(() => {});
+      }
+    });
+    this.#outputs.set(token, relay);
+    return relay;
   }
 
   /** Reads the usage of a released process's cgroup and removes it (the `R` line). */
@@ -439,11 +477,8 @@ export class SpawnServer {
   }
 
   #onOutput(token: string, fd: string, bytes: Uint8Array): void {
-    try {
-      this.#outputs.get(token)?.feeds.get(fd)?.enqueue(bytes);
-    } catch {
-      // The stream was cancelled meanwhile; its drop frame is on its way to the server.
-    }
+    const stream = STREAM_OF_FD[fd];
+    if (stream) this.#outputs.get(token)?.data(stream, bytes);
   }
 
   #onLine(line: string): void {
@@ -455,12 +490,11 @@ export class SpawnServer {
       this.#running.set(token, entry.exit);
       this.#complete(token, entry);
     } else if (kind === "C") {
-      const output = this.#outputs.get(token);
-      const feed = output?.feeds.get(a);
-      if (!output || !feed) return;
-      feed.close();
-      output.feeds.delete(a);
-      if (output.feeds.size === 0) this.#outputs.delete(token);
+      const relay = this.#outputs.get(token);
+      const stream = STREAM_OF_FD[a];
+      if (!relay || !stream) return;
+      relay.end(stream);
+      if (relay.ended) this.#outputs.delete(token);
     } else if (kind === "F") {
       const entry = this.#starting.get(token);
       if (!entry) return;
@@ -506,8 +540,7 @@ export class SpawnServer {
       status: entry.status,
       stdin: null,
       feedStdin: socketed ? (payload) => feed(input!, payload) : undefined,
-      stdout: output.stdout,
-      stderr: output.stderr,
+      output,
       ...(spec.cgroup ? { release: () => this.#release(token, spec.cgroup!.parent) } : {}),
     });
   }
@@ -531,7 +564,7 @@ export class SpawnServer {
     // Output ends with the server: nothing relays it any more.
     for (const [token, output] of this.#outputs) {
       this.#outputs.delete(token);
-      for (const feed of output.feeds.values()) feed.close();
+      for (const stream of output.streams) output.end(stream);
     }
   }
 }

@@ -9,8 +9,7 @@ function exited(status: Partial<ExitStatus>, group?: GroupUsage | null): Spawned
     pid: 999_999,
     status: Promise.resolve({ success: true, code: 0, signal: null, groupAlive: false, ...status }),
     stdin: null,
-    stdout: null,
-    stderr: empty(),
+    output: { kind: "streams", stdout: null, stderr: empty() },
     ...(group !== null ? { release: () => Promise.resolve(group) } : {}),
   };
 }

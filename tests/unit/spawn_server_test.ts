@@ -7,7 +7,7 @@ import {
   strictEqual,
 } from "node:assert/strict";
 import { Logger } from "../../lib/log/logger.ts";
-import { SpawnError } from "../../lib/process/spawn.ts";
+import { type OutputStream, type Spawned, SpawnError } from "../../lib/process/spawn.ts";
 import { commandStatus, SpawnServer } from "../../lib/process/spawn_server.ts";
 import { chooseSpawner } from "../../lib/process/spawn_strategy.ts";
 
@@ -74,9 +74,7 @@ Deno.test({
           stdin: false,
           stdout: false,
         });
-        for await (const _ of spawned.stderr) {
-          // Drained.
-        }
+        await output(spawned);
         strictEqual((await spawned.status).code, 7);
       } finally {
         await strategy.dispose();
@@ -114,12 +112,7 @@ Deno.test({
       );
       const spawned = await server.spawn({ ...spec, program: "/bin/true", cwd: dir });
       notStrictEqual(spawned.pid, server.pid);
-      for await (const _ of spawned.stdout!) {
-        // Drained.
-      }
-      for await (const _ of spawned.stderr) {
-        // Drained.
-      }
+      await output(spawned);
       const { usage, ...status } = await spawned.status;
       deepStrictEqual(status, { success: true, code: 0, signal: null, groupAlive: false });
       ok(usage && usage.maxRssKb > 0 && usage.userUs >= 0 && usage.sysUs >= 0, String(usage));
@@ -130,9 +123,39 @@ Deno.test({
   },
 });
 
-/** Reads a stream to its end as text. */
-async function text(stream: ReadableStream<Uint8Array> | null): Promise<string> {
-  return stream ? await new Response(stream).text() : "";
+/** A process's whole output, as bytes and as text. */
+interface Output {
+  bytes: Record<OutputStream, Uint8Array>;
+  stdout: string;
+  stderr: string;
+}
+
+/** Collects a process's output until every stream it relays has ended. */
+function output(spawned: Spawned): Promise<Output> {
+  const relay = spawned.output;
+  if (relay.kind !== "relay") throw new Error("the spawn server relays output");
+  const chunks: Record<OutputStream, Uint8Array[]> = { stdout: [], stderr: [] };
+  let open = relay.streams.length;
+  return new Promise((resolve) => {
+    relay.attach({
+      data: (stream, bytes) => chunks[stream].push(bytes),
+      end: () => {
+        if (--open > 0) return;
+        const join = (parts: Uint8Array[]) => {
+          const joined = new Uint8Array(parts.reduce((size, part) => size + part.length, 0));
+          parts.reduce((offset, part) => (joined.set(part, offset), offset + part.length), 0);
+          return joined;
+        };
+        const bytes = { stdout: join(chunks.stdout), stderr: join(chunks.stderr) };
+        const decoder = new TextDecoder();
+        resolve({
+          bytes,
+          stdout: decoder.decode(bytes.stdout),
+          stderr: decoder.decode(bytes.stderr),
+        });
+      },
+    });
+  });
 }
 
 Deno.test({
@@ -155,8 +178,7 @@ Deno.test({
         stdout: true,
         cgroup: { parent: cg, memoryMax: "1048576", cpuMax: "50000 100000", pidsMax: "8" },
       });
-      const out = await text(spawned.stdout);
-      await text(spawned.stderr);
+      const out = (await output(spawned)).stdout;
       const [procs, cpuMax] = out.trim().split("\n");
       const group = procs.replace(/\/cgroup\.procs$/, "");
       match(group, new RegExp(`^${cg}/req-[0-9a-f]{16}$`));
@@ -221,8 +243,7 @@ Deno.test({
         stdout: true,
         user: { uid: 65534, gid: 65534, groups: [65534, 100] },
       });
-      const out = await text(spawned.stdout);
-      await text(spawned.stderr);
+      const out = (await output(spawned)).stdout;
       strictEqual(out, "65534\n65534\n65534 100\n");
       strictEqual((await spawned.status).code, 0);
     } finally {
@@ -299,8 +320,7 @@ Deno.test({
         stdout: true,
         cgroup: { parent: kernelGroup },
       });
-      const out = (await text(spawned.stdout)).trim().split("\n");
-      await text(spawned.stderr);
+      const out = (await output(spawned)).stdout.trim().split("\n");
       const relative = kernelGroup.slice(kernelMount!.length);
       const own = out.find((line) => line.startsWith("0::"));
       match(String(own), new RegExp(`^0::${relative}/req-[0-9a-f]{16}$`));
@@ -363,11 +383,6 @@ Deno.test({
   },
 });
 
-/** Reads a stream to its end as bytes. */
-async function bytes(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
-  return new Uint8Array(await new Response(stream).arrayBuffer());
-}
-
 Deno.test({
   name:
     "SpawnServer relays a process's stderr and stdout byte for byte, over many chunks, invalid UTF-8 and newlines included",
@@ -387,9 +402,9 @@ Deno.test({
         stdin: false,
         stdout: true,
       });
-      const [out, err] = await Promise.all([bytes(spawned.stdout!), bytes(spawned.stderr)]);
-      deepStrictEqual(out, data);
-      deepStrictEqual(err, data);
+      const { bytes } = await output(spawned);
+      deepStrictEqual(bytes.stdout, data);
+      deepStrictEqual(bytes.stderr, data);
       strictEqual((await spawned.status).code, 0);
     } finally {
       await server.close();
@@ -400,7 +415,7 @@ Deno.test({
 
 Deno.test({
   name:
-    "SpawnServer stops relaying the output of a process that escaped its group once the stream is cancelled",
+    "SpawnServer stops relaying the output of a process that escaped its group once the relay is dropped",
   ignore: !built,
   async fn() {
     const dir = await Deno.makeTempDir();
@@ -418,9 +433,13 @@ Deno.test({
         stdout: false,
       });
       strictEqual((await spawned.status).code, 0);
-      const reader = spawned.stderr.getReader();
-      strictEqual(new TextDecoder().decode((await reader.read()).value), "still\n");
-      await reader.cancel();
+      const relay = spawned.output;
+      if (relay.kind !== "relay") throw new Error("the spawn server relays output");
+      const first = await new Promise<Uint8Array>((resolve) =>
+        relay.attach({ data: (_, bytes) => resolve(bytes), end: () => {} })
+      );
+      strictEqual(new TextDecoder().decode(first), "still\n");
+      relay.drop();
       // Once the server closed its end, the escaped process's next write fails.
       for (let i = 0; i < 200 && !(await exists(`${dir}/epipe`)); i++) {
         await new Promise((resolve) => setTimeout(resolve, 25));
