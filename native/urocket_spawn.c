@@ -18,21 +18,24 @@
  * stdin is a pipe the server filled with the payload, a unix stream socket
  * connected to urocket (a payload too large for a pipe buffer), or
  * /dev/null. Its stderr, and its stdout when urocket asks for it (else
- * /dev/null), are pipes the server reads and relays to urocket on its own
- * stdout: no connection, stream or wake-up of urocket per handler beyond
- * the server's lines. The server reaps every child with wait4() and reports
+ * /dev/null), are pipes the server reads and relays to urocket on its
+ * control connection: no connection, stream or wake-up of urocket per
+ * handler beyond the server's lines. The server reaps every child with wait4() and reports
  * its status and usage.
  *
- * Protocol 3 (the other side: lib/process/spawn_server.ts):
+ * Protocol 4 (the other side: lib/process/spawn_server.ts):
  *
- *   urocket-spawn --version        prints "urocket-spawn 3\n"
- *   urocket-spawn --serve SOCKET   serves until its stdin ends
+ *   urocket-spawn --version        prints "urocket-spawn 4\n"
+ *   urocket-spawn --serve SOCKET   reads a control TOKEN (16 hex digits) and a
+ *                                  newline on stdin, connects to SOCKET and
+ *                                  writes TOKEN plus "C": the control
+ *                                  connection; serves until it ends
  *   urocket-spawn --cgroup-setup NEEDED [DIR]
  *                                  prepares DIR (default: the cgroup this
  *                                  process is in) for one cgroup per handler,
  *                                  prints one line and exits (see setup())
  *
- * Requests on stdin, one frame each: a 4-byte little-endian length, then
+ * Requests on the control connection, one frame each: a 4-byte little-endian length, then
  * that many bytes of NUL-terminated fields:
  *   TOKEN (16 hex digits), FLAGS, CWD, CGROUP, MEMORY_MAX, CPU_MAX, PIDS_MAX,
  *   UID, GID, GROUPS, ARGC, ARGV…, ENVC, ENV…, PAYLOAD_LEN,
@@ -56,7 +59,8 @@
  * ARGV[0] is the program's absolute path (no PATH search).
  *
  * With flag 1 the server connects to SOCKET and writes TOKEN plus "I"
- * before the handler starts. Replies on stdout, one line each unless said:
+ * before the handler starts. Replies on the control connection, one line
+ * each unless said:
  *   S TOKEN PID                     started
  *   D TOKEN FD LEN                  output: FD 2 (stderr) or 1 (stdout), then
  *                                   LEN raw bytes right after the newline
@@ -82,9 +86,10 @@
  * itself.
  *
  * The server ignores SIGINT, SIGTERM, SIGHUP and SIGQUIT (a terminal's ^C
- * reaches its process group; urocket decides when it ends: at stdin EOF)
- * and restores them in each child before exec. At stdin EOF it kills what is
- * left in the cgroups of its running children and removes them.
+ * reaches its process group; urocket decides when it ends: at the end of
+ * the control connection) and restores them in each child before exec. At
+ * that end it kills what is left in the cgroups of its running children and
+ * removes them.
  *
  * Build: `deno task build-helper` (cc -O2 -static). Never committed.
  */
@@ -111,7 +116,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define PROTOCOL "3"
+#define PROTOCOL "4"
 #define TOKEN_LEN 16
 enum {
   STDIN_SOCKET = 1,
@@ -164,13 +169,16 @@ static struct output **outputs;
 static size_t output_count, output_cap;
 static int epoll_fd = -1;
 
+/* The control connection: requests in, replies out. */
+static int control = -1;
+
 static char out[1 << 16];
 static size_t out_len;
 
 static void flush_out(void) {
   size_t done = 0;
   while (done < out_len) {
-    ssize_t n = write(1, out + done, out_len - done);
+    ssize_t n = write(control, out + done, out_len - done);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) exit(0); /* urocket is gone */
     done += (size_t)n;
@@ -665,7 +673,7 @@ static void reap(void) {
   }
 }
 
-/* At stdin EOF: the cgroups of children still running are killed and removed (for 2 s at most). */
+/* At the control connection's end: the cgroups of children still running are killed and removed (for 2 s at most). */
 static void clean_up(void) {
   for (size_t i = 0; i < child_count; i++) {
     if (children[i].group) remove_later(children[i].group);
@@ -700,9 +708,29 @@ static int serve(const char *socket_path) {
   static char signal_tag, input_tag;
   struct epoll_event watch_signal = {.events = EPOLLIN, .data.ptr = &signal_tag};
   struct epoll_event watch_input = {.events = EPOLLIN, .data.ptr = &input_tag};
+  /* The control token on stdin, a private pipe: only this server can open the control connection. */
+  char token[TOKEN_LEN + 2] = "";
+  size_t got = 0;
+  while (got < sizeof token - 1) {
+    ssize_t n = read(0, token + got, sizeof token - 1 - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    got += (size_t)n;
+  }
+  if (got != TOKEN_LEN + 1 || token[TOKEN_LEN] != '\n' ||
+      strspn(token, "0123456789abcdef") != TOKEN_LEN) {
+    fprintf(stderr, "urocket-spawn: expected a control token and a newline on stdin\n");
+    return 2;
+  }
+  token[TOKEN_LEN] = 0;
+  control = connect_stream(token, 'C');
+  if (control < 0) {
+    fprintf(stderr, "urocket-spawn: cannot connect to %s: %s\n", socket_path, strerror(-control));
+    return 2;
+  }
   if (sigfd < 0 || dev_null_in < 0 || dev_null_out < 0 || epoll_fd < 0 ||
       epoll_ctl(epoll_fd, EPOLL_CTL_ADD, sigfd, &watch_signal) < 0 ||
-      epoll_ctl(epoll_fd, EPOLL_CTL_ADD, 0, &watch_input) < 0) {
+      epoll_ctl(epoll_fd, EPOLL_CTL_ADD, control, &watch_input) < 0) {
     perror("urocket-spawn");
     return 2;
   }
@@ -730,7 +758,7 @@ static int serve(const char *socket_path) {
     if (removal_count) retry_removals();
     if (input_ready) {
       if (have == cap) buffer = realloc(buffer, cap *= 2);
-      ssize_t n = read(0, buffer + have, cap - have);
+      ssize_t n = read(control, buffer + have, cap - have);
       if (n > 0) {
         have += (size_t)n;
       } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {

@@ -2,10 +2,11 @@
  * urocket's side of the spawn server (`native/urocket_spawn.c`): a small C
  * process, started once, that forks every handler into a session of its
  * own, so that urocket's event loop never blocks on a fork or an exec.
- * Starts, exits and the handlers' output (stderr, and stdout when it is
- * logged) come back as one stream: the server's stdout. Only a payload too
- * large for a pipe buffer comes with a connection of its own, on a private
- * unix socket. See the C file for the protocol.
+ * Requests go out and starts, exits and the handlers' output (stderr, and
+ * stdout when it is logged) come back on one connection the server opens to
+ * a private unix socket at start: plain reads and writes, no web streams.
+ * Only a payload too large for a pipe buffer comes with a connection of its
+ * own. See the C file for the protocol.
  *
  * @module
  */
@@ -22,7 +23,7 @@ import {
 } from "./spawn.ts";
 
 /** The protocol `urocket-spawn --version` must answer. */
-export const SPAWN_PROTOCOL = "3";
+export const SPAWN_PROTOCOL = "4";
 
 /** Request flags (see the C file). */
 const FLAG = {
@@ -39,7 +40,7 @@ const FLAG = {
 const MAX_PIPED_PAYLOAD = 65536;
 /** Length of a request token: 16 hex digits. */
 const TOKEN_LEN = 16;
-/** Token plus the stream kind (`I`: stdin). */
+/** Token plus the connection's kind (`C`: control, `I`: a handler's stdin). */
 const HEADER_LEN = TOKEN_LEN + 1;
 /** What urocket reads the server's stdout into: one relayed chunk (16 KiB) fits many times. */
 const READ_BUFFER = 64 * 1024;
@@ -226,7 +227,15 @@ export interface SpawnServerOptions {
  */
 export class SpawnServer {
   #child: Deno.ChildProcess;
-  #input: WritableStreamDefaultWriter<Uint8Array>;
+  /** Proves the control connection is the server's: given on its stdin, a private pipe. */
+  #controlToken = newToken();
+  /** Requests out, lines in; undefined until the server has connected. */
+  #control: Deno.UnixConn | undefined;
+  /** Frames waiting for the control connection, or for the write before them. */
+  #outbox: Uint8Array[] = [];
+  #sending = false;
+  /** Settles when the control connection's lines end. */
+  #reading: Promise<void> = Promise.resolve();
   #listener: Deno.Listener<Deno.UnixConn, Deno.UnixAddr>;
   #socket: string;
   /** Requests not yet started, by token. */
@@ -249,12 +258,16 @@ export class SpawnServer {
     onExit?: (status: Deno.CommandStatus) => void,
   ) {
     this.#child = child;
-    this.#input = child.stdin.getWriter();
+    const stdin = child.stdin.getWriter();
+    stdin.write(this.#encoder.encode(`${this.#controlToken}\n`))
+      .then(() => stdin.close())
+      .catch(() => {
+        // The server is gone before it read its token; its exit is handled below.
+      });
     this.#listener = listener;
     this.#socket = socket;
     this.#loops = Promise.all([
       this.#acceptLoop(),
-      this.#readLoop(child.stdout),
       child.status.then((status) => {
         this.#alive = false;
         this.#failAll();
@@ -277,7 +290,7 @@ export class SpawnServer {
         args: ["--serve", socket],
         clearEnv: true,
         stdin: "piped",
-        stdout: "piped",
+        stdout: "null",
         stderr: "inherit",
       }).spawn();
     } catch (error) {
@@ -346,9 +359,7 @@ export class SpawnServer {
       let exit!: (status: ExitStatus) => void;
       const status = new Promise<ExitStatus>((settle) => exit = settle);
       this.#starting.set(token, { spec, resolve, reject, exit, status, piped: !!payload, output });
-      this.#input.write(frame).catch(() => {
-        // The server is gone; its exit fails every request at once.
-      });
+      this.#send(frame);
     });
   }
 
@@ -357,9 +368,7 @@ export class SpawnServer {
     const relay = new Relay(stdout, () => {
       this.#outputs.delete(token);
       // A process that escaped its group may hold the pipe forever: the server lets it go.
-      if (this.#alive) {
-        this.#input.write(this.#frame([token, String(FLAG.drop), ""])).catch(() => {});
-      }
+      if (this.#alive) this.#send(this.#frame([token, String(FLAG.drop), ""]));
     });
     this.#outputs.set(token, relay);
     return relay;
@@ -371,9 +380,7 @@ export class SpawnServer {
     const frame = this.#frame([token, String(FLAG.release), "", parent, ...NO_GROUP_NO_USER]);
     return new Promise((resolve) => {
       this.#releasing.set(token, resolve);
-      this.#input.write(frame).catch(() => {
-        // The server is gone; its exit settles every release at once.
-      });
+      this.#send(frame);
     });
   }
 
@@ -387,13 +394,53 @@ export class SpawnServer {
     return frame;
   }
 
-  /** Stops the server (its stdin ends) and removes the socket. Processes keep running. */
+  /**
+   * Queues a frame for the server. Frames queued while a write is under way
+   * leave together in the next one. A server that is gone fails every
+   * request at once (see the status watcher), so a failed write is dropped.
+   */
+  #send(frame: Uint8Array): void {
+    this.#outbox.push(frame);
+    if (this.#control && !this.#sending) this.#pump(this.#control);
+  }
+
+  async #pump(conn: Deno.UnixConn): Promise<void> {
+    this.#sending = true;
+    try {
+      while (this.#outbox.length > 0) {
+        const chunk = this.#outbox.length === 1 ? this.#outbox[0] : concat(this.#outbox);
+        this.#outbox = [];
+        let offset = 0;
+        while (offset < chunk.length) offset += await conn.write(chunk.subarray(offset));
+      }
+    } catch {
+      this.#outbox = [];
+    } finally {
+      this.#sending = false;
+    }
+  }
+
+  /** Stops the server (its control connection ends) and removes the socket. Processes keep running. */
   async close(): Promise<void> {
     this.#closing = true;
-    await this.#input.close().catch(() => {});
+    if (this.#control) {
+      try {
+        this.#control.close();
+      } catch {
+        // Already closed by the server's end.
+      }
+    } else {
+      // Not connected yet, so it has started nothing: stopped at once (it ignores SIGTERM).
+      try {
+        this.#child.kill("SIGKILL");
+      } catch {
+        // Already gone.
+      }
+    }
     this.#listener.close();
     await this.#child.status;
     await this.#loops;
+    await this.#reading;
     await Deno.remove(this.#socket).catch(() => {});
   }
 
@@ -407,6 +454,10 @@ export class SpawnServer {
 
   /** Reads a connection's header and hands it to its request. */
   async #attach(conn: Deno.UnixConn): Promise<void> {
+    if (this.#closing) {
+      conn.close();
+      return;
+    }
     const header = new Uint8Array(HEADER_LEN);
     let got = 0;
     try {
@@ -419,8 +470,18 @@ export class SpawnServer {
       // Broken before its header: nobody's stream.
     }
     const token = String.fromCharCode(...header.subarray(0, TOKEN_LEN));
-    const entry = got === HEADER_LEN ? this.#starting.get(token) : undefined;
     const kind = String.fromCharCode(header[TOKEN_LEN]);
+    if (this.#closing) {
+      conn.close();
+      return;
+    }
+    if (got === HEADER_LEN && kind === "C" && token === this.#controlToken && !this.#control) {
+      this.#control = conn;
+      this.#reading = this.#readLoop(conn);
+      if (this.#outbox.length > 0) this.#pump(conn);
+      return;
+    }
+    const entry = got === HEADER_LEN ? this.#starting.get(token) : undefined;
     if (!entry || kind !== "I" || entry.input || !entry.spec.stdin || entry.piped) {
       conn.close();
       return;
@@ -430,12 +491,10 @@ export class SpawnServer {
   }
 
   /**
-   * Reads the server's stdout: lines, and after each `D` line the bytes it
-   * announces. One buffer, read into with a BYOB reader and handed back and
-   * forth (the default reader allocates 64 KiB per read).
+   * Reads the control connection: lines, and after each `D` line the bytes
+   * it announces, into one buffer.
    */
-  async #readLoop(stdout: ReadableStream<Uint8Array>): Promise<void> {
-    const reader = stdout.getReader({ mode: "byob" });
+  async #readLoop(conn: Deno.UnixConn): Promise<void> {
     const decoder = new TextDecoder();
     let buffer = new Uint8Array(READ_BUFFER);
     let filled = 0;
@@ -446,12 +505,9 @@ export class SpawnServer {
           larger.set(buffer);
           buffer = larger;
         }
-        const { done, value } = await reader.read(
-          new Uint8Array(buffer.buffer, filled, buffer.length - filled),
-        );
-        if (done) break;
-        buffer = new Uint8Array(value.buffer);
-        filled += value.length;
+        const n = await conn.read(buffer.subarray(filled));
+        if (n === null) break;
+        filled += n;
         let start = 0;
         for (;;) {
           const nl = buffer.indexOf(NEWLINE, start);
@@ -473,6 +529,11 @@ export class SpawnServer {
       }
     } catch {
       // The server is gone; its exit is handled by the status watcher.
+    }
+    try {
+      conn.close();
+    } catch {
+      // close() closed it first.
     }
   }
 
@@ -567,6 +628,16 @@ export class SpawnServer {
       for (const stream of output.streams) output.end(stream);
     }
   }
+}
+
+function concat(chunks: Uint8Array[]): Uint8Array {
+  const joined = new Uint8Array(chunks.reduce((size, chunk) => size + chunk.length, 0));
+  let offset = 0;
+  for (const chunk of chunks) {
+    joined.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return joined;
 }
 
 /** 16 hex digits from the CSPRNG: a handler cannot guess another request's streams. */

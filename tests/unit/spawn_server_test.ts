@@ -40,7 +40,7 @@ Deno.test("chooseSpawner() falls back when the built helper speaks another proto
     await Deno.writeTextFile(`${dir}/old`, "#!/bin/sh\necho 'urocket-spawn 0'\n", { mode: 0o755 });
     const strategy = await chooseSpawner({ env: {}, logger, builtHelper: `${dir}/old` });
     strictEqual(strategy.mode, "detached");
-    match(strategy.reason, /protocol 0, this urocket needs 3: rebuild it/);
+    match(strategy.reason, /protocol 0, this urocket needs 4: rebuild it/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
