@@ -162,7 +162,7 @@ const candidates: [string, string, Spawn | undefined][] = [
   ],
   ["trampoline spawned from a Worker", "yes", workerSpawn()],
   ["FFI posix_spawn + POSIX_SPAWN_SETSID, no pipes, --allow-ffi", "yes", ffiSpawn()],
-  ["spawn server (build/urocket-spawn), sockets for stdio", "yes", server],
+  ["spawn server (build/urocket-spawn), output relayed on its connection", "yes", server],
 ];
 console.log("| candidate | group kill | c | spawns/s | urocket CPU ms/spawn |");
 console.log("|---|---|---|---|---|");
