@@ -56,7 +56,8 @@ export const LOG_LINGER_MS = 5;
 export class Logger {
   #write: (chunk: Uint8Array) => Promise<void>;
   #maxQueueBytes: number;
-  #now: () => Date;
+  /** Milliseconds since the epoch: Date.now, or the injected clock. */
+  #clock: () => number;
   #queue: string[] = [];
   #queuedBytes = 0;
   #draining: Promise<void> | undefined;
@@ -64,6 +65,9 @@ export class Logger {
   #encoder = new TextEncoder();
   #lastMs = NaN;
   #lastTime = "";
+  /** The start of the last output line written, up to `"line":`, and what it was built for. */
+  #outputPrefix = "";
+  #outputFor = { time: "", stream: "", reqId: "" };
   #lingerMs: number;
   /** Ends the current linger early (flush). */
   #wake: (() => void) | undefined;
@@ -73,7 +77,8 @@ export class Logger {
   constructor(options: LoggerOptions) {
     this.#write = options.write;
     this.#maxQueueBytes = options.maxQueueBytes ?? 1024 * 1024;
-    this.#now = options.now ?? (() => new Date());
+    const now = options.now;
+    this.#clock = now ? () => now().getTime() : Date.now;
     this.#lingerMs = options.lingerMs ?? 0;
   }
 
@@ -106,10 +111,18 @@ export class Logger {
       this.#dropped++;
       return false;
     }
-    const level = stream === "stderr" ? "warn" : "info";
+    // A process's lines come in runs (a chunk of its output, the same millisecond): they share
+    // everything up to "line", built once.
+    const time = this.#time();
+    const last = this.#outputFor;
+    if (time !== last.time || stream !== last.stream || reqId !== last.reqId) {
+      const level = stream === "stderr" ? "warn" : "info";
+      this.#outputPrefix =
+        `{"time":"${time}","level":"${level}","msg":"${stream}","req_id":"${reqId}","line":`;
+      this.#outputFor = { time, stream, reqId };
+    }
     this.#enqueue(
-      `{"time":"${this.#time()}","level":"${level}","msg":"${stream}","req_id":"${reqId}",` +
-        `"line":${JSON.stringify(line)}${truncated ? ',"truncated":true' : ""}}\n`,
+      this.#outputPrefix + JSON.stringify(line) + (truncated ? ',"truncated":true}\n' : "}\n"),
     );
     return true;
   }
@@ -156,13 +169,12 @@ export class Logger {
     }\n`;
   }
 
-  /** The ISO time, formatted once per millisecond. */
+  /** The ISO time, formatted once per millisecond (no Date is built in between). */
   #time(): string {
-    const now = this.#now();
-    const ms = now.getTime();
+    const ms = this.#clock();
     if (ms !== this.#lastMs) {
       this.#lastMs = ms;
-      this.#lastTime = now.toISOString();
+      this.#lastTime = new Date(ms).toISOString();
     }
     return this.#lastTime;
   }

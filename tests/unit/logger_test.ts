@@ -329,3 +329,35 @@ Deno.test("Logger.flush() writes at once, without waiting for the linger", async
   await logger.flush();
   deepStrictEqual(lines().map((line) => JSON.parse(line).msg), ["now"]);
 });
+
+Deno.test("Logger.offerOutput() gives each line its own request, stream and time when they interleave", async () => {
+  let ms = Date.parse("2025-01-02T03:04:05.000Z");
+  const chunks: string[] = [];
+  const logger = new Logger({
+    write: (chunk) => {
+      chunks.push(decoder.decode(chunk));
+      return Promise.resolve();
+    },
+    now: () => new Date(ms),
+  });
+  logger.offerOutput("stdout", "a", "1", false);
+  logger.offerOutput("stdout", "a", "2", false);
+  logger.offerOutput("stdout", "b", "3", false);
+  logger.offerOutput("stderr", "b", "4", false);
+  ms += 1;
+  logger.offerOutput("stderr", "b", "5", false);
+  logger.offerOutput("stdout", "a", "6", false);
+  await logger.flush();
+  const fields = chunks.join("").split("\n").filter(Boolean).map((line) => {
+    const { time, msg, req_id, line: text } = JSON.parse(line);
+    return [time.slice(-4, -1), msg, req_id, text];
+  });
+  deepStrictEqual(fields, [
+    ["000", "stdout", "a", "1"],
+    ["000", "stdout", "a", "2"],
+    ["000", "stdout", "b", "3"],
+    ["000", "stderr", "b", "4"],
+    ["001", "stderr", "b", "5"],
+    ["001", "stdout", "a", "6"],
+  ]);
+});
