@@ -44,6 +44,8 @@ const TOKEN_LEN = 16;
 const HEADER_LEN = TOKEN_LEN + 1;
 /** What urocket reads the server's stdout into: one relayed chunk (16 KiB) fits many times. */
 const READ_BUFFER = 64 * 1024;
+/** How long close() waits for the server to exit before killing it. */
+const CLOSE_WAIT_MS = 5_000;
 /** `\n` */
 const NEWLINE = 10;
 
@@ -438,6 +440,21 @@ export class SpawnServer {
       }
     }
     this.#listener.close();
+    // It exits at once, or after at most 2 s of removing cgroups; one that does not (stopped by a
+    // debugger, say) must not hold urocket's shutdown.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const exited = await Promise.race([
+      this.#child.status.then(() => true),
+      new Promise<boolean>((resolve) => timer = setTimeout(() => resolve(false), CLOSE_WAIT_MS)),
+    ]);
+    clearTimeout(timer);
+    if (!exited) {
+      try {
+        this.#child.kill("SIGKILL");
+      } catch {
+        // Gone meanwhile.
+      }
+    }
     await this.#child.status;
     await this.#loops;
     await this.#reading;

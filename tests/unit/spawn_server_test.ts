@@ -455,3 +455,30 @@ Deno.test({
 function exists(path: string): Promise<boolean> {
   return Deno.stat(path).then(() => true, () => false);
 }
+
+Deno.test({
+  name: "SpawnServer.close() kills a server that does not exit, instead of waiting for it forever",
+  ignore: !built,
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    const server = SpawnServer.start({ helper: BUILT, dir });
+    try {
+      // Once a process ran, the control connection is up and close() has only to end it.
+      const spawned = await server.spawn({
+        program: "/bin/true",
+        args: [],
+        cwd: dir,
+        env: {},
+        stdin: false,
+        stdout: false,
+      });
+      await output(spawned);
+      await spawned.status;
+      Deno.kill(server.pid, "SIGSTOP"); // it can no longer see the connection end
+      await server.close();
+      ok(!server.alive);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
