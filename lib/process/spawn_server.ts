@@ -211,7 +211,7 @@ class Relay implements OutputRelay {
 export interface SpawnServerOptions {
   /** The `urocket-spawn` binary. */
   helper: string;
-  /** A private (0700) directory for the stdio socket. */
+  /** A private (0700) directory for the socket the server connects to (control, large payloads). */
   dir: string;
   /** Called once if the server exits while urocket still needs it. */
   onExit?: (status: Deno.CommandStatus) => void;
@@ -284,7 +284,7 @@ export class SpawnServer {
    * @throws {Error} when the socket cannot be bound or the helper not started.
    */
   static start(options: SpawnServerOptions): SpawnServer {
-    const socket = `${options.dir}/stdio.sock`;
+    const socket = `${options.dir}/spawn.sock`;
     const listener = Deno.listen({ transport: "unix", path: socket });
     let child: Deno.ChildProcess;
     try {
