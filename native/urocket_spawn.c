@@ -20,8 +20,8 @@
  * /dev/null. Its stderr, and its stdout when urocket asks for it (else
  * /dev/null), are pipes the server reads and relays to urocket on its
  * control connection: no connection, stream or wake-up of urocket per
- * handler beyond the server's lines. The server reaps every child with wait4() and reports
- * its status and usage.
+ * handler beyond the server's lines. The server reaps every child with
+ * wait4() and reports its status and usage.
  *
  * Protocol 4 (the other side: lib/process/spawn_server.ts):
  *
@@ -35,8 +35,8 @@
  *                                  process is in) for one cgroup per handler,
  *                                  prints one line and exits (see setup())
  *
- * Requests on the control connection, one frame each: a 4-byte little-endian length, then
- * that many bytes of NUL-terminated fields:
+ * Requests on the control connection, one frame each: a 4-byte
+ * little-endian length, then that many bytes of NUL-terminated fields:
  *   TOKEN (16 hex digits), FLAGS, CWD, CGROUP, MEMORY_MAX, CPU_MAX, PIDS_MAX,
  *   UID, GID, GROUPS, ARGC, ARGV…, ENVC, ENV…, PAYLOAD_LEN,
  * then PAYLOAD_LEN raw bytes. FLAGS:
