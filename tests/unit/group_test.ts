@@ -1,6 +1,12 @@
 import { deepStrictEqual, strictEqual } from "node:assert/strict";
 import { ProcessGroup } from "../../lib/process/group.ts";
-import type { ExitStatus, GroupUsage, Spawned } from "../../lib/process/spawn.ts";
+import type {
+  ExitStatus,
+  GroupUsage,
+  OutputRelay,
+  OutputSink,
+  Spawned,
+} from "../../lib/process/spawn.ts";
 
 /** A process that has already exited with `status`, its group empty, released as `group`. */
 function exited(status: Partial<ExitStatus>, group?: GroupUsage | null): Spawned {
@@ -61,4 +67,73 @@ Deno.test("ProcessGroup.ended says oomKilled when the cgroup, or the exit, count
   strictEqual(released.oomKilled, true);
   const atExit = await end(exited({ oomKills: 1 }, undefined));
   strictEqual(atExit.oomKilled, true);
+});
+
+/** A relay driven by the test: what urocket's spawn server would push. */
+function testRelay() {
+  let sink: OutputSink | undefined;
+  let dropped = 0;
+  const relay: OutputRelay = {
+    kind: "relay",
+    streams: ["stderr", "stdout"],
+    attach: (s) => sink = s,
+    drop: () => {
+      dropped++;
+      sink!.end("stderr");
+      sink!.end("stdout");
+    },
+  };
+  return { relay, sink: () => sink!, dropped: () => dropped };
+}
+
+/** Starts a group on `spawned`, collecting its output lines. */
+async function startWith(spawned: Spawned, lines: string[]) {
+  return await ProcessGroup.start({
+    program: "/bin/true",
+    args: [],
+    cwd: "/",
+    env: {},
+    stdin: false,
+    stdout: true,
+  }, {
+    spawner: () => spawned,
+    timeoutMs: 60_000,
+    killGraceMs: 10,
+    onOutput: (stream, line) => lines.push(`${stream}: ${line}`),
+  });
+}
+
+Deno.test("ProcessGroup splits relayed output into lines and ends when every stream has ended", async () => {
+  const { relay, sink, dropped } = testRelay();
+  let exit!: (status: ExitStatus) => void;
+  const spawned: Spawned = {
+    ...exited({}, null),
+    status: new Promise((resolve) => exit = resolve),
+    output: relay,
+  };
+  const lines: string[] = [];
+  const group = await startWith(spawned, lines);
+  const encode = (text: string) => new TextEncoder().encode(text);
+  sink().data("stderr", encode("one\ntw"));
+  sink().data("stdout", encode("out\n"));
+  sink().data("stderr", encode("o\nlast"));
+  sink().end("stderr");
+  sink().end("stdout");
+  exit({ success: true, code: 0, signal: null, groupAlive: false });
+  const ended = await group.ended;
+  strictEqual(ended.exitCode, 0);
+  deepStrictEqual(lines, ["stderr: one", "stdout: out", "stderr: two", "stderr: last"]);
+  strictEqual(dropped(), 0, "output that ended is not dropped");
+});
+
+Deno.test("ProcessGroup drops a relay still open once the group is gone, and ends anyway", async () => {
+  const { relay, sink, dropped } = testRelay();
+  const spawned: Spawned = { ...exited({}, null), output: relay };
+  const lines: string[] = [];
+  const group = await startWith(spawned, lines);
+  // An escaped process keeps the pipe: output arrives, the end never does.
+  sink().data("stderr", new TextEncoder().encode("still here\n"));
+  await group.ended;
+  strictEqual(dropped(), 1);
+  deepStrictEqual(lines, ["stderr: still here"]);
 });
