@@ -48,11 +48,27 @@ export async function readBodyWithin(
     }
     chunks.push(value);
   }
-  const body = new Uint8Array(size);
+  return concatBytes(chunks, size);
+}
+
+/**
+ * The bytes of `chunks` one after the other, in one new array. `size`, when
+ * the caller already knows it, saves adding the lengths up.
+ *
+ * @example
+ * ```ts
+ * concatBytes([new Uint8Array([1, 2]), new Uint8Array([3])]); // Uint8Array [1, 2, 3]
+ * ```
+ */
+export function concatBytes(
+  chunks: readonly Uint8Array[],
+  size = chunks.reduce((total, chunk) => total + chunk.length, 0),
+): Uint8Array<ArrayBuffer> {
+  const joined = new Uint8Array(size);
   let offset = 0;
   for (const chunk of chunks) {
-    body.set(chunk, offset);
+    joined.set(chunk, offset);
     offset += chunk.length;
   }
-  return body;
+  return joined;
 }

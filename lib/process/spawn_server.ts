@@ -11,6 +11,7 @@
  * @module
  */
 
+import { concatBytes } from "../body.ts";
 import {
   type ExitStatus,
   type GroupUsage,
@@ -410,7 +411,7 @@ export class SpawnServer {
     this.#sending = true;
     try {
       while (this.#outbox.length > 0) {
-        const chunk = this.#outbox.length === 1 ? this.#outbox[0] : concat(this.#outbox);
+        const chunk = this.#outbox.length === 1 ? this.#outbox[0] : concatBytes(this.#outbox);
         this.#outbox = [];
         let offset = 0;
         while (offset < chunk.length) offset += await conn.write(chunk.subarray(offset));
@@ -645,16 +646,6 @@ export class SpawnServer {
       for (const stream of output.streams) output.end(stream);
     }
   }
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  const joined = new Uint8Array(chunks.reduce((size, chunk) => size + chunk.length, 0));
-  let offset = 0;
-  for (const chunk of chunks) {
-    joined.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return joined;
 }
 
 /** 16 hex digits from the CSPRNG: a handler cannot guess another request's streams. */

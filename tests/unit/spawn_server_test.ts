@@ -6,6 +6,7 @@ import {
   rejects,
   strictEqual,
 } from "node:assert/strict";
+import { concatBytes } from "../../lib/body.ts";
 import { Logger } from "../../lib/log/logger.ts";
 import { type OutputStream, type Spawned, SpawnError } from "../../lib/process/spawn.ts";
 import { commandStatus, SpawnServer } from "../../lib/process/spawn_server.ts";
@@ -141,12 +142,7 @@ function output(spawned: Spawned): Promise<Output> {
       data: (stream, bytes) => chunks[stream].push(bytes),
       end: () => {
         if (--open > 0) return;
-        const join = (parts: Uint8Array[]) => {
-          const joined = new Uint8Array(parts.reduce((size, part) => size + part.length, 0));
-          parts.reduce((offset, part) => (joined.set(part, offset), offset + part.length), 0);
-          return joined;
-        };
-        const bytes = { stdout: join(chunks.stdout), stderr: join(chunks.stderr) };
+        const bytes = { stdout: concatBytes(chunks.stdout), stderr: concatBytes(chunks.stderr) };
         const decoder = new TextDecoder();
         resolve({
           bytes,
