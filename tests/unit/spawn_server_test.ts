@@ -92,9 +92,7 @@ Deno.test({
   name: "SpawnServer.spawn() rejects with the errno of a program or folder that cannot be used",
   ignore: !built,
   async fn() {
-    const dir = await Deno.makeTempDir();
-    const server = SpawnServer.start({ helper: BUILT, dir });
-    try {
+    await withServer(async (server, dir) => {
       await Deno.writeTextFile(`${dir}/script`, "#!/bin/sh\n", { mode: 0o644 });
       const spec = { args: [], env: {}, stdin: true, stdout: true, payload: new Uint8Array(3) };
       await rejects(server.spawn({ ...spec, program: `${dir}/script`, cwd: dir }), (error) => {
@@ -117,12 +115,23 @@ Deno.test({
       const { usage, ...status } = await spawned.status;
       deepStrictEqual(status, { success: true, code: 0, signal: null, groupAlive: false });
       ok(usage && usage.maxRssKb > 0 && usage.userUs >= 0 && usage.sysUs >= 0, String(usage));
-    } finally {
-      await server.close();
-      await Deno.remove(dir, { recursive: true });
-    }
+    });
   },
 });
+
+/** Runs `test` against a spawn server in a new folder; closes both, whatever happens. */
+async function withServer(
+  test: (server: SpawnServer, dir: string) => Promise<void>,
+): Promise<void> {
+  const dir = await Deno.makeTempDir();
+  const server = SpawnServer.start({ helper: BUILT, dir });
+  try {
+    await test(server, dir);
+  } finally {
+    await server.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
 
 /** A process's whole output, as bytes and as text. */
 interface Output {
@@ -159,9 +168,7 @@ Deno.test({
     "SpawnServer makes a process's cgroup with its limits, joins it before exec, and removes it on release (cgroupfs layout)",
   ignore: !built,
   async fn() {
-    const dir = await Deno.makeTempDir();
-    const server = SpawnServer.start({ helper: BUILT, dir });
-    try {
+    await withServer(async (server, dir) => {
       const cg = `${dir}/cg`;
       await Deno.mkdir(cg);
       const spawned = await server.spawn({
@@ -215,10 +222,7 @@ Deno.test({
         (error) => error instanceof SpawnError && error.code === "ENOENT",
       );
       deepStrictEqual([...Deno.readDirSync(cg)], []);
-    } finally {
-      await server.close();
-      await Deno.remove(dir, { recursive: true });
-    }
+    });
   },
 });
 
@@ -384,9 +388,7 @@ Deno.test({
     "SpawnServer relays a process's stderr and stdout byte for byte, over many chunks, invalid UTF-8 and newlines included",
   ignore: !built,
   async fn() {
-    const dir = await Deno.makeTempDir();
-    const server = SpawnServer.start({ helper: BUILT, dir });
-    try {
+    await withServer(async (server, dir) => {
       // 300 KiB of every byte value on each stream: many 16 KiB relay chunks, interleaved.
       const data = new Uint8Array(300 * 1024).map((_, i) => (i * 7 + (i >> 10)) & 0xff);
       await Deno.writeFile(`${dir}/data`, data);
@@ -402,10 +404,7 @@ Deno.test({
       deepStrictEqual(bytes.stdout, data);
       deepStrictEqual(bytes.stderr, data);
       strictEqual((await spawned.status).code, 0);
-    } finally {
-      await server.close();
-      await Deno.remove(dir, { recursive: true });
-    }
+    });
   },
 });
 
@@ -414,9 +413,7 @@ Deno.test({
     "SpawnServer stops relaying the output of a process that escaped its group once the relay is dropped",
   ignore: !built,
   async fn() {
-    const dir = await Deno.makeTempDir();
-    const server = SpawnServer.start({ helper: BUILT, dir });
-    try {
+    await withServer(async (server, dir) => {
       // The escaped process keeps stderr and writes to it until a write fails (EPIPE).
       const script = `setsid sh -c 'trap "" PIPE; echo started > "$1/started";
         while echo still >&2; do sleep 0.05; done; echo epipe > "$1/epipe"' sh "$1" &`;
@@ -441,10 +438,7 @@ Deno.test({
         await new Promise((resolve) => setTimeout(resolve, 25));
       }
       ok(await exists(`${dir}/epipe`), "the server still holds the pipe");
-    } finally {
-      await server.close();
-      await Deno.remove(dir, { recursive: true });
-    }
+    });
   },
 });
 
