@@ -9,6 +9,8 @@
  *    and in the same run the floor — the same handler spawned by a C harness
  *    with no HTTP front (sequential for c=1, two workers for c=8/64) — with
  *    req/s, p50, p99, errors, × floor and urocket's RSS (from /proc, outside).
+ *    A third floor row, eight workers, is the floor's latency with as many
+ *    requests in flight as wrk's c=8: the p99 to compare urocket's with.
  * 3. Start-up time on a generated document of several hundred operations.
  * 4. 1,000 requests in flight at once (the handler waits 2 s), all checked,
  *    with urocket's RSS idle and under that load.
@@ -179,7 +181,6 @@ function sleep(ms: number) {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** urocket's resident memory in KiB, read from outside. */
 /**
  * CPU time (user + system) urocket has used so far, in ms: all its threads,
  * and its main thread (the event loop) alone — from /proc, read from outside.
@@ -198,6 +199,7 @@ async function cpuMs(pid: number): Promise<{ all: number; main: number }> {
   };
 }
 
+/** urocket's resident memory in KiB, read from outside. */
 async function rssKiB(pid: number): Promise<number> {
   const status = await Deno.readTextFile(`/proc/${pid}/status`);
   return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN);
@@ -324,7 +326,7 @@ async function table(dir: string): Promise<string> {
   try {
     const idle = await rssKiB(uro.pid);
     await wrk(`${uro.url}/bench`, 8, 2); // warm-up (JIT), not counted
-    const floors = { 1: await floor(1, dir), 2: await floor(2, dir) };
+    const floors = { 1: await floor(1, dir), 2: await floor(2, dir), 8: await floor(8, dir) };
     lines.push(
       "| system | connections | req/s | p50 ms | p99 ms | errors | × floor | floor | urocket RSS | urocket CPU ms/req (main thread) |",
       "|---|---|---|---|---|---|---|---|---|---|",
@@ -334,6 +336,9 @@ async function table(dir: string): Promise<string> {
       `| floor: C harness, 2 workers | 2 | ${f1(floors[2].rps)} | ${f2(floors[2].p50)} | ${
         f2(floors[2].p99)
       } | 0 | 1.00 | itself | — | — |`,
+      `| floor: C harness, 8 workers (p99 at c=8) | 8 | ${f1(floors[8].rps)} | ${
+        f2(floors[8].p50)
+      } | ${f2(floors[8].p99)} | 0 | ${f2(floors[8].rps / floors[2].rps)} | 2 workers | — | — |`,
     );
     for (const c of [1, 8, 64]) {
       const before = await cpuMs(uro.pid);
@@ -437,17 +442,24 @@ async function inflight(dir: string): Promise<string> {
     }));
     await sleep(500);
     const idle = await rssKiB(uro.pid);
+    // Two readings: while all 1,000 wait on their handlers (before the first answer), and the
+    // peak, which also covers the 1,000 replies arriving at once.
+    let waiting = idle;
     let peak = idle;
+    let answered = false;
     let sampling = true;
     const sampler = (async () => {
       while (sampling) {
-        peak = Math.max(peak, await rssKiB(uro.pid));
+        const rss = await rssKiB(uro.pid);
+        if (!answered) waiting = Math.max(waiting, rss);
+        peak = Math.max(peak, rss);
         await sleep(50);
       }
     })();
     const started = performance.now();
     const answers = await Promise.all(Array.from({ length: 1000 }, async () => {
       const response = await fetch(`${uro.url}/slow`, { method: "POST", body: BODY });
+      answered = true;
       const text = await response.text();
       const id = response.headers.get("x-request-id");
       return response.status === 200 && id !== null && JSON.parse(text).id === id;
@@ -456,13 +468,13 @@ async function inflight(dir: string): Promise<string> {
     sampling = false;
     await sampler;
     const correct = answers.filter(Boolean).length;
-    const perRequest = (peak - idle) / 1000;
+    const perRequest = (rss: number) => `${((rss - idle) / 1000).toFixed(1)} KiB`;
     return [
       `1,000 in flight (handler waits 2 s): ${correct}/1000 answered correctly in ${
         (wall / 1000).toFixed(2)
-      } s; RSS idle ${mib(idle)}, peak under load ${mib(peak)}, ${
-        perRequest.toFixed(1)
-      } KiB per in-flight request`,
+      } s; RSS idle ${mib(idle)}; all 1,000 waiting ${mib(waiting)}, ${
+        perRequest(waiting)
+      } per in-flight request; peak with the replies ${mib(peak)}, ${perRequest(peak)}`,
     ].join("\n");
   } finally {
     await uro.stop();
