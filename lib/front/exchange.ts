@@ -347,61 +347,56 @@ interface WaitOptions {
  * child (unless `after-exit: wait` — but an OOM kill always counts), the
  * client leaving, urocket giving up on in-flight requests. Whatever wins,
  * the pending entry is closed to late repliers unless a reply was delivered.
+ *
+ * One promise settled by listeners rather than a race of promises: it runs
+ * once per request and its state lives as long as the request waits, so
+ * every promise, reaction and closure less counts (see BENCHMARKS.md).
  */
-async function waitForReply(
+function waitForReply(
   pending: PendingRequest,
   group: ProcessGroup,
   { signal, stopping, timeoutMs, afterExit }: WaitOptions,
 ): Promise<Waited> {
-  const timers: ReturnType<typeof setTimeout>[] = [];
-  const after = (ms: number) =>
-    new Promise<void>((resolve) => timers.push(setTimeout(resolve, ms)));
-  let onAbort: (() => void) | undefined;
-  let onStop: (() => void) | undefined;
-  let settled = false;
-  const never = new Promise<never>(() => {});
-  const exitedWithoutReply = group.exited.then(async (status) => {
-    // Exiting after the race was decided (the usual case: reply, then exit) starts no timer.
-    const oom = (status.oomKills ?? 0) > 0;
-    if (settled || (afterExit === "wait" && !oom)) return never;
-    await after(EXIT_REPLY_GRACE_MS);
-    // A reply that is arriving right now may still win; the deadline bounds it.
-    if (pending.state === "receiving") await never;
-    return { kind: oom ? "oom" : "exited" } as const;
+  return new Promise<Waited>((resolve) => {
+    let settled = false;
+    let grace: ReturnType<typeof setTimeout> | undefined;
+    const finish = (waited: Waited) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(deadline);
+      if (grace !== undefined) clearTimeout(grace);
+      signal.removeEventListener("abort", onAbort);
+      stopping?.removeEventListener("abort", onStop);
+      if (waited.kind !== "reply") {
+        pending.end();
+        // A reply delivered in the same turn that lost the race would wait for its answer forever
+        // (and hold the reply server's shutdown): it is told the request is gone (410).
+        pending.event.then((event) => {
+          if (event.kind === "reply") event.settle({ kind: "gone" });
+        });
+      }
+      resolve(waited);
+    };
+    const onAbort = () => finish({ kind: "client_gone" });
+    const onStop = () => finish({ kind: "shutdown" });
+    const deadline = setTimeout(() => finish({ kind: "timeout" }), timeoutMs);
+    pending.event.then((event) =>
+      finish(event.kind === "reply" ? { kind: "reply", event } : { kind: "too_large" })
+    );
+    group.exited.then((status) => {
+      // Exiting after the race was decided (the usual case: reply, then exit) starts no timer.
+      const oom = (status.oomKills ?? 0) > 0;
+      if (settled || (afterExit === "wait" && !oom)) return;
+      grace = setTimeout(() => {
+        // A reply that is arriving right now may still win; the deadline bounds it.
+        if (pending.state !== "receiving") finish({ kind: oom ? "oom" : "exited" });
+      }, EXIT_REPLY_GRACE_MS);
+    });
+    if (signal.aborted) onAbort();
+    else signal.addEventListener("abort", onAbort, { once: true });
+    if (stopping?.aborted) onStop();
+    else stopping?.addEventListener("abort", onStop, { once: true });
   });
-  try {
-    const waited = await Promise.race<Waited>([
-      pending.event.then((event) =>
-        event.kind === "reply" ? { kind: "reply", event } : { kind: "too_large" }
-      ),
-      after(timeoutMs).then(() => ({ kind: "timeout" })),
-      exitedWithoutReply,
-      new Promise<Waited>((resolve) => {
-        onAbort = () => resolve({ kind: "client_gone" });
-        if (signal.aborted) onAbort();
-        else signal.addEventListener("abort", onAbort, { once: true });
-      }),
-      !stopping ? never : new Promise<Waited>((resolve) => {
-        onStop = () => resolve({ kind: "shutdown" });
-        if (stopping.aborted) onStop();
-        else stopping.addEventListener("abort", onStop, { once: true });
-      }),
-    ]);
-    if (waited.kind !== "reply") {
-      pending.end();
-      // A reply delivered in the same turn that lost the race would wait for its answer forever
-      // (and hold the reply server's shutdown): it is told the request is gone (410).
-      pending.event.then((event) => {
-        if (event.kind === "reply") event.settle({ kind: "gone" });
-      });
-    }
-    return waited;
-  } finally {
-    settled = true;
-    for (const timer of timers) clearTimeout(timer);
-    if (onAbort) signal.removeEventListener("abort", onAbort);
-    if (onStop) stopping?.removeEventListener("abort", onStop);
-  }
 }
 
 /**
