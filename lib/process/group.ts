@@ -67,12 +67,6 @@ export interface ProcessGroupOptions {
   onOutput: (stream: OutputStream, line: string, truncated: boolean) => void;
 }
 
-/** A process's output being read: one promise per stream, settled at its end; `stop` ends them all. */
-interface Readers {
-  readers: Promise<void>[];
-  stop: () => void;
-}
-
 /** Polling backoff while a group outlives its leader, in ms. */
 const POLL_STEPS = [5, 10, 25, 50, 100, 250, 500];
 /** How long output may still arrive after the group is gone before reading stops. */
@@ -131,63 +125,69 @@ export class ProcessGroup {
   /** Stops reading output a process that escaped the group still holds. */
   #stopReading: () => void;
   #killReason: KillReason | undefined;
-  #timers = new Set<ReturnType<typeof setTimeout>>();
+  /** Timers other than the deadline (the SIGKILL after the grace, polling); most groups need none. */
+  #timers: Set<ReturnType<typeof setTimeout>> | undefined;
   #done = false;
   /** Output streams still being read. */
   #openReaders = 0;
+  /** Called when the last output stream has ended, once {@link #drain} waits for it. */
+  #onReadersEnded: (() => void) | undefined;
 
   private constructor(spawned: Spawned, options: ProcessGroupOptions) {
     this.pid = spawned.pid;
     this.exited = spawned.status;
     if (spawned.feedStdin) spawned.feedStdin(options.payload ?? new Uint8Array());
     else if (spawned.stdin) writePayload(spawned.stdin, options.payload ?? new Uint8Array());
-    const { readers, stop } = spawned.output.kind === "relay"
+    this.#stopReading = spawned.output.kind === "relay"
       ? this.#receive(spawned.output, options.onOutput)
       : this.#read(spawned.output, options.onOutput);
-    this.#stopReading = stop;
     this.#killGraceMs = options.killGraceMs;
     this.#deadline = performance.now() + options.timeoutMs;
     this.#armDeadline("timeout");
-    this.ended = this.#supervise(spawned, readers);
+    this.ended = this.#supervise(spawned);
   }
 
-  /** Splits relayed output into lines as it is pushed; each reader ends with its stream. */
-  #receive(relay: OutputRelay, onOutput: ProcessGroupOptions["onOutput"]): Readers {
-    const lines = new Map<OutputStream, LineSplitter>();
-    const ends = new Map<OutputStream, () => void>();
-    const readers = relay.streams.map((stream) => {
-      lines.set(stream, new LineSplitter((line, truncated) => onOutput(stream, line, truncated)));
-      return new Promise<void>((resolve) => ends.set(stream, resolve));
-    });
-    this.#openReaders = readers.length;
+  // The per-process state below lives as long as the process: counters and arrays, not a promise
+  // per stream, because 1,000 processes in flight hold 1,000 of each (see BENCHMARKS.md).
+
+  /** Splits relayed output into lines as it is pushed. Returns what stops it. */
+  #receive(relay: OutputRelay, onOutput: ProcessGroupOptions["onOutput"]): () => void {
+    const { streams } = relay;
+    // Per stream, in the order of `streams`; undefined once it has ended.
+    const lines: (LineSplitter | undefined)[] = streams.map((stream) =>
+      new LineSplitter((line, truncated) => onOutput(stream, line, truncated))
+    );
+    this.#openReaders = streams.length;
     relay.attach({
-      data: (stream, bytes) => lines.get(stream)?.push(bytes),
+      data: (stream, bytes) => lines[streams.indexOf(stream)]?.push(bytes),
       end: (stream) => {
-        const resolve = ends.get(stream);
-        if (!resolve) return;
-        ends.delete(stream);
-        lines.get(stream)!.end();
-        this.#openReaders--;
-        resolve();
+        const at = streams.indexOf(stream);
+        const ending = lines[at];
+        if (!ending) return;
+        lines[at] = undefined;
+        ending.end();
+        this.#readerEnded();
       },
     });
-    return { readers, stop: () => relay.drop() };
+    return () => relay.drop();
   }
 
-  /** Reads output streams line by line. */
-  #read(streams: OutputStreams, onOutput: ProcessGroupOptions["onOutput"]): Readers {
+  /** Reads output streams line by line. Returns what stops it. */
+  #read(streams: OutputStreams, onOutput: ProcessGroupOptions["onOutput"]): () => void {
     const stop = new AbortController();
+    this.#openReaders = streams.stdout ? 2 : 1;
     const read = (stream: OutputStream, from: ReadableStream<Uint8Array>) =>
       readLines(from, {
         onLine: (line, truncated) => onOutput(stream, line, truncated),
         signal: stop.signal,
-      }).then(() => {
-        this.#openReaders--;
-      });
-    const readers = [read("stderr", streams.stderr)];
-    if (streams.stdout) readers.push(read("stdout", streams.stdout));
-    this.#openReaders = readers.length;
-    return { readers, stop: () => stop.abort() };
+      }).then(() => this.#readerEnded());
+    read("stderr", streams.stderr);
+    if (streams.stdout) read("stdout", streams.stdout);
+    return () => stop.abort();
+  }
+
+  #readerEnded(): void {
+    if (--this.#openReaders === 0) this.#onReadersEnded?.();
   }
 
   /**
@@ -238,16 +238,11 @@ export class ProcessGroup {
 
   #armDeadline(reason: KillReason): void {
     if (this.#done) return;
-    if (this.#deadlineTimer !== undefined) {
-      clearTimeout(this.#deadlineTimer);
-      this.#timers.delete(this.#deadlineTimer);
-    }
-    const timer = setTimeout(() => {
-      this.#timers.delete(timer);
+    clearTimeout(this.#deadlineTimer);
+    this.#deadlineTimer = setTimeout(() => {
+      this.#deadlineTimer = undefined;
       this.kill(reason);
     }, Math.max(0, this.#deadline - performance.now()));
-    this.#deadlineTimer = timer;
-    this.#timers.add(timer);
   }
 
   /** SIGKILL to the whole group at once, for a second shutdown signal. */
@@ -257,7 +252,7 @@ export class ProcessGroup {
     signalGroup(this.pid, "SIGKILL");
   }
 
-  async #supervise(spawned: Spawned, readers: Promise<void>[]): Promise<ProcessEnd> {
+  async #supervise(spawned: Spawned): Promise<ProcessEnd> {
     const status = await spawned.status;
     let lingering = false;
     let killedAt: number | undefined;
@@ -273,10 +268,9 @@ export class ProcessGroup {
       await this.#sleep(POLL_STEPS[Math.min(step, POLL_STEPS.length - 1)]);
     }
     this.#done = true;
-    for (const timer of this.#timers) clearTimeout(timer);
-    this.#timers.clear();
+    this.#clearTimers();
     // The cgroup (when there is one) is read and removed once nothing of the group is left.
-    const [group] = await Promise.all([spawned.release?.(), this.#drain(readers)]);
+    const [group] = await Promise.all([spawned.release?.(), this.#drain()]);
     const oomKills = group?.oomKills ?? status.oomKills;
     return {
       pid: this.pid,
@@ -295,23 +289,29 @@ export class ProcessGroup {
    * Lets output that is still in the pipes be logged, then stops reading: a
    * process that escaped the group may hold the pipe open forever.
    */
-  async #drain(readers: Promise<void>[]): Promise<void> {
+  async #drain(): Promise<void> {
     // Usually the pipes closed with the group: then no timer and no abort (which builds an Error).
     if (this.#openReaders === 0) return;
-    const all = Promise.all(readers);
-    await Promise.race([all, this.#sleep(OUTPUT_DRAIN_MS)]);
+    const ended = new Promise<void>((resolve) => this.#onReadersEnded = resolve);
+    await Promise.race([ended, this.#sleep(OUTPUT_DRAIN_MS)]);
     if (this.#openReaders > 0) this.#stopReading();
-    for (const timer of this.#timers) clearTimeout(timer);
-    this.#timers.clear();
-    await all;
+    this.#clearTimers();
+    await ended;
+  }
+
+  #clearTimers(): void {
+    clearTimeout(this.#deadlineTimer);
+    this.#deadlineTimer = undefined;
+    for (const timer of this.#timers ?? []) clearTimeout(timer);
+    this.#timers = undefined;
   }
 
   #after(ms: number, fn: () => void): void {
     const timer = setTimeout(() => {
-      this.#timers.delete(timer);
+      this.#timers?.delete(timer);
       fn();
     }, ms);
-    this.#timers.add(timer);
+    (this.#timers ??= new Set()).add(timer);
   }
 
   #sleep(ms: number): Promise<void> {

@@ -26,7 +26,8 @@ const MAX_LINE = 8192;
 export class LineSplitter {
   #onLine: OnLine;
   #maxLine: number;
-  #decoder = new TextDecoder();
+  /** Made on the first chunk: most processes print nothing, and a decoder holds native state. */
+  #decoder: TextDecoder | undefined;
   #buffer = "";
   #skipping = false;
 
@@ -37,6 +38,7 @@ export class LineSplitter {
 
   /** Takes the next chunk, calling `onLine` for every line it completes. */
   push(chunk: Uint8Array): void {
+    this.#decoder ??= new TextDecoder();
     const buffer = this.#buffer + this.#decoder.decode(chunk, { stream: true });
     let start = 0;
     for (let nl = buffer.indexOf("\n"); nl >= 0; nl = buffer.indexOf("\n", start)) {
@@ -54,7 +56,7 @@ export class LineSplitter {
 
   /** The output ended: a last line without a newline is emitted too. */
   end(): void {
-    const rest = this.#buffer + this.#decoder.decode();
+    const rest = this.#buffer + (this.#decoder?.decode() ?? "");
     this.#buffer = "";
     if (rest && !this.#skipping) this.#emit(rest, false);
   }
