@@ -96,6 +96,68 @@ const REMEMBER_EXTRA_MS = 60_000;
  * Problems the client must hear about are thrown as {@link HttpProblem}.
  */
 export async function exchange(deps: FrontDeps, input: ExchangeInput): Promise<Response> {
+  const { request, requestId, operation, record } = input;
+  const op = operation.config;
+  const { pending, group } = await start(deps, input);
+  const waited = await waitForReply(pending, group, {
+    signal: request.signal,
+    stopping: deps.stopping,
+    timeoutMs: op.timeoutMs,
+    afterExit: op.afterExit,
+  });
+  switch (waited.kind) {
+    case "reply":
+      if (op.validateOut && operation.validator) checkReply(waited.event, operation, record);
+      record.outcome = "replied";
+      return respond(waited.event, {
+        requestId,
+        operation,
+        group,
+        record,
+        logger: deps.logger,
+        onComplete: input.onComplete,
+      });
+    case "too_large":
+      record.outcome = "reply_too_large";
+      throw new HttpProblem("bad_gateway", "The handler's reply was larger than max-reply");
+    case "timeout":
+      record.outcome = "timeout";
+      deps.metrics?.timedOut(operation.name);
+      group.kill("timeout");
+      throw new HttpProblem("timeout", `The handler did not reply within ${op.timeoutMs} ms`);
+    case "exited":
+      record.outcome = "no_reply";
+      throw new HttpProblem("bad_gateway", "The handler exited without replying");
+    case "oom":
+      record.outcome = "oom_killed";
+      throw new HttpProblem(
+        "bad_gateway",
+        "The handler was killed for exceeding its memory limit" +
+          (op.limits?.memoryBytes !== undefined
+            ? ` (limits.memory: ${formatBytes(op.limits.memoryBytes)})`
+            : ""),
+      );
+    case "shutdown":
+      record.outcome = "shutdown";
+      group.kill("shutdown");
+      throw shuttingDown();
+    case "client_gone":
+      record.outcome = "client_gone";
+      group.kill("client_gone");
+      return new Response(null, { status: 499 });
+  }
+}
+
+/**
+ * Everything before the wait: payload, checks, environment, the pending
+ * entry, the spawn. Its own function so that what only the spawn needs (the
+ * body, the payload, the environment) is garbage once the process runs,
+ * rather than held by the waiting exchange's frame for as long as it waits.
+ */
+async function start(
+  deps: FrontDeps,
+  input: ExchangeInput,
+): Promise<{ pending: PendingRequest; group: ProcessGroup }> {
   const { request, requestId, operation, generation, record } = input;
   const op = operation.config;
   const config = generation.config;
@@ -253,54 +315,7 @@ export async function exchange(deps: FrontDeps, input: ExchangeInput): Promise<R
         : {}),
     });
   });
-
-  const waited = await waitForReply(pending, group, {
-    signal: request.signal,
-    stopping: deps.stopping,
-    timeoutMs: op.timeoutMs,
-    afterExit: op.afterExit,
-  });
-  switch (waited.kind) {
-    case "reply":
-      if (op.validateOut && operation.validator) checkReply(waited.event, operation, record);
-      record.outcome = "replied";
-      return respond(waited.event, {
-        requestId,
-        operation,
-        group,
-        record,
-        logger: deps.logger,
-        onComplete: input.onComplete,
-      });
-    case "too_large":
-      record.outcome = "reply_too_large";
-      throw new HttpProblem("bad_gateway", "The handler's reply was larger than max-reply");
-    case "timeout":
-      record.outcome = "timeout";
-      deps.metrics?.timedOut(operation.name);
-      group.kill("timeout");
-      throw new HttpProblem("timeout", `The handler did not reply within ${op.timeoutMs} ms`);
-    case "exited":
-      record.outcome = "no_reply";
-      throw new HttpProblem("bad_gateway", "The handler exited without replying");
-    case "oom":
-      record.outcome = "oom_killed";
-      throw new HttpProblem(
-        "bad_gateway",
-        "The handler was killed for exceeding its memory limit" +
-          (op.limits?.memoryBytes !== undefined
-            ? ` (limits.memory: ${formatBytes(op.limits.memoryBytes)})`
-            : ""),
-      );
-    case "shutdown":
-      record.outcome = "shutdown";
-      group.kill("shutdown");
-      throw shuttingDown();
-    case "client_gone":
-      record.outcome = "client_gone";
-      group.kill("client_gone");
-      return new Response(null, { status: 499 });
-  }
+  return { pending, group };
 }
 
 type Waited =
