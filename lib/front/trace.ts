@@ -113,9 +113,11 @@ function randomHex(length: number, random: (bytes: Uint8Array<ArrayBuffer>) => v
     zero = true;
     for (let i = 0; i < length; i++) if (bytes[i] !== 0) zero = false;
   } while (zero);
-  let hex = "";
-  for (let i = 0; i < length; i++) hex += HEX[bytes[i]];
-  return hex;
+  // Joined rather than appended: `+=` leaves a chain of cons-strings that lives as long as the
+  // request does.
+  const hex = new Array<string>(length);
+  for (let i = 0; i < length; i++) hex[i] = HEX[bytes[i]];
+  return hex.join("");
 }
 
 /** The key under which OpenTelemetry's API keeps the active span in a context. */
