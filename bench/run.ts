@@ -11,6 +11,8 @@
  *    req/s, p50, p99, errors, × floor and urocket's RSS (from /proc, outside).
  *    A third floor row, eight workers, is the floor's latency with as many
  *    requests in flight as wrk's c=8: the p99 to compare urocket's with.
+ *    Its tail depends on the kernel's session autogroups (printed with the
+ *    machine; see BENCHMARKS.md).
  * 3. Start-up time on a generated document of several hundred operations.
  * 4. 1,000 requests in flight at once (the handler waits 2 s), all checked,
  *    with urocket's RSS idle and under that load.
@@ -621,10 +623,14 @@ async function main() {
   await ensureWrk();
   const dir = await Deno.makeTempDir({ prefix: "urocket-bench-" });
   const uptime = (await run("uptime", [])).stdout.trim();
+  // Each handler runs in a session of its own, which is a scheduling group of its own when the
+  // kernel groups by session (outside containers' CPU cgroups): that shapes latency tails.
+  const autogroup = await Deno.readTextFile("/proc/sys/kernel/sched_autogroup_enabled")
+    .then((text) => text.trim() === "1" ? "on" : "off", () => "n/a");
   const sections: string[] = [
     `urocket bench — ${new Date().toISOString()}, ${UROCKET}, ${SECONDS} s per run, ` +
     `handler ${handler}, wrk -t1, 100-byte JSON POST`,
-    `machine: ${Deno.build.target}, ${navigator.hardwareConcurrency} cores; before: ${uptime}`,
+    `machine: ${Deno.build.target}, ${navigator.hardwareConcurrency} cores, sched_autogroup ${autogroup}; before: ${uptime}`,
     Object.keys(EXTRA_ENV).length ? `urocket env: ${JSON.stringify(EXTRA_ENV)}` : "",
   ].filter(Boolean);
   // Each section is printed as soon as it is measured.
