@@ -15,7 +15,8 @@
  *    machine; see BENCHMARKS.md).
  * 3. Start-up time on a generated document of several hundred operations.
  * 4. 1,000 requests in flight at once (the handler waits 2 s), all checked,
- *    with urocket's RSS idle and under that load.
+ *    with urocket's RSS idle and under that load; and the baseline: a bare
+ *    Hono app on Deno.serve holding 1,000 requests (bench/baseline_hold.ts).
  * 5. `logstdout` with a handler printing 100 lines: throughput ratio to
  *    the same handler without it.
  * 6. validate-in on a 1 KB JSON body against the same request without it, through the real
@@ -477,10 +478,24 @@ async function inflight(dir: string): Promise<string> {
       } s; RSS idle ${mib(idle)}; all 1,000 waiting ${mib(waiting)}, ${
         perRequest(waiting)
       } per in-flight request; peak with the replies ${mib(peak)}, ${perRequest(peak)}`,
+      await baselineHold(),
     ].join("\n");
   } finally {
     await uro.stop();
   }
+}
+
+/** The same measure for a bare Hono app on Deno.serve holding 1,000 requests (the baseline). */
+async function baselineHold(): Promise<string> {
+  const result = await run(Deno.execPath(), [
+    "run",
+    "-A",
+    "--v8-flags=--max-semi-space-size=1,--expose-gc",
+    "--config",
+    `${REPO}/deno.json`,
+    `${REPO}/bench/baseline_hold.ts`,
+  ]);
+  return result.ok ? `baseline: ${result.stdout.trim()}` : `baseline failed: ${result.stderr}`;
 }
 
 async function logstdout(dir: string): Promise<string> {
