@@ -374,6 +374,8 @@ function waitForReply(
 ): Promise<Waited> {
   return new Promise<Waited>((resolve) => {
     let settled = false;
+    // Set once the wait is armed; `finish` may run before that.
+    let deadline: ReturnType<typeof setTimeout> | undefined = undefined;
     let grace: ReturnType<typeof setTimeout> | undefined;
     const finish = (waited: Waited) => {
       if (settled) return;
@@ -394,7 +396,13 @@ function waitForReply(
     };
     const onAbort = () => finish({ kind: "client_gone" });
     const onStop = () => finish({ kind: "shutdown" });
-    const deadline = setTimeout(() => finish({ kind: "timeout" }), timeoutMs);
+    // Decided before the wait began (the client left during the spawn, say): nothing is armed,
+    // so nothing is left on `stopping`, which lives as long as urocket.
+    if (signal.aborted) return onAbort();
+    if (stopping?.aborted) return onStop();
+    signal.addEventListener("abort", onAbort, { once: true });
+    stopping?.addEventListener("abort", onStop, { once: true });
+    deadline = setTimeout(() => finish({ kind: "timeout" }), timeoutMs);
     pending.event.then((event) =>
       finish(event.kind === "reply" ? { kind: "reply", event } : { kind: "too_large" })
     );
@@ -407,10 +415,6 @@ function waitForReply(
         if (pending.state !== "receiving") finish({ kind: oom ? "oom" : "exited" });
       }, EXIT_REPLY_GRACE_MS);
     });
-    if (signal.aborted) onAbort();
-    else signal.addEventListener("abort", onAbort, { once: true });
-    if (stopping?.aborted) onStop();
-    else stopping?.addEventListener("abort", onStop, { once: true });
   });
 }
 

@@ -130,7 +130,7 @@ export class ProcessGroup {
   #done = false;
   /** Output streams still being read. */
   #openReaders = 0;
-  /** Called when the last output stream has ended, once {@link #drain} waits for it. */
+  /** Called when the last output stream has ended, once `#drain` waits for it. */
   #onReadersEnded: (() => void) | undefined;
 
   private constructor(spawned: Spawned, options: ProcessGroupOptions) {

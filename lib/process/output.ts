@@ -26,7 +26,7 @@ const MAX_LINE = 8192;
 export class LineSplitter {
   #onLine: OnLine;
   #maxLine: number;
-  /** Made on the first chunk: most processes print nothing, and a decoder holds native state. */
+  /** Made on the first chunk: most processes print nothing, so most splitters never need one. */
   #decoder: TextDecoder | undefined;
   #buffer = "";
   #skipping = false;

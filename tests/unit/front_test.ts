@@ -73,3 +73,65 @@ Deno.test({
     await Deno.remove(dir, { recursive: true });
   },
 });
+
+Deno.test({
+  name:
+    "createFrontApp() leaves no listener on urocket's stopping signal when the client left during the spawn",
+  sanitizeOps: true,
+  sanitizeResources: true,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "urocket-front-" });
+    await Deno.writeTextFile(
+      `${dir}/openapi.yaml`,
+      "openapi: 3.0.3\ninfo: { title: t, version: '1' }\npaths:\n  /run:\n    post:\n" +
+        "      responses: { '200': { description: ok } }\n",
+    );
+    await Deno.writeTextFile(
+      `${dir}/urocket-service.yaml`,
+      `socket: ${dir}/u.sock\npaths:\n  /run:\n    post:\n      inject: { cmd: "/bin/sleep 0.05" }\n`,
+    );
+    const generation = await loadGeneration(`${dir}/urocket-service.yaml`, {
+      env: { PATH: "/usr/bin:/bin" },
+    });
+    const registry = new PendingRequests();
+    const processes = new ProcessTable();
+    const logger = new Logger({ write: () => Promise.resolve() });
+    // urocket's stopping signal lives as long as urocket: a listener left on it is a leak.
+    const stopping = new AbortController().signal;
+    const listening = new Set<unknown>();
+    const add = stopping.addEventListener.bind(stopping);
+    const remove = stopping.removeEventListener.bind(stopping);
+    stopping.addEventListener = ((type: string, listener: EventListener, options?: boolean) => {
+      listening.add(listener);
+      add(type, listener, options);
+    }) as typeof stopping.addEventListener;
+    stopping.removeEventListener = ((type: string, listener: EventListener, options?: boolean) => {
+      listening.delete(listener);
+      remove(type, listener, options);
+    }) as typeof stopping.removeEventListener;
+    const client = new AbortController();
+    const spawner: Spawner = (spec) => {
+      client.abort();
+      return detachedSpawner(spec);
+    };
+    const app = createFrontApp({
+      generation: () => generation,
+      registry,
+      processes,
+      spawner,
+      logger,
+      inheritedEnv: {},
+      stopping,
+    });
+    const response = await app.request("/run", {
+      method: "POST",
+      body: "{}",
+      signal: client.signal,
+    });
+    strictEqual(response.status, 499);
+    await processes.idle();
+    await logger.flush();
+    await Deno.remove(dir, { recursive: true });
+    strictEqual(listening.size, 0);
+  },
+});
