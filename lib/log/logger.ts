@@ -44,6 +44,19 @@ export interface LoggerOptions {
 export const LOG_LINGER_MS = 5;
 
 /**
+ * How long urocket waits on its way out for stdout to take its last lines.
+ * A log collector that stopped reading must not keep urocket from exiting.
+ */
+export const LOG_EXIT_WAIT_MS = 5_000;
+
+/**
+ * Queued text (UTF-16 code units) that ends a linger at once: the linger is
+ * for batching a few lines; a chatty process must not fill the queue (and
+ * see its lines dropped) while the writer sits idle.
+ */
+const LINGER_MAX_BATCH = 64 * 1024;
+
+/**
  * Writes one JSON object per line: `time`, `level`, `msg`, then the fields.
  *
  * @example
@@ -69,7 +82,9 @@ export class Logger {
   #outputPrefix = "";
   #outputFor = { time: "", stream: "", reqId: "" };
   #lingerMs: number;
-  /** Ends the current linger early (flush). */
+  /** Queued text that ends a linger early. */
+  #lingerMaxBatch: number;
+  /** Ends the current linger early (flush, or a batch big enough). */
   #wake: (() => void) | undefined;
   /** Flushes in progress: while there is one, nothing lingers. */
   #hurry = 0;
@@ -80,6 +95,7 @@ export class Logger {
     const now = options.now;
     this.#clock = now ? () => now().getTime() : Date.now;
     this.#lingerMs = options.lingerMs ?? 0;
+    this.#lingerMaxBatch = Math.min(LINGER_MAX_BATCH, this.#maxQueueBytes / 2);
   }
 
   /** Lines dropped so far because the queue was full. */
@@ -142,8 +158,26 @@ export class Logger {
     this.log("error", msg, fields);
   }
 
-  /** Resolves when every queued line has been written. */
-  async flush(): Promise<void> {
+  /**
+   * Resolves true when every queued line has been written — or false once
+   * `timeoutMs` has passed first (stdout does not drain: say, the log
+   * collector stopped reading), when one is given.
+   */
+  async flush(timeoutMs?: number): Promise<boolean> {
+    const written = this.#flush().then(() => true);
+    if (timeoutMs === undefined) return await written;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      return await Promise.race([
+        written,
+        new Promise<boolean>((resolve) => timer = setTimeout(() => resolve(false), timeoutMs)),
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async #flush(): Promise<void> {
     this.#hurry++;
     try {
       while (this.#draining) {
@@ -194,12 +228,15 @@ export class Logger {
     this.#queue.push(line);
     this.#queuedBytes += line.length;
     this.#draining ??= this.#drain();
+    if (this.#queuedBytes >= this.#lingerMaxBatch) this.#wake?.();
   }
 
   async #drain(): Promise<void> {
     // Yield first, so that #draining is set before this can finish, even if write throws synchronously.
     await Promise.resolve();
-    if (this.#lingerMs > 0 && this.#hurry === 0) await this.#linger();
+    if (this.#lingerMs > 0 && this.#hurry === 0 && this.#queuedBytes < this.#lingerMaxBatch) {
+      await this.#linger();
+    }
     try {
       while (this.#queue.length > 0) {
         const batch = this.#queue.join("");

@@ -330,6 +330,29 @@ Deno.test("Logger.flush() writes at once, without waiting for the linger", async
   deepStrictEqual(lines().map((line) => JSON.parse(line).msg), ["now"]);
 });
 
+Deno.test("Logger with lingerMs drops no output that a ready writer could take: a big batch ends the linger", async () => {
+  // A linger of a minute: only the batch size can end it within the test.
+  const { logger, chunks } = recording({ maxQueueBytes: 2000, lingerMs: 60_000 });
+  // A chatty process: chunks of ten ~100-byte lines, each in a task of its own.
+  for (let task = 0; task < 10; task++) {
+    for (let i = 0; i < 10; i++) logger.offerOutput("stderr", "req", `line ${task}.${i}`, false);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+  }
+  strictEqual(logger.dropped, 0);
+  strictEqual(chunks.length > 0, true, "the batch did not wait for the linger");
+  await logger.flush();
+  strictEqual(chunks.join("").split("\n").filter(Boolean).length, 100);
+});
+
+Deno.test("Logger.flush(timeoutMs) gives up on a stdout that does not drain, and says so", async () => {
+  const stalled = gate();
+  const logger = new Logger({ write: () => stalled.promise, now: () => TIME });
+  logger.info("never taken");
+  strictEqual(await logger.flush(20), false);
+  stalled.open();
+  strictEqual(await logger.flush(1_000), true);
+});
+
 Deno.test("Logger.offerOutput() gives each line its own request, stream and time when they interleave", async () => {
   let ms = Date.parse("2025-01-02T03:04:05.000Z");
   const chunks: string[] = [];
