@@ -171,7 +171,7 @@ async function serve(configFile: string): Promise<number> {
   // above all — start without the server's modules (measured: ~20 ms instead of ~80 ms).
   const [
     { ConfigError, formatProblem },
-    { Logger, LOG_LINGER_MS, writeAllTo },
+    { Logger, LOG_EXIT_WAIT_MS, LOG_LINGER_MS, writeAllTo },
     { SocketError },
     { startService },
   ] = await Promise.all([
@@ -208,7 +208,7 @@ async function serve(configFile: string): Promise<number> {
     await service.finished;
     return 0;
   } catch (error) {
-    await logger.flush();
+    await logger.flush(LOG_EXIT_WAIT_MS);
     if (error instanceof ConfigError) {
       for (const problem of error.problems) console.error(formatProblem(problem));
       return 2;

@@ -22,7 +22,7 @@ import {
   restartOnly,
   settingChanges,
 } from "./generation.ts";
-import type { Logger } from "./log/logger.ts";
+import { LOG_EXIT_WAIT_MS, type Logger } from "./log/logger.ts";
 import { EXPOSITION_CONTENT_TYPE, Metrics } from "./metrics/metrics.ts";
 import { PendingRequests } from "./pending/registry.ts";
 import { inheritedEnv } from "./process/env.ts";
@@ -299,7 +299,9 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     // Last: probes and scrapes see the drain (503) until there is nothing left to drain.
     if (adminServer) await bounded(adminServer.shutdown(), CLOSE_WAIT_MS);
     logger.info("stopped", { reason, ...(forced ? { forced: true } : {}) });
-    await logger.flush();
+    // Bounded like every other step: a log collector that stopped reading must not keep urocket
+    // from exiting (the lines it did not take are lost with it).
+    await waitUnlessForced(logger.flush(), LOG_EXIT_WAIT_MS);
     resolveFinished();
   };
 

@@ -6,7 +6,17 @@
  */
 
 import assert from "node:assert/strict";
-import { call, E2E, isAlive, spawnedPids, startUrocket, type Urocket } from "./_harness.ts";
+import {
+  call,
+  E2E,
+  isAlive,
+  makeFolder,
+  spawnedPids,
+  startUrocket,
+  TEST_OPENAPI,
+  type Urocket,
+  urocketCommand,
+} from "./_harness.ts";
 
 /** Sends `signal` to urocket itself (the harness's stop would send a second SIGTERM). */
 function signal(uro: Urocket, name: Deno.Signal): void {
@@ -175,5 +185,55 @@ paths:
     } finally {
       if (!stopped.has(uro)) await uro.stop({ check: false });
     }
+  },
+});
+
+Deno.test({
+  name:
+    "urocket still exits when its stdout stops draining: a stalled log collector cannot hold it",
+  ...E2E,
+  async fn() {
+    const dir = await makeFolder("urocket-e2e-", {
+      "openapi.yaml": TEST_OPENAPI,
+      // 2 MB on stderr: far more than the pipe to the log collector holds.
+      "chatty.sh": {
+        text: "#!/bin/sh\nhead -c 2000000 /dev/zero | tr '\\0' x | fold -w 100 >&2\n",
+        mode: 0o755,
+      },
+      "urocket-service.yaml": "listen: 127.0.0.1:0\nsocket: {{dir}}/u.sock\nshutdown-delay: 0s\n" +
+        'paths:\n  /run:\n    post:\n      inject: { cmd: "{{dir}}/chatty.sh" }\n',
+    });
+    const [program, ...args] = urocketCommand();
+    const child = new Deno.Command(program, {
+      args: [...args, "-c", `${dir}/urocket-service.yaml`],
+      cwd: dir,
+      env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin", NO_COLOR: "1" },
+      clearEnv: true,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const stderr = new Response(child.stderr).text();
+    // The log collector reads up to the start line, then stops reading.
+    const reader = child.stdout.getReader();
+    const decoder = new TextDecoder();
+    let text = "";
+    while (!text.includes('"msg":"start"')) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`urocket did not start: ${await stderr}`);
+      text += decoder.decode(value, { stream: true });
+    }
+    const start = JSON.parse(text.split("\n").find((line) => line.includes('"msg":"start"'))!);
+    // The handler prints its 2 MB and exits without replying. By its 502, urocket holds more log
+    // than the pipe takes, and its write to stdout waits for a reader that never comes.
+    const answer = await call(`http://${start.listen}/run`, { method: "POST", body: "{}" });
+    assert.equal(answer.status, 502);
+
+    Deno.kill(child.pid, "SIGTERM");
+    const { code } = await child.status;
+    assert.equal(code, 0);
+    await stderr;
+    await reader.cancel();
+    await Deno.remove(dir, { recursive: true });
   },
 });
