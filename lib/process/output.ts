@@ -42,13 +42,14 @@ export class LineSplitter {
     const buffer = this.#buffer + this.#decoder.decode(chunk, { stream: true });
     let start = 0;
     for (let nl = buffer.indexOf("\n"); nl >= 0; nl = buffer.indexOf("\n", start)) {
-      if (!this.#skipping) this.#emit(buffer.slice(start, nl), false);
+      // A long line that ends within this chunk is cut as well as one still open at its end.
+      if (!this.#skipping) this.#emit(buffer.slice(start, nl));
       this.#skipping = false;
       start = nl + 1;
     }
     this.#buffer = start === 0 ? buffer : buffer.slice(start);
     if (this.#buffer.length > this.#maxLine) {
-      if (!this.#skipping) this.#emit(this.#buffer.slice(0, this.#maxLine), true);
+      if (!this.#skipping) this.#emit(this.#buffer);
       this.#skipping = true;
       this.#buffer = "";
     }
@@ -58,12 +59,23 @@ export class LineSplitter {
   end(): void {
     const rest = this.#buffer + (this.#decoder?.decode() ?? "");
     this.#buffer = "";
-    if (rest && !this.#skipping) this.#emit(rest, false);
+    if (rest && !this.#skipping) this.#emit(rest);
   }
 
-  #emit(line: string, truncated: boolean): void {
-    this.#onLine(line.endsWith("\r") ? line.slice(0, -1) : line, truncated);
+  /** Passes `line` on, cut to maxLine (and flagged) when longer. */
+  #emit(line: string): void {
+    if (line.endsWith("\r")) line = line.slice(0, -1);
+    if (line.length <= this.#maxLine) return this.#onLine(line, false);
+    // Cut before a surrogate pair rather than through it, so the line stays valid text.
+    const end = isHighSurrogate(line.charCodeAt(this.#maxLine - 1))
+      ? this.#maxLine - 1
+      : this.#maxLine;
+    this.#onLine(line.slice(0, end), true);
   }
+}
+
+function isHighSurrogate(code: number): boolean {
+  return code >= 0xd800 && code <= 0xdbff;
 }
 
 /** Options of {@link readLines}. */

@@ -36,6 +36,17 @@ Deno.test("LineSplitter cuts a line over maxLine once and skips the rest of it",
   ]);
 });
 
+Deno.test("LineSplitter cuts a long line that ends within one chunk too", () => {
+  deepStrictEqual(split(["0123456789abcdef\nshort\n"], 8), [
+    ["01234567", true],
+    ["short", false],
+  ]);
+});
+
+Deno.test("LineSplitter cuts before a surrogate pair rather than through it", () => {
+  deepStrictEqual(split(["abcdefg😀tail\n"], 8), [["abcdefg", true]]);
+});
+
 Deno.test("readLines() reads a stream to its end through the same splitting", async () => {
   const lines: string[] = [];
   const stream = new ReadableStream<Uint8Array>({
