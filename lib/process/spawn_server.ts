@@ -274,7 +274,16 @@ export class SpawnServer {
       child.status.then((status) => {
         this.#alive = false;
         this.#failAll();
-        if (!this.#closing) onExit?.(status);
+        if (this.#closing) return;
+        // A dead server's socket goes with it, at once: the next request starts a new server on
+        // the same path.
+        this.#closeListener();
+        try {
+          Deno.removeSync(this.#socket);
+        } catch {
+          // Already gone.
+        }
+        onExit?.(status);
       }),
     ]);
   }
@@ -440,7 +449,7 @@ export class SpawnServer {
         // Already gone.
       }
     }
-    this.#listener.close();
+    this.#closeListener();
     // It exits at once, or after at most 2 s of removing cgroups; one that does not (stopped by a
     // debugger, say) must not hold urocket's shutdown.
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -460,6 +469,14 @@ export class SpawnServer {
     await this.#loops;
     await this.#reading;
     await Deno.remove(this.#socket).catch(() => {});
+  }
+
+  #closeListener(): void {
+    try {
+      this.#listener.close();
+    } catch {
+      // Closed already, when the server died.
+    }
   }
 
   async #acceptLoop(): Promise<void> {

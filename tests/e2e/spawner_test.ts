@@ -121,7 +121,15 @@ paths:
       await uro.waitForLog((l) => l.msg === "spawner" && l.level === "error");
       const answer = await uro.call("/run", { method: "POST", body: "abc" });
       assert.deepEqual(answer.json(), { bytes: 3 });
-      await uro.waitForLog((l) => l.msg === "spawner" && /restarted/.test(String(l.message)));
+      // Restarted, not fallen back to detached: true for good.
+      const restarted = await uro.waitForLog((l) =>
+        l.msg === "spawner" && l.message === "spawn server restarted"
+      );
+      assert.equal(restarted.level, "warn");
+      assert.deepEqual(uro.find((l) => l.msg === "spawner" && l.mode === "detached"), []);
+      const again = await uro.call("/run", { method: "POST", body: "abcd" });
+      assert.deepEqual(again.json(), { bytes: 4 });
+      assert.deepEqual(uro.find((l) => l.msg === "spawner" && l.mode === "detached"), []);
     } finally {
       await uro.stop();
     }
