@@ -169,19 +169,21 @@ static struct output **outputs;
 static size_t output_count, output_cap;
 static int epoll_fd = -1;
 
-/* The control connection: requests in, replies out. */
+/* The control connection: requests in, replies out; gone once a write to it fails. */
 static int control = -1;
+static int control_gone;
 
 static char out[1 << 16];
 static size_t out_len;
 
 static void flush_out(void) {
   size_t done = 0;
-  while (done < out_len) {
+  while (!control_gone && done < out_len) {
     ssize_t n = write(control, out + done, out_len - done);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) exit(0); /* urocket is gone */
-    done += (size_t)n;
+    /* urocket is gone: nothing more to tell it, but the cgroups must still go (clean_up()). */
+    if (n <= 0) control_gone = 1;
+    else done += (size_t)n;
   }
   out_len = 0;
 }
@@ -201,11 +203,11 @@ static void say(const char *format, ...) {
 }
 
 /* Relays what one output pipe holds (up to RELAY_CHUNK bytes): a D line, then the bytes. Returns
- * 0 at the pipe's end. */
+ * 1 when it relayed some, -1 when the pipe is empty for now, 0 at the pipe's end. */
 static int relay(struct output *o) {
   static char chunk[RELAY_CHUNK];
   ssize_t n = read(o->fd, chunk, sizeof chunk);
-  if (n < 0 && (errno == EINTR || errno == EAGAIN)) return 1;
+  if (n < 0 && (errno == EINTR || errno == EAGAIN)) return -1;
   if (n <= 0) return 0;
   say("D %s %d %d\n", o->token, o->stream, (int)n);
   if (out_len + (size_t)n > sizeof out) flush_out();
@@ -245,6 +247,19 @@ static struct output *add_output(int fd, int stream, const char *token) {
   o->index = output_count;
   outputs[output_count++] = o;
   return o;
+}
+
+/* Relays everything TOKEN's pipes hold now, and ends those at their end (C lines): what a handler
+ * wrote before it exited reaches urocket before its X line. Downwards, as in drop(). */
+static void relay_all(const char *token) {
+  for (size_t i = output_count; i-- > 0;) {
+    struct output *o = outputs[i];
+    if (memcmp(o->token, token, TOKEN_LEN) != 0) continue;
+    int more;
+    while ((more = relay(o)) == 1) {
+    }
+    if (more == 0) close_output(o, 1);
+  }
 }
 
 /* Drop frame: stops relaying TOKEN's outputs. Downwards: a closed one's slot takes the last. */
@@ -563,6 +578,10 @@ static void start(char *frame, size_t len) {
   int error = group_error;
   if (!error && pipe2(err_pipe, O_CLOEXEC) < 0) error = errno;
   if (!error && (flags & STDOUT_RELAY) && pipe2(out_pipe, O_CLOEXEC) < 0) error = errno;
+  /* Our read ends never block (relay_all() reads until a pipe is empty); the handler's write ends
+   * stay blocking, as a program expects of its stdout and stderr. */
+  if (!error && fcntl(err_pipe[0], F_SETFL, O_NONBLOCK) < 0) error = errno;
+  if (!error && out_pipe[0] >= 0 && fcntl(out_pipe[0], F_SETFL, O_NONBLOCK) < 0) error = errno;
   /* Watched before the fork, so that a failure is the request's F; no D line precedes S. */
   struct output *err_out = NULL, *out_out = NULL;
   if (!error && !(err_out = add_output(err_pipe[0], 2, token))) error = errno;
@@ -661,6 +680,7 @@ static void reap(void) {
       long long oom = children[i].group ? read_number(children[i].group, "memory.events", "oom_kill")
                                         : -1;
       if (children[i].group && oom < 0) oom = 0;
+      relay_all(children[i].token);
       say("X %s %d %d %lld %lld %ld %d %lld\n", children[i].token, (int)pid, status,
           (long long)usage.ru_utime.tv_sec * 1000000 + usage.ru_utime.tv_usec,
           (long long)usage.ru_stime.tv_sec * 1000000 + usage.ru_stime.tv_usec, usage.ru_maxrss,
@@ -737,17 +757,17 @@ static int serve(const char *socket_path) {
   size_t cap = 1 << 16, have = 0;
   char *buffer = malloc(cap);
   int input_open = 1;
-  while (input_open) {
+  while (input_open && !control_gone) {
     struct epoll_event events[64];
     int ready = epoll_wait(epoll_fd, events, 64, removal_count ? 100 : -1);
     if (ready < 0 && errno != EINTR) break;
     int signalled = 0, input_ready = 0;
-    /* Output first: a handler's last words are relayed before its exit (X) in the same round. */
+    /* Output first; reap() then relays whatever an exited handler left in its pipes before its X. */
     for (int i = 0; i < ready; i++) {
       void *tag = events[i].data.ptr;
       if (tag == &signal_tag) signalled = 1;
       else if (tag == &input_tag) input_ready = 1;
-      else if (!relay(tag)) close_output(tag, 1);
+      else if (relay(tag) == 0) close_output(tag, 1);
     }
     if (signalled) {
       struct signalfd_siginfo info;
@@ -766,7 +786,8 @@ static int serve(const char *socket_path) {
         input_open = 0;
       }
       size_t offset = 0;
-      while (have - offset >= 4) {
+      /* Nothing more is started once urocket is gone: no one would supervise it. */
+      while (!control_gone && have - offset >= 4) {
         uint32_t len;
         memcpy(&len, buffer + offset, 4);
         if (len > MAX_FRAME) {

@@ -410,6 +410,76 @@ Deno.test({
 
 Deno.test({
   name:
+    "SpawnServer relays all a process wrote before it exited ahead of its exit, so none is cut off",
+  ignore: !built,
+  async fn() {
+    await withServer(async (server, dir) => {
+      // 48 KiB of stderr each, written at once before exiting: more than one 16 KiB relay chunk.
+      const size = 48 * 1024;
+      await Deno.writeFile(`${dir}/data`, new Uint8Array(size).fill(0x78));
+      const runs = await Promise.all(Array.from({ length: 8 }, async () => {
+        const spawned = await server.spawn({
+          program: "/bin/sh",
+          args: ["-c", 'cat "$1" >&2', "sh", `${dir}/data`],
+          cwd: dir,
+          env: {},
+          stdin: false,
+          stdout: false,
+        });
+        const relay = spawned.output;
+        if (relay.kind !== "relay") throw new Error("the spawn server relays output");
+        let bytes = 0;
+        let ended = false;
+        relay.attach({ data: (_, chunk) => bytes += chunk.length, end: () => ended = true });
+        // What had arrived, and whether the output (stderr alone) had ended, when the exit came.
+        return await spawned.status.then(() => ({ bytes, ended }));
+      }));
+      deepStrictEqual(runs, runs.map(() => ({ bytes: size, ended: true })));
+    });
+  },
+});
+
+Deno.test({
+  name:
+    "SpawnServer.close() removes the cgroups of processes still running, even while they fill their relayed output",
+  ignore: !built,
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    const cg = `${dir}/cg`;
+    await Deno.mkdir(cg);
+    const server = SpawnServer.start({ helper: BUILT, dir });
+    const running = await Promise.all(Array.from({ length: 4 }, async () => {
+      const spawned = await server.spawn({
+        program: "/bin/sh",
+        args: ["-c", "exec yes >&2"],
+        cwd: dir,
+        env: { PATH: "/usr/bin:/bin" },
+        stdin: false,
+        stdout: false,
+        cgroup: { parent: cg, pidsMax: "8" },
+      });
+      const relay = spawned.output;
+      if (relay.kind !== "relay") throw new Error("the spawn server relays output");
+      // Output is on its way (and more is coming) when urocket closes the server.
+      await new Promise<void>((resolve) => relay.attach({ data: () => resolve(), end: () => {} }));
+      return spawned;
+    }));
+    await server.close();
+    deepStrictEqual([...Deno.readDirSync(cg)].map((entry) => entry.name), []);
+    for (const spawned of running) {
+      try {
+        Deno.kill(-spawned.pid, "SIGKILL"); // a cgroupfs layout in a plain folder kills nothing
+      } catch {
+        // Gone already (EPIPE once the server closed its pipe).
+      }
+      await spawned.status.catch(() => {});
+    }
+    await Deno.remove(dir, { recursive: true });
+  },
+});
+
+Deno.test({
+  name:
     "SpawnServer stops relaying the output of a process that escaped its group once the relay is dropped",
   ignore: !built,
   async fn() {
