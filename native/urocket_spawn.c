@@ -130,7 +130,8 @@ enum {
 };
 /* Most bytes of one output relayed per read: a chatty handler cannot starve the others. */
 #define RELAY_CHUNK 16384
-/* A pipe buffer holds at least 64 KiB on Linux; the payload must never block the server. */
+/* Largest payload that comes in its request frame and goes to the handler in a pipe (fed as the
+ * handler reads, see struct feed); a larger one comes on a socket of its own. */
 #define MAX_PIPED_PAYLOAD 65536
 #define MAX_FRAME (8u << 20)
 #define MAX_GROUPS 64
@@ -158,8 +159,12 @@ struct removal {
 static struct removal *removals;
 static size_t removal_count, removal_cap;
 
+/* What a watched descriptor is: the first member of each struct that epoll data points to. */
+enum { WATCH_OUTPUT = 1, WATCH_FEED };
+
 /* An output pipe being relayed; its address is its epoll data. */
 struct output {
+  int kind; /* WATCH_OUTPUT */
   int fd;
   int stream;   /* 1 stdout, 2 stderr */
   size_t index; /* in outputs[] */
@@ -168,6 +173,16 @@ struct output {
 static struct output **outputs;
 static size_t output_count, output_cap;
 static int epoll_fd = -1;
+
+/* The rest of a piped payload that did not fit in its pipe at once, written as the handler reads.
+ * A pipe may hold less than 64 KiB (pipe(7): a user over fs/pipe-user-pages-soft gets 8 KiB), and
+ * the server must never wait for a handler. Its address is its epoll data. */
+struct feed {
+  int kind; /* WATCH_FEED */
+  int fd;
+  char *data;
+  size_t len, done;
+};
 
 /* The control connection: requests in, replies out; gone once a write to it fails. */
 static int control = -1;
@@ -230,6 +245,7 @@ static void close_output(struct output *o, int announce) {
 static struct output *add_output(int fd, int stream, const char *token) {
   struct output *o = malloc(sizeof *o);
   if (!o) return NULL;
+  o->kind = WATCH_OUTPUT;
   o->fd = fd;
   o->stream = stream;
   memcpy(o->token, token, TOKEN_LEN + 1);
@@ -260,6 +276,49 @@ static void relay_all(const char *token) {
     }
     if (more == 0) close_output(o, 1);
   }
+}
+
+/* Watches `fd` to write `len` bytes of `data` (copied) as room comes; NULL with errno set. */
+static struct feed *new_feed(int fd, const char *data, size_t len) {
+  struct feed *f = malloc(sizeof *f);
+  char *copy = malloc(len);
+  if (!f || !copy) {
+    free(f);
+    free(copy);
+    errno = ENOMEM;
+    return NULL;
+  }
+  memcpy(copy, data, len);
+  *f = (struct feed){.kind = WATCH_FEED, .fd = fd, .data = copy, .len = len, .done = 0};
+  struct epoll_event event = {.events = EPOLLOUT, .data.ptr = f};
+  if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, fd, &event) < 0) {
+    int error = errno;
+    free(copy);
+    free(f);
+    errno = error;
+    return NULL;
+  }
+  return f;
+}
+
+/* Stops feeding: the payload is written, the handler closed its stdin, or it never started. */
+static void end_feed(struct feed *f) {
+  epoll_ctl(epoll_fd, EPOLL_CTL_DEL, f->fd, NULL);
+  close(f->fd);
+  free(f->data);
+  free(f);
+}
+
+/* Writes what fits of the rest of a payload; ends the feed when it is all written or refused. */
+static void feed(struct feed *f) {
+  while (f->done < f->len) {
+    ssize_t n = write(f->fd, f->data + f->done, f->len - f->done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) return; /* more once the handler has read */
+    if (n <= 0) break;                    /* EPIPE: it will not read the rest */
+    f->done += (size_t)n;
+  }
+  end_feed(f);
 }
 
 /* Drop frame: stops relaying TOKEN's outputs. Downwards: a closed one's slot takes the last. */
@@ -549,23 +608,30 @@ static void start(char *frame, size_t len) {
     return;
   }
   int piped[2] = {-1, -1};
+  struct feed *rest = NULL; /* what did not fit in the pipe at once */
   if (flags & STDIN_PIPE) {
-    if (pipe2(piped, O_CLOEXEC) < 0) {
-      free(argv);
-      free(envp);
-      say("F %s %d\n", token, errno);
-      return;
+    int error = 0;
+    ssize_t n = 0;
+    if (pipe2(piped, O_CLOEXEC) < 0) error = errno;
+    /* Our end never blocks (see struct feed); the handler's end does, as a program expects. */
+    else if (fcntl(piped[1], F_SETFL, O_NONBLOCK) < 0) error = errno;
+    else if (payload_len > 0 && (n = write(piped[1], p, (size_t)payload_len)) < 0) {
+      if (errno == EAGAIN) n = 0;
+      else error = errno;
     }
-    if (payload_len > 0 && write(piped[1], p, (size_t)payload_len) != payload_len) {
-      int error = errno ? errno : EIO;
-      close(piped[0]);
-      close(piped[1]);
+    if (!error && n < payload_len &&
+        !(rest = new_feed(piped[1], p + n, (size_t)(payload_len - n)))) {
+      error = errno;
+    }
+    if (error) {
+      if (piped[0] >= 0) close(piped[0]);
+      if (piped[1] >= 0) close(piped[1]);
       free(argv);
       free(envp);
       say("F %s %d\n", token, error);
       return;
     }
-    close(piped[1]);
+    if (!rest) close(piped[1]); /* else the feed's now */
   }
 
   char *group = NULL;
@@ -595,6 +661,7 @@ static void start(char *frame, size_t len) {
     say("F %s %d\n", token, error);
     discard_outputs(err_out, out_out, err_pipe, out_pipe);
     if (piped[0] >= 0) close(piped[0]);
+    if (rest) end_feed(rest);
     if (procs >= 0) close(procs);
     if (group) remove_group(group);
     free(group);
@@ -646,6 +713,7 @@ static void start(char *frame, size_t len) {
   if (pid < 0 || child_error) {
     err_pipe[1] = out_pipe[1] = -1;
     discard_outputs(err_out, out_out, err_pipe, out_pipe);
+    if (rest) end_feed(rest);
     if (pid > 0) {
       /* The child exited without exec'ing: reap it here, it was never announced. */
       while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
@@ -767,6 +835,7 @@ static int serve(const char *socket_path) {
       void *tag = events[i].data.ptr;
       if (tag == &signal_tag) signalled = 1;
       else if (tag == &input_tag) input_ready = 1;
+      else if (*(const int *)tag == WATCH_FEED) feed(tag);
       else if (relay(tag) == 0) close_output(tag, 1);
     }
     if (signalled) {

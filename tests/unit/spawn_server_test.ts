@@ -480,6 +480,51 @@ Deno.test({
 
 Deno.test({
   name:
+    "SpawnServer feeds a 64 KiB payload to a pipe that holds less, as the handler reads, instead of blocking",
+  // Needs root to run the server as nobody, and setpriv (util-linux).
+  ignore: !built || Deno.uid() !== 0 || !(await exists("/usr/bin/setpriv")),
+  // A server that blocks on the pipe never answers: fail, rather than hang the suite.
+  timeout: 30_000,
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    await Deno.chmod(dir, 0o777);
+    // The server as nobody, which already holds more pipes (FIFOs) than fs/pipe-user-pages-soft
+    // allows at full size: every new pipe of nobody's then holds 8 KiB (pipe(7)).
+    await Deno.writeTextFile(
+      `${dir}/as-nobody`,
+      `#!/bin/bash
+ulimit -n 4096
+exec setpriv --reuid=65534 --regid=65534 --clear-groups bash -c '
+  for i in $(seq 1100); do mkfifo "$0/fifo$i" && exec {fd}<>"$0/fifo$i" || exit 1; done
+  exec "$@"' "${dir}" "${BUILT}" "$@"
+`,
+    );
+    await Deno.chmod(`${dir}/as-nobody`, 0o755);
+    const server = SpawnServer.start({ helper: `${dir}/as-nobody`, dir });
+    // Before the server reads its token and connects (it waits on its stdin): nobody may connect.
+    Deno.chmodSync(`${dir}/spawn.sock`, 0o777);
+    try {
+      const payload = new Uint8Array(64 * 1024).fill(0x70);
+      const spawned = await server.spawn({
+        program: "/bin/sh",
+        args: ["-c", "wc -c"],
+        cwd: dir,
+        env: {},
+        stdin: true,
+        payload,
+        stdout: true,
+      });
+      strictEqual((await output(spawned)).stdout.trim(), String(payload.length));
+      strictEqual((await spawned.status).code, 0);
+    } finally {
+      await server.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name:
     "SpawnServer stops relaying the output of a process that escaped its group once the relay is dropped",
   ignore: !built,
   async fn() {
