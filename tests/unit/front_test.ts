@@ -6,28 +6,37 @@ import { type DeliveryResult, PendingRequests } from "../../lib/pending/registry
 import { detachedSpawner, type Spawner } from "../../lib/process/spawn.ts";
 import { ProcessTable } from "../../lib/process/table.ts";
 
+/** One operation, POST /run, whose handler is `command`; what createFrontApp() needs around it. */
+async function setUp(command: string) {
+  const dir = await Deno.makeTempDir({ prefix: "urocket-front-" });
+  await Deno.writeTextFile(
+    `${dir}/openapi.yaml`,
+    "openapi: 3.0.3\ninfo: { title: t, version: '1' }\npaths:\n  /run:\n    post:\n" +
+      "      responses: { '200': { description: ok } }\n",
+  );
+  await Deno.writeTextFile(
+    `${dir}/urocket-service.yaml`,
+    `socket: ${dir}/u.sock\npaths:\n  /run:\n    post:\n      inject: { cmd: "${command}" }\n`,
+  );
+  const generation = await loadGeneration(`${dir}/urocket-service.yaml`, {
+    env: { PATH: "/usr/bin:/bin" },
+  });
+  return {
+    dir,
+    generation,
+    registry: new PendingRequests(),
+    processes: new ProcessTable(),
+    logger: new Logger({ write: () => Promise.resolve() }),
+  };
+}
+
 Deno.test({
   name:
     "createFrontApp() tells a reply that lost the race to the client's disconnect that the request is gone",
   sanitizeOps: true,
   sanitizeResources: true,
   async fn() {
-    const dir = await Deno.makeTempDir({ prefix: "urocket-front-" });
-    await Deno.writeTextFile(
-      `${dir}/openapi.yaml`,
-      "openapi: 3.0.3\ninfo: { title: t, version: '1' }\npaths:\n  /run:\n    post:\n" +
-        "      responses: { '200': { description: ok } }\n",
-    );
-    await Deno.writeTextFile(
-      `${dir}/urocket-service.yaml`,
-      `socket: ${dir}/u.sock\npaths:\n  /run:\n    post:\n      inject: { cmd: "/bin/sleep 30" }\n`,
-    );
-    const generation = await loadGeneration(`${dir}/urocket-service.yaml`, {
-      env: { PATH: "/usr/bin:/bin" },
-    });
-    const registry = new PendingRequests();
-    const processes = new ProcessTable();
-    const logger = new Logger({ write: () => Promise.resolve() });
+    const { dir, generation, registry, processes, logger } = await setUp("/bin/sleep 30");
     let spawned!: (id: string) => void;
     const requestId = new Promise<string>((resolve) => spawned = resolve);
     const spawner: Spawner = (spec) => {
@@ -80,22 +89,7 @@ Deno.test({
   sanitizeOps: true,
   sanitizeResources: true,
   async fn() {
-    const dir = await Deno.makeTempDir({ prefix: "urocket-front-" });
-    await Deno.writeTextFile(
-      `${dir}/openapi.yaml`,
-      "openapi: 3.0.3\ninfo: { title: t, version: '1' }\npaths:\n  /run:\n    post:\n" +
-        "      responses: { '200': { description: ok } }\n",
-    );
-    await Deno.writeTextFile(
-      `${dir}/urocket-service.yaml`,
-      `socket: ${dir}/u.sock\npaths:\n  /run:\n    post:\n      inject: { cmd: "/bin/sleep 0.05" }\n`,
-    );
-    const generation = await loadGeneration(`${dir}/urocket-service.yaml`, {
-      env: { PATH: "/usr/bin:/bin" },
-    });
-    const registry = new PendingRequests();
-    const processes = new ProcessTable();
-    const logger = new Logger({ write: () => Promise.resolve() });
+    const { dir, generation, registry, processes, logger } = await setUp("/bin/sleep 0.05");
     // urocket's stopping signal lives as long as urocket: a listener left on it is a leak.
     const stopping = new AbortController().signal;
     const listening = new Set<unknown>();
