@@ -105,7 +105,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   const registry = new PendingRequests();
   const processes = new ProcessTable();
   const metrics = new Metrics(VERSION, {
-    processGroups: () => processes.live,
+    processGroups: () => processes.running,
     pending: () => registry.size,
     logLinesDropped: () => logger.dropped,
   });
@@ -291,7 +291,11 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     if (forced) processes.killAllNow("shutdown");
     else processes.killAll("shutdown");
     const killGrace = Math.max(0, ...operations.map((op) => op.killGraceMs));
-    await waitUnlessForced(processes.idle(), killGrace + KILL_WAIT_MS);
+    if (!await waitUnlessForced(processes.idle(), killGrace + KILL_WAIT_MS)) {
+      // Groups that outlived the wait (a reload shortened kill-grace, say) are not left running.
+      processes.killAllNow("shutdown");
+      await bounded(processes.idle(), FORCED_WAIT_MS);
+    }
     // The answers of the last requests; the reply socket stays up until they are sent.
     await waitUnlessForced(drained, FRONT_WAIT_MS);
     await closeSocket();

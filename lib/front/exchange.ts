@@ -217,20 +217,21 @@ async function start(
     );
   }
 
-  const live = deps.processes.live;
+  if (deps.stopping?.aborted) {
+    record.outcome = "shutdown";
+    throw shuttingDown();
+  }
   if (
-    live >= config.maxInflight ||
+    deps.processes.live >= config.maxInflight ||
     (op.maxInflight !== undefined && deps.processes.liveFor(operation.key) >= op.maxInflight)
   ) {
     throw new HttpProblem("overloaded", "Too many requests in flight: try again shortly", {
       headers: { "retry-after": "1" },
     });
   }
-
-  if (deps.stopping?.aborted) {
-    record.outcome = "shutdown";
-    throw shuttingDown();
-  }
+  // Taken in the same turn as the check above: requests arriving while this spawn is under way
+  // count it.
+  const slot = deps.processes.reserve(operation.key);
   const pending = deps.registry.open(requestId, {
     route: op.outtake,
     rememberMs: op.timeoutMs + REMEMBER_EXTRA_MS,
@@ -260,6 +261,7 @@ async function start(
       },
     });
   } catch (error) {
+    slot.failed();
     pending.end();
     record.outcome = "spawn_failed";
     deps.metrics?.spawnFailed(operation.name);
@@ -282,7 +284,7 @@ async function start(
     });
   }
   record.pid = group.pid;
-  deps.processes.add(group, operation.key);
+  slot.started(group);
   group.ended.then((end) => {
     deps.logger.info("process_exit", {
       req_id: requestId,
@@ -406,14 +408,19 @@ function waitForReply(
     pending.event.then((event) =>
       finish(event.kind === "reply" ? { kind: "reply", event } : { kind: "too_large" })
     );
-    group.exited.then((status) => {
+    const exited = (oom: boolean) => {
       // Exiting after the race was decided (the usual case: reply, then exit) starts no timer.
-      const oom = (status.oomKills ?? 0) > 0;
       if (settled || (afterExit === "wait" && !oom)) return;
       grace = setTimeout(() => {
         // A reply that is arriving right now may still win; the deadline bounds it.
         if (pending.state !== "receiving") finish({ kind: oom ? "oom" : "exited" });
       }, EXIT_REPLY_GRACE_MS);
+    };
+    group.exited.then((status) => {
+      // The spawn server died and took the exit with it; the process may still run and reply.
+      // The end of its group (which the group polls for) is then the exit.
+      if (status.lost) group.ended.then(() => exited(false));
+      else exited((status.oomKills ?? 0) > 0);
     });
   });
 }

@@ -97,6 +97,11 @@ export interface ExitStatus extends Deno.CommandStatus {
   usage?: ProcessUsage;
   /** OOM kills in the process's cgroup when the direct child exited; absent without a cgroup. */
   oomKills?: number;
+  /**
+   * `true` when the spawner lost the process (the spawn server died): it may
+   * still run, and its group's end is the only exit there is to know of.
+   */
+  lost?: boolean;
 }
 
 /** A process's output as streams to read (`Deno.Command`: the `detached` fallback). */

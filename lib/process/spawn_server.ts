@@ -51,7 +51,7 @@ const CLOSE_WAIT_MS = 5_000;
 const NEWLINE = 10;
 
 /** A started process's exit status, when the server is gone and it can no longer be known. */
-const LOST_STATUS: ExitStatus = { success: false, code: -1, signal: null };
+const LOST_STATUS: ExitStatus = { success: false, code: -1, signal: null, lost: true };
 
 /** Linux signal numbers, for exit statuses. */
 const SIGNALS: Record<number, Deno.Signal> = {

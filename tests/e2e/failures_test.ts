@@ -330,6 +330,52 @@ paths:
 });
 
 Deno.test({
+  name:
+    "max-inflight holds for requests that arrive together, while the first spawns are under way",
+  ...E2E,
+  async fn() {
+    const uro = await startUrocket({
+      config: `
+max-inflight: 3
+paths:
+  /run:
+    post:
+      inject: { cmd: "{{fixtures}}/hold.sh" }
+  /other:
+    post:
+      max-inflight: 1
+      inject: { cmd: "{{fixtures}}/hold.sh" }
+`,
+    });
+    const ready = () => uro.find((l) => String(l.line).startsWith("ready ")).length;
+    try {
+      // Each burst is sent before any of its spawns is answered; what is held is replied to.
+      const burst = async (path: string, count: number, cap: number) => {
+        const before = ready();
+        const answers = Array.from({ length: count }, () => uro.call(path, { method: "POST" }));
+        const held = (await uro.held(before + cap)).slice(before);
+        for (const { reqId, pid } of held) {
+          assert.equal((await uro.reply(`/uri/${reqId}`, { body: "{}" })).status, 200);
+          await uro.release(pid);
+        }
+        const statuses = (await Promise.all(answers)).map((answer) => answer.status);
+        assert.deepEqual(
+          [statuses.filter((s) => s === 200).length, statuses.filter((s) => s === 503).length],
+          [cap, count - cap],
+          `${path}: ${statuses}`,
+        );
+        // No more was spawned than the cap allows.
+        assert.equal(ready(), before + cap);
+      };
+      await burst("/run", 20, 3);
+      await burst("/other", 10, 1);
+    } finally {
+      await uro.stop();
+    }
+  },
+});
+
+Deno.test({
   name: "urocket answers 502 when the reply is over max-reply, and the replier gets 413",
   ...E2E,
   async fn() {

@@ -138,6 +138,41 @@ paths:
 
 Deno.test({
   name:
+    "a request whose handler still runs when the spawn server dies is still answered by its reply",
+  ignore: !built,
+  ...E2E,
+  async fn() {
+    const uro = await startUrocket({
+      config: `
+paths:
+  /run:
+    post:
+      inject: { cmd: "{{fixtures}}/hold.sh" }
+`,
+    });
+    try {
+      const line = await uro.waitForLog((l) => l.msg === "spawner");
+      const answer = uro.call("/run", { method: "POST" });
+      const [held] = await uro.held(1);
+      Deno.kill(Number(line.server_pid), "SIGKILL");
+      await uro.waitForLog((l) => l.msg === "spawner" && l.level === "error");
+      // The window in which the request used to be answered 502 as if its handler had exited
+      // (the exit grace, 250 ms): a negative check needs one.
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      assert.ok(isAlive(held.pid));
+      assert.equal((await uro.reply(`/uri/${held.reqId}`, { body: '{"late":false}' })).status, 200);
+      const answered = await answer;
+      assert.equal(answered.status, 200);
+      assert.deepEqual(answered.json(), { late: false });
+      await uro.release(held.pid);
+    } finally {
+      await uro.stop();
+    }
+  },
+});
+
+Deno.test({
+  name:
     "urocket hands a payload to stdin exactly, below, at and above the 64 KiB the spawn server pipes itself",
   ...E2E,
   async fn() {
