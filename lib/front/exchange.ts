@@ -116,6 +116,7 @@ export async function exchange(deps: FrontDeps, input: ExchangeInput): Promise<R
         record,
         logger: deps.logger,
         onComplete: input.onComplete,
+        head: request.method === "HEAD",
       });
     case "too_large":
       record.outcome = "reply_too_large";
@@ -411,10 +412,15 @@ function waitForReply(
     const exited = (oom: boolean) => {
       // Exiting after the race was decided (the usual case: reply, then exit) starts no timer.
       if (settled || (afterExit === "wait" && !oom)) return;
-      grace = setTimeout(() => {
-        // A reply that is arriving right now may still win; the deadline bounds it.
-        if (pending.state !== "receiving") finish({ kind: oom ? "oom" : "exited" });
-      }, EXIT_REPLY_GRACE_MS);
+      const check = () => {
+        grace = setTimeout(() => {
+          // A reply that is arriving now may still win: looked at again after another grace, for
+          // it may also break off (the deadline bounds one that neither ends nor breaks).
+          if (pending.state === "receiving") check();
+          else finish({ kind: oom ? "oom" : "exited" });
+        }, EXIT_REPLY_GRACE_MS);
+      };
+      check();
     };
     group.exited.then((status) => {
       // The spawn server died and took the exit with it; the process may still run and reply.
@@ -470,16 +476,18 @@ function respond(
     record: AccessRecord;
     logger: Logger;
     onComplete: (status: number) => void;
+    /** A HEAD request: the client gets no body. */
+    head: boolean;
   },
 ): Response {
   const { reply, settle } = event;
-  const { requestId, record, group } = context;
+  const { requestId, record, group, head } = context;
   const op = context.operation.config;
   // The reply's own Headers, built for this reply alone: no copy needed.
   const headers = reply.headers;
   headers.set("x-request-id", requestId);
   if (reply.body instanceof Uint8Array) {
-    record.bytes = reply.body.length;
+    record.bytes = head ? 0 : reply.body.length;
     settle({ kind: "delivered" });
     context.onComplete(reply.status);
     return new Response(reply.body.length ? reply.body : null, { status: reply.status, headers });
@@ -496,7 +504,7 @@ function respond(
     maxBytes: op.maxReply,
     timeoutMs: op.streamTimeoutMs,
     onEnd(end, bytes) {
-      record.bytes = bytes;
+      record.bytes = head ? 0 : bytes;
       if (end === "delivered") {
         settle({ kind: "delivered" });
         group.restoreDeadline(deadline);
@@ -518,6 +526,12 @@ function respond(
       context.onComplete(reply.status);
     },
   });
+  if (head) {
+    // The answer to a HEAD has no body, so nothing would read this one and the replier would
+    // wait for stream-timeout: it is read here, within the same bounds, and dropped.
+    body.pipeTo(new WritableStream()).catch(() => {});
+    return new Response(null, { status: reply.status, headers });
+  }
   return new Response(body, { status: reply.status, headers });
 }
 

@@ -77,6 +77,35 @@ paths:
 });
 
 Deno.test({
+  name:
+    "urocket answers 502 when the process exited and the reply that was arriving then breaks off",
+  ...E2E,
+  async fn() {
+    const uro = await startUrocket({
+      config: `
+timeout: 120s
+paths:
+  /run:
+    post:
+      inject: { cmd: "{{fixtures}}/partial.sh", env: ["DENO={{deno}}"] }
+`,
+    });
+    try {
+      // The process exits at once; its replier sends part of a reply, stalls past the exit grace,
+      // and breaks off.
+      const answer = await uro.call("/run", { method: "POST" });
+      assert.equal(answer.status, 502);
+      const id = answer.headers.get("x-request-id");
+      const access = await uro.waitForLog((l) => l.msg === "access" && l.req_id === id);
+      assert.equal(access.outcome, "no_reply");
+      await uro.waitForLog((l) => l.msg === "reply_rejected" && l.req_id === id);
+    } finally {
+      await uro.stop();
+    }
+  },
+});
+
+Deno.test({
   name: "urocket waits for a reply from another worker until timeout with after-exit: wait",
   ...E2E,
   async fn() {

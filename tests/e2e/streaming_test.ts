@@ -322,3 +322,44 @@ paths:
     }
   },
 });
+
+Deno.test({
+  name:
+    "a HEAD whose handler streams its reply answers the replier when the stream ends, not at stream-timeout",
+  ...E2E,
+  async fn() {
+    const uro = await startUrocket({
+      openapi: `openapi: 3.0.3
+info: { title: head, version: "1" }
+paths:
+  /stream:
+    head:
+      responses:
+        "200": { description: ok }
+`,
+      config: `
+stream-timeout: 50s
+paths:
+  /stream:
+    head:
+      inject: { cmd: ["{{fixtures}}/stream.ts", "count=2", "interval=50", "size=16"] }
+`,
+    });
+    try {
+      const response = await fetch(`${uro.url}/stream`, { method: "HEAD" });
+      assert.equal(response.status, 200);
+      await response.body?.cancel();
+      const id = response.headers.get("x-request-id");
+      const replied = await uro.waitForLog((l) =>
+        l.req_id === id && String(l.line).startsWith("reply ")
+      );
+      assert.equal(replied.line, "reply status 200");
+      const access = await uro.waitForLog((l) => l.msg === "access" && l.req_id === id);
+      assert.deepEqual([access.outcome, access.bytes], ["replied", 0]);
+      const exit = await uro.waitForLog((l) => l.msg === "process_exit" && l.req_id === id);
+      assert.equal(exit.killed, false);
+    } finally {
+      await uro.stop();
+    }
+  },
+});
