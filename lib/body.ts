@@ -27,12 +27,12 @@ export async function readBodyWithin(
   request: Request,
   limit: number,
 ): Promise<Uint8Array<ArrayBuffer>> {
-  const declared = request.headers.get("content-length");
-  if (declared !== null && Number(declared) > limit) throw new BodyTooLarge(limit);
+  const declared = declaredLength(request.headers);
+  if (declared !== undefined && declared > limit) throw new BodyTooLarge(limit);
   if (!request.body) return new Uint8Array();
   // With a Content-Length within the limit the HTTP layer delivers exactly that many bytes, so
   // Deno's one-call read (no stream reader in JavaScript) is safe; it is the common case.
-  if (declared !== null) return new Uint8Array(await request.arrayBuffer());
+  if (declared !== undefined) return new Uint8Array(await request.arrayBuffer());
   const chunks: Uint8Array[] = [];
   let size = 0;
   // The reader is never released: the body is consumed either way, and releaseLock() costs an
@@ -49,6 +49,17 @@ export async function readBodyWithin(
     chunks.push(value);
   }
   return concatBytes(chunks, size);
+}
+
+/**
+ * The body's length as its `Content-Length` declares it, when that is one
+ * plain number. Deno accepts a header sent twice (`N, N` once joined), which
+ * must not pass for a length within a limit: the body is then counted as it
+ * is read.
+ */
+export function declaredLength(headers: Headers): number | undefined {
+  const value = headers.get("content-length");
+  return value !== null && /^\d+$/.test(value) ? Number(value) : undefined;
 }
 
 /**

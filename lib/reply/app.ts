@@ -8,7 +8,7 @@
 import { zValidator } from "@hono/zod-validator";
 import { Hono } from "hono";
 import { z } from "zod";
-import { BodyTooLarge, readBodyWithin } from "../body.ts";
+import { BodyTooLarge, declaredLength, readBodyWithin } from "../body.ts";
 import type { Logger } from "../log/logger.ts";
 import type { Metrics } from "../metrics/metrics.ts";
 import type { DeliveryResult, PendingRequest, PendingRequests } from "../pending/registry.ts";
@@ -140,8 +140,8 @@ async function receive(
     pending.abandon();
     return reject(400, "bad_header", headers, id);
   }
-  const declared = request.headers.get("content-length");
-  if (isBodiless(status) && declared !== null && Number(declared) > 0) {
+  const declared = declaredLength(request.headers);
+  if (isBodiless(status) && declared !== undefined && declared > 0) {
     pending.abandon();
     return reject(400, "body_not_allowed", `A ${status} reply cannot have a body`, id);
   }
@@ -149,7 +149,7 @@ async function receive(
     headers.set("content-type", request.headers.get("content-type") ?? defaultContentType);
   }
   const whole = collect || isBodiless(status) || !request.body ||
-    (declared !== null && Number(declared) <= COLLECT_BELOW);
+    (declared !== undefined && declared <= COLLECT_BELOW);
   let result: DeliveryResult;
   if (whole) {
     let body: Uint8Array<ArrayBuffer>;
@@ -175,7 +175,7 @@ async function receive(
     }
     result = await pending.deliver({ status, headers, body });
   } else {
-    if (declared !== null && Number(declared) > maxReply) {
+    if (declared !== undefined && declared > maxReply) {
       pending.refuseTooLarge();
       return reject(413, "too_large", `The reply is larger than max-reply (${maxReply} bytes)`, id);
     }

@@ -290,6 +290,27 @@ Deno.test({
 });
 
 Deno.test({
+  name: "the front answers 413 to a body over max-body whose Content-Length is sent twice",
+  ...E2E,
+  async fn() {
+    const uro = await start();
+    try {
+      // Deno takes two identical Content-Length lines; joined they read "2048, 2048".
+      const twice = await exchangeRaw(
+        front(uro),
+        "POST /run HTTP/1.1\r\nHost: x\r\nContent-Length: 2048\r\nContent-Length: 2048\r\n" +
+          `Connection: close\r\n\r\n${"x".repeat(2048)}`,
+      );
+      assertProblem(twice, 413, "the length sent twice");
+      await assertNothingSpawned(uro, twice.headers.get("x-request-id"));
+      await assertStillServes(uro);
+    } finally {
+      await uro.stop();
+    }
+  },
+});
+
+Deno.test({
   name: "the front answers 413 to a chunked body over max-body as soon as it passes",
   ...E2E,
   async fn() {
