@@ -582,9 +582,13 @@ static void start(char *frame, size_t len) {
   long argc = argc_field ? strtol(argc_field, NULL, 10) : -1;
   gid_t groups[MAX_GROUPS];
   int group_count = (flags & USER) ? parse_groups(fields[9], groups) : 0;
-  uid_t uid = (uid_t)strtoul(fields[7], NULL, 10);
-  gid_t gid = (gid_t)strtoul(fields[8], NULL, 10);
-  if (argc < 1 || argc > (long)(len / 2) || group_count < 0 || ((flags & CGROUP) && !cgroup[0])) {
+  /* An id over 32 bits would wrap around (4294967296 to root): refused, as urocket does. */
+  unsigned long long uid_value = strtoull(fields[7], NULL, 10);
+  unsigned long long gid_value = strtoull(fields[8], NULL, 10);
+  uid_t uid = (uid_t)uid_value;
+  gid_t gid = (gid_t)gid_value;
+  if (argc < 1 || argc > (long)(len / 2) || group_count < 0 || ((flags & CGROUP) && !cgroup[0]) ||
+      ((flags & USER) && (uid_value > 4294967294ULL || gid_value > 4294967294ULL))) {
     say("F %s %d\n", token, EINVAL);
     return;
   }

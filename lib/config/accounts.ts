@@ -64,9 +64,23 @@ export async function readAccounts(): Promise<Accounts> {
   return parseAccounts(await read("/etc/passwd"), await read("/etc/group"));
 }
 
+/**
+ * The largest uid or gid: ids are 32 bits, and (uid_t)-1 means "unchanged"
+ * to setuid(). A larger number would wrap around in the spawn helper —
+ * 4294967296 would be root.
+ */
+export const MAX_ID = 4294967294;
+
+function outOfRange(kind: "uid" | "gid", id: number): string {
+  return `${kind} ${id} is out of range: ids go from 0 to ${MAX_ID}`;
+}
+
 /** A group by name or number; returns its gid or what is wrong. */
 export function resolveGroup(accounts: Accounts, group: string | number): number | string {
-  if (typeof group === "number" || /^[0-9]+$/.test(group)) return Number(group);
+  if (typeof group === "number" || /^[0-9]+$/.test(group)) {
+    const gid = Number(group);
+    return gid <= MAX_ID ? gid : outOfRange("gid", gid);
+  }
   const entry = accounts.groups.find((g) => g.name === group);
   return entry?.gid ?? `No group ${JSON.stringify(group)} in /etc/group: use its name there, ` +
       "or a numeric gid";
@@ -82,6 +96,7 @@ export function resolveRunAs(
   group?: string | number,
 ): RunAs | string {
   const numeric = typeof user === "number" || /^[0-9]+$/.test(user);
+  if (numeric && Number(user) > MAX_ID) return outOfRange("uid", Number(user));
   const entry = numeric
     ? accounts.users.find((u) => u.uid === Number(user))
     : accounts.users.find((u) => u.name === user);

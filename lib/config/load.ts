@@ -504,8 +504,10 @@ function resolveOperation(
   }
   if (raw.user !== undefined) {
     const runAs = resolveRunAs(ctx.accounts, raw.user, raw.group);
-    if (typeof runAs === "string") report([raw.group !== undefined ? "group" : "user"], runAs);
-    else op.user = runAs;
+    // The group's own problems are the group's; every other is the user's.
+    if (typeof runAs === "string") {
+      report([/^(No group|gid )/.test(runAs) ? "group" : "user"], runAs);
+    } else op.user = runAs;
   } else if (raw.group !== undefined) {
     report(["group"], 'A group needs a user: set "user" too');
   }

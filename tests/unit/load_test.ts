@@ -1096,6 +1096,20 @@ Deno.test("parseConfig() resolves user and group by name or number from /etc/pas
   });
 });
 
+Deno.test("parseConfig() refuses a uid or gid over 32 bits, which would wrap around (4294967296 to root)", async () => {
+  const user = await onlyProblem(withGet("      user: 4294967296", "      group: 0", ...LIST));
+  strictEqual(user.key, "paths./pets.get.user");
+  match(user.message, /uid 4294967296 is out of range: ids go from 0 to 4294967294/);
+  const group = await onlyProblem(
+    withGet("      user: 4242", '      group: "4294967296"', ...LIST),
+  );
+  strictEqual(group.key, "paths./pets.get.group");
+  match(group.message, /gid 4294967296 is out of range/);
+  const socket = await onlyProblem("socket-group: 99999999999\n");
+  strictEqual(socket.key, "socket-group");
+  match(socket.message, /gid 99999999999 is out of range/);
+});
+
 Deno.test("parseConfig() refuses unknown users and groups, a group without user, a uid without group", async () => {
   const unknown = await onlyProblem(withGet("      user: nobody-here", ...LIST));
   strictEqual(unknown.key, "paths./pets.get.user");

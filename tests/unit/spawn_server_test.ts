@@ -109,6 +109,16 @@ Deno.test({
           return true;
         },
       );
+      // A uid over 32 bits would wrap around (4294967296 to root): refused, whatever asks.
+      await rejects(
+        server.spawn({
+          ...spec,
+          program: "/usr/bin/id",
+          cwd: dir,
+          user: { uid: 4294967296, gid: 0, groups: [0] },
+        }),
+        (error) => error instanceof SpawnError && error.code === "EINVAL",
+      );
       const spawned = await server.spawn({ ...spec, program: "/bin/true", cwd: dir });
       notStrictEqual(spawned.pid, server.pid);
       await output(spawned);
