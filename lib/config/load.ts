@@ -301,6 +301,10 @@ function resolve(
   if (parseDuration(defaults.timeout) <= 0) {
     report(["timeout"], "The timeout must be greater than zero");
   }
+  // Zero would cut every streamed reply as it starts.
+  if (parseDuration(defaults["stream-timeout"]) <= 0) {
+    report(["stream-timeout"], "The stream-timeout must be greater than zero");
+  }
   const socketGroupValue = top<string | number | undefined>("socket-group", undefined);
   const socketGroup = socketGroupValue === undefined
     ? undefined
@@ -492,6 +496,9 @@ function resolveOperation(
   };
   if (raw.timeout !== undefined && op.timeoutMs <= 0) {
     report(["timeout"], "The timeout must be greater than zero");
+  }
+  if (raw["stream-timeout"] !== undefined && op.streamTimeoutMs <= 0) {
+    report(["stream-timeout"], "The stream-timeout must be greater than zero");
   }
   const limits = resolveLimits({ ...ctx.topLimits, ...raw.limits });
   if (limits) op.limits = limits;

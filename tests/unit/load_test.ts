@@ -768,6 +768,14 @@ Deno.test("parseConfig() reports a zero top-level timeout at the top-level key",
   deepStrictEqual(problems.map((p) => [p.key, p.line]), [["timeout", 1]]);
 });
 
+Deno.test("parseConfig() refuses a zero stream-timeout, which would cut every streamed reply", async () => {
+  const problem = await onlyProblem(withGet("      stream-timeout: 0s", ...LIST));
+  strictEqual(problem.key, "paths./pets.get.stream-timeout");
+  strictEqual(problem.message, "The stream-timeout must be greater than zero");
+  const top = await problemsOf("stream-timeout: 0\n" + withGet(...LIST));
+  deepStrictEqual(top.map((p) => [p.key, p.line]), [["stream-timeout", 1]]);
+});
+
 Deno.test("parseConfig() refuses a timeout longer than a timer can wait", async () => {
   // setTimeout() holds at most 2^31-1 ms (about 24.8 days); a longer delay fires at once.
   const problems = await problemsOf(
