@@ -20,13 +20,11 @@ import {
   type ServiceConfig,
 } from "./config/mod.ts";
 import {
-  deref,
   DocumentError,
   type DocumentOperation,
-  isObject,
-  type JsonObject,
   loadDocument,
   type OpenApiDocument,
+  responseMediaTypes,
 } from "./openapi/document.ts";
 import { Router } from "./openapi/router.ts";
 import type { OperationValidator } from "./openapi/validation/mod.ts";
@@ -116,7 +114,7 @@ export async function loadGeneration(file: string, options: LoadOptions): Promis
       key,
       config: op,
       document: docOp,
-      defaultContentType: soleMediaType(document.raw, docOp),
+      defaultContentType: soleMediaType(document, docOp),
     });
   }
   const warnings = [...config.warnings];
@@ -210,14 +208,8 @@ function clashingPathParams(path: string): [string, string] | undefined {
   return undefined;
 }
 
-function soleMediaType(doc: JsonObject, operation: DocumentOperation): string {
-  const types = new Set<string>();
-  for (const response of Object.values(operation.responses)) {
-    const content = deref(doc, response);
-    if (isObject(content) && isObject(content.content)) {
-      for (const type of Object.keys(content.content)) types.add(type);
-    }
-  }
+function soleMediaType(document: OpenApiDocument, operation: DocumentOperation): string {
+  const types = responseMediaTypes(document.files, operation);
   return types.size === 1 ? [...types][0] : "application/octet-stream";
 }
 

@@ -9,12 +9,19 @@
 import {
   escapePointer,
   isObject,
-  type Json,
   type JsonObject,
   parseJsonOrYaml,
   resolvePointer,
 } from "./json.ts";
-import { type DocumentFiles, fileUrl, loadRefFiles } from "./refs.ts";
+import {
+  childPointer,
+  type DocumentFiles,
+  fileUrl,
+  followMember,
+  loadRefFiles,
+  type Location,
+  type Resolved,
+} from "./refs.ts";
 
 export { escapePointer, isObject, type Json, type JsonObject, resolvePointer } from "./json.ts";
 
@@ -46,12 +53,12 @@ export class DocumentError extends Error {
   }
 }
 
-/** A parameter of an operation, with local `$ref`s resolved. */
+/** A parameter of an operation, with its `$ref`s followed. */
 export interface Parameter {
   name: string;
   in: "path" | "query" | "header" | "cookie";
   required: boolean;
-  /** The parameter object as written (after `$ref` resolution). */
+  /** The parameter object as written (after following its `$ref`s). */
   spec: JsonObject;
 }
 
@@ -64,12 +71,17 @@ export interface DocumentOperation {
   operationId?: string;
   /** Path-level and operation-level parameters, the latter winning. */
   parameters: Parameter[];
-  /** The `requestBody` object (after `$ref` resolution), if any. */
+  /** The `requestBody` object (after following its `$ref`s), if any. */
   requestBody?: JsonObject;
-  /** The `responses` object as written. */
+  /** The `responses` object as written (its members may be `$ref`s). */
   responses: JsonObject;
-  /** JSON pointer of the operation object, for messages. */
+  /**
+   * JSON pointer of the operation in the document (`/paths/~1pets/get`), for
+   * messages — also when its path item is a `$ref` to another place.
+   */
   pointer: string;
+  /** Where the operation object is: the file that holds it and the pointer in that file. */
+  location: Location;
 }
 
 /** A loaded document. */
@@ -93,9 +105,9 @@ export interface OpenApiDocument {
 }
 
 /**
- * Reads and checks the OpenAPI document at `file`, and loads the files its
+ * Reads and checks the OpenAPI document at `file`, loads the files its
  * `$ref`s name (a missing file, or a pointer into one that leads nowhere, is
- * a problem).
+ * a problem), and lists its operations with `$ref`s followed across them.
  */
 export async function loadDocument(file: string): Promise<OpenApiDocument> {
   let text: string;
@@ -107,7 +119,7 @@ export async function loadDocument(file: string): Promise<OpenApiDocument> {
       message: `Cannot read the OpenAPI document: ${(error as Error).message}`,
     }]);
   }
-  const document = parseDocumentText(text, file);
+  const document = checkDocumentText(text, file);
   const { files, problems } = await loadRefFiles(document.url, document.raw, {
     read: (path) => Deno.readTextFile(path),
   });
@@ -121,16 +133,24 @@ export async function loadDocument(file: string): Promise<OpenApiDocument> {
       })),
     );
   }
-  return { ...document, files };
+  return { ...document, files, operations: listOperations(files, document.url) };
 }
 
 /**
- * Parses `text` (YAML or JSON) as an OpenAPI document.
+ * Parses `text` (YAML or JSON) as an OpenAPI document, on its own: `$ref`s
+ * into other files are not loaded, so what they name is missing from
+ * `operations` (a path item in another file lists no operation).
  *
  * @throws {DocumentError} listing every problem: syntax, version, missing
  * `paths`, local `$ref`s that do not resolve.
  */
 export function parseDocumentText(text: string, file: string): OpenApiDocument {
+  const document = checkDocumentText(text, file);
+  return { ...document, operations: listOperations(document.files, document.url) };
+}
+
+/** Parses and checks `text`; operations are listed by the caller, once the files are known. */
+function checkDocumentText(text: string, file: string): Omit<OpenApiDocument, "operations"> {
   let raw: unknown;
   try {
     raw = parseJsonOrYaml(text);
@@ -173,49 +193,81 @@ export function parseDocumentText(text: string, file: string): OpenApiDocument {
     url,
     files: new Map([[url, doc]]),
     basePath: basePathOf(doc),
-    operations: listOperations(doc),
   };
 }
 
-function listOperations(doc: JsonObject): DocumentOperation[] {
+/**
+ * The operations of the document at `url`, every `$ref` on the way (path
+ * item, parameter, request body) followed across `files`, each relative to
+ * the file that holds it.
+ */
+function listOperations(files: DocumentFiles, url: string): DocumentOperation[] {
+  const doc = files.get(url) as JsonObject;
+  const paths: Resolved = { url, pointer: "/paths", value: doc.paths };
   const operations: DocumentOperation[] = [];
-  for (const [path, itemOrRef] of Object.entries(doc.paths as JsonObject)) {
-    const item = deref(doc, itemOrRef);
-    if (!isObject(item)) continue;
-    const shared = parametersOf(doc, item.parameters);
+  for (const path of Object.keys(doc.paths as JsonObject)) {
+    const item = followMember(files, paths, path);
+    if (!item || !isObject(item.value)) continue;
+    const shared = parametersOf(files, item);
     for (const method of METHODS) {
-      const op = item[method];
-      if (!isObject(op)) continue;
-      const own = parametersOf(doc, op.parameters);
+      const op = followMember(files, item, method);
+      if (!op || !isObject(op.value)) continue;
+      const own = parametersOf(files, op);
       const parameters = [
         ...shared.filter((p) => !own.some((o) => o.name === p.name && o.in === p.in)),
         ...own,
       ];
-      const body = deref(doc, op.requestBody);
+      const body = followMember(files, op, "requestBody")?.value;
       operations.push({
         path,
         method,
-        operationId: typeof op.operationId === "string" ? op.operationId : undefined,
+        operationId: typeof op.value.operationId === "string" ? op.value.operationId : undefined,
         parameters,
         requestBody: isObject(body) ? body : undefined,
-        responses: isObject(op.responses) ? op.responses : {},
+        responses: isObject(op.value.responses) ? op.value.responses : {},
         pointer: `/paths/${escapePointer(path)}/${method}`,
+        location: { url: op.url, pointer: op.pointer },
       });
     }
   }
   return operations;
 }
 
-function parametersOf(doc: JsonObject, list: Json | undefined): Parameter[] {
-  if (!Array.isArray(list)) return [];
+/** The parameters listed by a path item or an operation, `$ref`s followed. */
+function parametersOf(files: DocumentFiles, owner: Resolved): Parameter[] {
+  const list = followMember(files, owner, "parameters");
+  if (!list || !Array.isArray(list.value)) return [];
   const out: Parameter[] = [];
-  for (const entry of list) {
-    const p = deref(doc, entry);
+  for (let i = 0; i < list.value.length; i++) {
+    const p = followMember(files, list, i)?.value;
     if (!isObject(p) || typeof p.name !== "string") continue;
     if (p.in !== "path" && p.in !== "query" && p.in !== "header" && p.in !== "cookie") continue;
     out.push({ name: p.name, in: p.in, required: p.in === "path" || p.required === true, spec: p });
   }
   return out;
+}
+
+/**
+ * The media types the responses of `operation` declare, their `$ref`s
+ * followed across `files`.
+ */
+export function responseMediaTypes(
+  files: DocumentFiles,
+  operation: DocumentOperation,
+): Set<string> {
+  const responses: Resolved = {
+    url: operation.location.url,
+    pointer: childPointer(operation.location.pointer, "responses"),
+    value: operation.responses,
+  };
+  const types = new Set<string>();
+  for (const key of Object.keys(operation.responses)) {
+    const response = followMember(files, responses, key)?.value;
+    if (isObject(response) && isObject(response.content)) {
+      for (const type of Object.keys(response.content)) types.add(type);
+    }
+  }
+  return types;
 }
 
 function basePathOf(doc: JsonObject): string {
@@ -241,16 +293,6 @@ function basePathOf(doc: JsonObject): string {
     path = url.startsWith("/") ? url : `/${url}`;
   }
   return path.replace(/\/+$/, "");
-}
-
-/** Follows a local `$ref` chain; returns other values unchanged. */
-export function deref(doc: JsonObject, value: Json | undefined): Json | undefined {
-  let current = value;
-  for (let hops = 0; hops < 32 && isObject(current) && typeof current.$ref === "string"; hops++) {
-    if (!current.$ref.startsWith("#")) return current;
-    current = resolvePointer(doc, current.$ref.slice(1));
-  }
-  return current;
 }
 
 /** Keys whose values are data, where a `$ref` key is not a reference. */

@@ -148,6 +148,39 @@ export function follow(files: DocumentFiles, start: Resolved): Resolved | undefi
   return undefined;
 }
 
+/**
+ * The member `key` of a resolved object or array, with its `$ref`s followed
+ * (relative to the file that holds each); `undefined` when there is none, a
+ * link is broken or the chain loops.
+ */
+export function followMember(
+  files: DocumentFiles,
+  parent: Resolved,
+  key: string | number,
+): Resolved | undefined {
+  if (!isObject(parent.value) && !Array.isArray(parent.value)) return undefined;
+  // Own members only: a key such as "constructor" must not find Object's.
+  if (!Object.hasOwn(parent.value, key)) return undefined;
+  const value = (parent.value as Record<string, Json>)[key];
+  return follow(files, { url: parent.url, pointer: childPointer(parent.pointer, key), value });
+}
+
+/**
+ * The value at `location`, following every `$ref` met on the way: in a
+ * document whose path item `/pets` is a `$ref` into `paths/pets.yaml`,
+ * `/paths/~1pets/post` is the `post` of that file. `undefined` when the way
+ * is broken.
+ */
+export function followPointer(files: DocumentFiles, location: Location): Resolved | undefined {
+  let current = resolveLocation(files, { url: location.url, pointer: "" });
+  if (location.pointer === "") return current && follow(files, current);
+  for (const token of location.pointer.slice(1).split("/")) {
+    if (!current) return undefined;
+    current = followMember(files, current, token.replaceAll("~1", "/").replaceAll("~0", "~"));
+  }
+  return current;
+}
+
 /** Whether a reference points outside the local file system (never fetched). */
 export function isRemote(url: string): boolean {
   return !url.startsWith("file:");

@@ -2,10 +2,13 @@ import { deepStrictEqual, match, strictEqual, throws } from "node:assert/strict"
 import {
   DocumentError,
   type DocumentProblem,
+  loadDocument,
   type OpenApiDocument,
   parseDocumentText,
+  responseMediaTypes,
 } from "../../lib/openapi/document.ts";
 import { parseJsonOrYaml } from "../../lib/openapi/json.ts";
+import { fileUrl } from "../../lib/openapi/refs.ts";
 
 const FILE = "/srv/app/openapi.yaml";
 
@@ -319,6 +322,169 @@ Deno.test("parseDocumentText() lists operations with their JSON pointer and resp
       ["put", "/paths/~1pets~1{petId}/put", ["204"]],
     ],
   );
+});
+
+/**
+ * Writes `files` (path relative to a new temporary folder → text), loads its
+ * `openapi.yaml`, runs `fn` on it, and removes the folder.
+ */
+async function withFiles(
+  files: Record<string, string>,
+  fn: (document: OpenApiDocument, dir: string) => void,
+): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "urocket-document-" });
+  try {
+    for (const [path, text] of Object.entries(files)) {
+      await Deno.mkdir(`${dir}/${path}`.replace(/\/[^/]*$/, ""), { recursive: true });
+      await Deno.writeTextFile(`${dir}/${path}`, text);
+    }
+    fn(await loadDocument(`${dir}/openapi.yaml`), dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("loadDocument() follows a path item $ref into a neighbouring file", async () => {
+  await withFiles({
+    "openapi.yaml": doc(
+      "3.0.3",
+      `paths:
+  /pets: { $ref: "./paths/pets.yaml" }
+`,
+    ),
+    "paths/pets.yaml": `get:
+  operationId: listPets
+  parameters: [{ name: limit, in: query, schema: { type: integer } }]
+  responses: { "200": { description: ok } }
+post:
+  responses: { "201": { description: created } }
+`,
+  }, (document, dir) => {
+    deepStrictEqual(document.operations.map((o) => [o.method, o.path, o.operationId]), [
+      ["get", "/pets", "listPets"],
+      ["post", "/pets", undefined],
+    ]);
+    const get = document.operations[0];
+    strictEqual(get.pointer, "/paths/~1pets/get");
+    deepStrictEqual(get.location, { url: fileUrl(`${dir}/paths/pets.yaml`), pointer: "/get" });
+    deepStrictEqual(get.parameters.map((p) => [p.name, p.in]), [["limit", "query"]]);
+  });
+});
+
+Deno.test("loadDocument() follows a path item $ref with a fragment, and local refs in that file", async () => {
+  await withFiles({
+    "openapi.yaml": doc(
+      "3.1.0",
+      `paths:
+  /pets/{petId}: { $ref: "paths.yaml#/components/pathItems/PetById" }
+`,
+    ),
+    "paths.yaml": `components:
+  pathItems:
+    PetById:
+      parameters: [{ $ref: "#/components/parameters/PetId" }]
+      delete:
+        requestBody: { $ref: "#/components/requestBodies/Reason" }
+        responses: { "204": { description: gone } }
+  parameters:
+    PetId: { name: petId, in: path, required: true, schema: { type: integer } }
+  requestBodies:
+    Reason: { content: { text/plain: {} } }
+`,
+  }, (document, dir) => {
+    const [del] = document.operations;
+    deepStrictEqual([del.method, del.path], ["delete", "/pets/{petId}"]);
+    deepStrictEqual(del.location, {
+      url: fileUrl(`${dir}/paths.yaml`),
+      pointer: "/components/pathItems/PetById/delete",
+    });
+    deepStrictEqual(del.parameters.map((p) => [p.name, p.in, p.spec.schema]), [
+      ["petId", "path", { type: "integer" }],
+    ]);
+    deepStrictEqual(del.requestBody, { content: { "text/plain": {} } });
+  });
+});
+
+Deno.test("loadDocument() follows parameter and requestBody $refs into neighbouring files", async () => {
+  await withFiles({
+    "openapi.yaml": doc(
+      "3.0.3",
+      `paths:
+  /pets/{petId}:
+    parameters: [{ $ref: "./params.yaml#/PetId" }]
+    put:
+      parameters: [{ $ref: "./params.yaml#/Limit" }]
+      requestBody: { $ref: "./bodies.yaml#/Pet" }
+      responses: { "204": { description: done } }
+`,
+    ),
+    "params.yaml": `PetId: { name: petId, in: path, schema: { type: string } }
+Limit: { name: limit, in: query, required: true, schema: { type: integer } }
+`,
+    "bodies.yaml": `Pet:
+  required: true
+  content: { application/json: { schema: { type: object } } }
+`,
+  }, (document) => {
+    const [put] = document.operations;
+    deepStrictEqual(put.parameters.map((p) => [p.name, p.in, p.required]), [
+      ["petId", "path", true],
+      ["limit", "query", true],
+    ]);
+    deepStrictEqual(put.requestBody, {
+      required: true,
+      content: { "application/json": { schema: { type: "object" } } },
+    });
+  });
+});
+
+Deno.test("loadDocument() follows a chain of $refs from file to file, each relative to its file", async () => {
+  await withFiles({
+    "openapi.yaml": doc(
+      "3.0.3",
+      `paths:
+  /owners: { $ref: "paths/owners.yaml" }
+`,
+    ),
+    // A file that is only a $ref, relative to paths/, into a file that refers on.
+    "paths/owners.yaml": `$ref: "../shared/items.yaml#/Owners"
+`,
+    "shared/items.yaml": `Owners:
+  post:
+    parameters: [{ $ref: "params/common.yaml#/Dry" }]
+    requestBody: { $ref: "#/Body" }
+    responses: { "200": { $ref: "params/common.yaml#/Ok" } }
+Body: { $ref: "params/common.yaml#/Body" }
+`,
+    "shared/params/common.yaml": `Dry: { name: dry, in: query, schema: { type: boolean } }
+Body: { content: { application/json: {} } }
+Ok: { description: ok, content: { text/csv: {} } }
+`,
+  }, (document, dir) => {
+    const [post] = document.operations;
+    deepStrictEqual([post.method, post.path], ["post", "/owners"]);
+    deepStrictEqual(post.location, {
+      url: fileUrl(`${dir}/shared/items.yaml`),
+      pointer: "/Owners/post",
+    });
+    deepStrictEqual(post.parameters.map((p) => [p.name, p.in]), [["dry", "query"]]);
+    deepStrictEqual(post.requestBody, { content: { "application/json": {} } });
+    deepStrictEqual([...responseMediaTypes(document.files, post)], ["text/csv"]);
+  });
+});
+
+Deno.test("parseDocumentText() lists no operation for a path item in a file it does not load", () => {
+  const parsed = parse(doc(
+    "3.0.3",
+    `paths:
+  /pets: { $ref: "./paths/pets.yaml" }
+  /local: { $ref: "#/components/pathItems/Local" }
+components:
+  pathItems:
+    Local: { get: { responses: {} } }
+`,
+  ));
+  deepStrictEqual(parsed.operations.map((o) => [o.method, o.path]), [["get", "/local"]]);
 });
 
 Deno.test("DocumentError.message names the file and each pointer", () => {

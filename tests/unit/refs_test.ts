@@ -5,6 +5,7 @@ import {
   filePath,
   fileUrl,
   follow,
+  followPointer,
   loadRefFiles,
   locationUri,
   resolveRef,
@@ -150,6 +151,23 @@ Deno.test("follow() follows a chain of refs across files and stops on a loop", (
     value: { type: "string" },
   });
   strictEqual(follow(files, { url: MAIN, pointer: "/loop", value: { $ref: "#/loop" } }), undefined);
+});
+
+Deno.test("followPointer() follows the $refs met on the way, across files", () => {
+  const files = new Map<string, Json>([
+    [MAIN, { paths: { "/pets": { $ref: "paths/pets.yaml#/Pets" } } }],
+    ["file:///srv/api/paths/pets.yaml", {
+      Pets: { post: { requestBody: { $ref: "../bodies.yaml" } } },
+    }],
+    ["file:///srv/api/bodies.yaml", { required: true }],
+  ]);
+  deepStrictEqual(followPointer(files, { url: MAIN, pointer: "/paths/~1pets/post/requestBody" }), {
+    url: "file:///srv/api/bodies.yaml",
+    pointer: "",
+    value: { required: true },
+  });
+  strictEqual(followPointer(files, { url: MAIN, pointer: "/paths/~1pets/get" }), undefined);
+  strictEqual(followPointer(files, { url: MAIN, pointer: "/paths/~1dogs/get" }), undefined);
 });
 
 Deno.test("loadDocument() loads the files next to the document and refuses a missing one", async () => {

@@ -1,5 +1,5 @@
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
-import { parseDocumentText } from "../../lib/openapi/document.ts";
+import { loadDocument, parseDocumentText } from "../../lib/openapi/document.ts";
 import {
   DocumentValidation,
   MAX_ERRORS,
@@ -347,4 +347,93 @@ Deno.test("checkRequest() validates a 3.1 document with 2020-12 keywords", () =>
     { in: "body", pointer: "/address", message: "is required" },
     { in: "body", pointer: "/kind", message: 'must be "order"' },
   ]);
+});
+
+/** Checks a request with path parameter `id` and a JSON body. */
+function requestWith(v: OperationValidator, id: string, body: string): Verdict {
+  return v.checkRequest({
+    params: { id },
+    url: new URL(`http://localhost/things/${id}`),
+    headers: new Headers({ "content-type": "application/json" }),
+    body: encoder.encode(body),
+  });
+}
+
+Deno.test("DocumentValidation.prepare() finds the parameters and body of a path item written as a local $ref", () => {
+  const v = validator(
+    "/paths/~1things~1{id}/put",
+    `openapi: 3.1.0
+info: { title: t, version: "1" }
+paths:
+  /things/{id}: { $ref: "#/components/pathItems/Thing" }
+components:
+  pathItems:
+    Thing:
+      parameters: [{ name: id, in: path, required: true, schema: { type: integer } }]
+      put:
+        requestBody:
+          content: { application/json: { schema: { type: object, required: [name] } } }
+        responses: { "204": { description: done } }
+`,
+  );
+  deepStrictEqual(errors(requestWith(v, "1", '{"name":"a"}')), []);
+  deepStrictEqual(errors(requestWith(v, "x", "{}")).map((e) => `${e.in} ${e.pointer}`), [
+    "path /id",
+    "body /name",
+  ]);
+});
+
+Deno.test("DocumentValidation.prepare() finds the parameters and body of a path item in another file", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "urocket-validation-" });
+  try {
+    await Deno.mkdir(`${dir}/paths`);
+    await Deno.writeTextFile(
+      `${dir}/openapi.yaml`,
+      `openapi: 3.0.3
+info: { title: t, version: "1" }
+paths:
+  /things/{id}: { $ref: "paths/things.yaml#/Thing" }
+`,
+    );
+    await Deno.writeTextFile(
+      `${dir}/paths/things.yaml`,
+      `Thing:
+  parameters: [{ $ref: "../params.yaml#/Id" }]
+  put:
+    operationId: putThing
+    requestBody: { $ref: "#/Body" }
+    responses: { "204": { description: done } }
+Body:
+  required: true
+  content: { application/json: { schema: { $ref: "../schemas.yaml#/Thing" } } }
+`,
+    );
+    await Deno.writeTextFile(
+      `${dir}/params.yaml`,
+      "Id: { name: id, in: path, required: true, schema: { type: integer } }\n",
+    );
+    await Deno.writeTextFile(
+      `${dir}/schemas.yaml`,
+      "Thing: { type: object, required: [name], properties: { name: { type: string } } }\n",
+    );
+    const document = await loadDocument(`${dir}/openapi.yaml`);
+    const [op] = document.operations;
+    const prepared = new DocumentValidation(document).prepare({
+      pointer: op.pointer,
+      name: op.operationId!,
+    }, { in: true, out: true });
+    deepStrictEqual(prepared.problems, []);
+    const v = prepared.validator;
+    deepStrictEqual(v.contract.location, op.location);
+    deepStrictEqual(errors(requestWith(v, "1", '{"name":"a"}')), []);
+    deepStrictEqual(errors(requestWith(v, "x", '{"name":1}')).map((e) => `${e.in} ${e.pointer}`), [
+      "path /id",
+      "body /name",
+    ]);
+    deepStrictEqual(errors(requestWith(v, "1", "")), [
+      { in: "body", pointer: "", message: "is required" },
+    ]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -7,11 +7,13 @@
  * @module
  */
 
-import { isObject, type Json, type JsonObject } from "../json.ts";
+import { isObject, type JsonObject } from "../json.ts";
 import {
   childPointer,
   type DocumentFiles,
   follow,
+  followMember as member,
+  followPointer,
   type Location,
   type Resolved,
   resolveLocation,
@@ -84,15 +86,19 @@ const IGNORED_HEADERS = new Set(["accept", "content-type", "authorization"]);
 
 /**
  * Describes the operation at `pointer` (`/paths/~1pets/get`) of the document
- * at `url`.
+ * at `url`, following `$ref`s on the way as the operations were listed (a
+ * path item may be a `$ref` into another file). Its `location` is where the
+ * operation object is found.
  */
 export function describeOperation(
   files: DocumentFiles,
   url: string,
   pointer: string,
 ): OperationContract {
-  const op = resolveLocation(files, { url, pointer });
-  const item = resolveLocation(files, { url, pointer: pointer.slice(0, pointer.lastIndexOf("/")) });
+  const slash = pointer.lastIndexOf("/");
+  const item = followPointer(files, { url, pointer: pointer.slice(0, slash) });
+  const method = pointer.slice(slash + 1).replaceAll("~1", "/").replaceAll("~0", "~");
+  const op = item && member(files, item, method);
   const shared = item ? parametersOf(files, item, "parameters") : [];
   const own = op ? parametersOf(files, op, "parameters") : [];
   const parameters = [
@@ -119,23 +125,8 @@ export function describeOperation(
       responses.push({ key, content: contentOf(response), location: response });
     }
   }
-  return { location: { url, pointer }, parameters, body, responses };
-}
-
-/** Resolves the member `key` of a resolved object, following its `$ref`s. */
-function member(
-  files: DocumentFiles,
-  parent: Resolved,
-  key: string | number,
-): Resolved | undefined {
-  if (!isObject(parent.value) && !Array.isArray(parent.value)) return undefined;
-  const value = (parent.value as Record<string, Json>)[key];
-  if (value === undefined) return undefined;
-  return follow(files, {
-    url: parent.url,
-    pointer: childPointer(parent.pointer, key),
-    value,
-  });
+  const location = op ? { url: op.url, pointer: op.pointer } : { url, pointer };
+  return { location, parameters, body, responses };
 }
 
 function parametersOf(files: DocumentFiles, owner: Resolved, key: string): ParameterContract[] {
