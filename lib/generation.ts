@@ -78,6 +78,7 @@ export async function loadGeneration(file: string, options: LoadOptions): Promis
       ...problems,
       ...error.problems.map((p) => ({
         file: p.file ?? error.file,
+        line: p.line,
         key: p.pointer,
         message: p.message,
       })),

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { isMap, isScalar, LineCounter, type Node, parseDocument } from "yaml";
+import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from "yaml";
 import { type Accounts, readAccounts, resolveGroup, resolveRunAs, type RunAs } from "./accounts.ts";
 import { ConfigError, type Problem } from "./errors.ts";
 import {
@@ -187,9 +187,10 @@ export async function inspectConfig(
   const file = options.file;
   const lineCounter = new LineCounter();
   // logLevel "error": the yaml package would otherwise print its warnings on stderr.
+  // Keys written twice are found by duplicateKeys() rather than `uniqueKeys`, whose error names no key.
   const doc = parseDocument(text, {
     lineCounter,
-    uniqueKeys: true,
+    uniqueKeys: false,
     prettyErrors: false,
     logLevel: "error",
   });
@@ -199,6 +200,7 @@ export async function inspectConfig(
     key: "",
     message: `Invalid YAML: ${error.message.split("\n")[0]}`,
   }));
+  if (problems.length === 0) problems.push(...duplicateKeys(doc.contents, lineCounter, file));
   let data: unknown = {};
   if (problems.length === 0) {
     try {
@@ -722,6 +724,44 @@ function findNode(root: unknown, path: PropertyKey[], keyOnly: boolean): Node | 
     node = value;
   }
   return node;
+}
+
+/**
+ * A problem for every key written twice in one mapping, at the second one:
+ * YAML would keep only the last, and a setting would be lost without a
+ * word. Keys are compared as the parsed config names them (`1` and `"1"`
+ * are one key). The OpenAPI document is checked the same way (openapi/json.ts).
+ */
+function duplicateKeys(root: unknown, lineCounter: LineCounter, file: string): Problem[] {
+  const problems: Problem[] = [];
+  const walk = (node: unknown, path: PropertyKey[]) => {
+    if (isSeq(node)) {
+      node.items.forEach((item, i) => walk(item, [...path, i]));
+    } else if (isMap(node)) {
+      const seen = new Map<string, number>();
+      for (const pair of node.items) {
+        if (!isScalar(pair.key)) continue;
+        const key = pair.key.value === null ? "" : String(pair.key.value);
+        const at = pair.key.range?.[0] ?? 0;
+        const first = seen.get(key);
+        if (first === undefined) {
+          seen.set(key, at);
+        } else {
+          problems.push({
+            file,
+            line: lineCounter.linePos(at).line,
+            key: formatKeyPath([...path, key]),
+            message: `Duplicate key ${JSON.stringify(key)} (first at line ${
+              lineCounter.linePos(first).line
+            }): only the last one would be kept`,
+          });
+        }
+        walk(pair.value, [...path, key]);
+      }
+    }
+  };
+  walk(root, []);
+  return problems;
 }
 
 /** `["paths", "/pets", "post", "inject", "env", 1]` → `paths./pets.post.inject.env[1]`. */

@@ -7,6 +7,7 @@
  */
 
 import {
+  DuplicateKeyError,
   escapePointer,
   isObject,
   type JsonObject,
@@ -32,6 +33,8 @@ const METHODS = ["get", "put", "post", "delete", "options", "head", "patch", "tr
 export interface DocumentProblem {
   pointer: string;
   message: string;
+  /** 1-based line, when the problem is tied to one (a duplicate key). */
+  line?: number;
   /** The file the pointer is in, when it is not the document itself but a file it refers to. */
   file?: string;
 }
@@ -46,7 +49,10 @@ export class DocumentError extends Error {
   readonly problems: readonly DocumentProblem[];
 
   constructor(file: string, problems: DocumentProblem[]) {
-    super(problems.map((p) => `${file}: ${p.pointer || "/"}: ${p.message}`).join("\n"));
+    super(
+      problems.map((p) => `${file}${p.line ? `:${p.line}` : ""}: ${p.pointer || "/"}: ${p.message}`)
+        .join("\n"),
+    );
     this.name = "DocumentError";
     this.file = file;
     this.problems = problems;
@@ -141,8 +147,8 @@ export async function loadDocument(file: string): Promise<OpenApiDocument> {
  * into other files are not loaded, so what they name is missing from
  * `operations` (a path item in another file lists no operation).
  *
- * @throws {DocumentError} listing every problem: syntax, version, missing
- * `paths`, local `$ref`s that do not resolve.
+ * @throws {DocumentError} listing every problem: syntax, a key written twice
+ * in one object, version, missing `paths`, local `$ref`s that do not resolve.
  */
 export function parseDocumentText(text: string, file: string): OpenApiDocument {
   const document = checkDocumentText(text, file);
@@ -155,6 +161,17 @@ function checkDocumentText(text: string, file: string): Omit<OpenApiDocument, "o
   try {
     raw = parseJsonOrYaml(text);
   } catch (error) {
+    if (error instanceof DuplicateKeyError) {
+      throw new DocumentError(
+        file,
+        error.duplicates.map((d) => ({
+          pointer: d.pointer,
+          line: d.line,
+          message: `Duplicate key ${JSON.stringify(d.key)} (first at line ${d.firstLine}): ` +
+            "only the last one would be kept",
+        })),
+      );
+    }
     throw new DocumentError(file, [{
       pointer: "",
       message: `Invalid YAML or JSON: ${(error as Error).message.split("\n")[0]}`,

@@ -7,7 +7,7 @@ import {
   parseDocumentText,
   responseMediaTypes,
 } from "../../lib/openapi/document.ts";
-import { parseJsonOrYaml } from "../../lib/openapi/json.ts";
+import { jsonDuplicateKeys, parseJsonOrYaml } from "../../lib/openapi/json.ts";
 import { fileUrl } from "../../lib/openapi/refs.ts";
 
 const FILE = "/srv/app/openapi.yaml";
@@ -485,6 +485,107 @@ components:
 `,
   ));
   deepStrictEqual(parsed.operations.map((o) => [o.method, o.path]), [["get", "/local"]]);
+});
+
+Deno.test("parseDocumentText() refuses a YAML document with a duplicate key, naming its line and the first", () => {
+  const text = doc(
+    "3.0.3",
+    `paths:
+  /pets:
+    get:
+      responses: {"200": {description: ok}}
+  /owners:
+    get:
+      responses: {"200": {description: ok}}
+  /pets:
+    post:
+      responses: {"201": {description: created}}
+`,
+  );
+  throws(() => parse(text), (error: unknown) => {
+    if (!(error instanceof DocumentError)) return false;
+    deepStrictEqual(error.problems, [{
+      pointer: "/paths/~1pets",
+      line: 10,
+      message: 'Duplicate key "/pets" (first at line 4): only the last one would be kept',
+    }]);
+    strictEqual(
+      error.message,
+      `${FILE}:10: /paths/~1pets: Duplicate key "/pets" (first at line 4): ` +
+        "only the last one would be kept",
+    );
+    return true;
+  });
+});
+
+Deno.test("parseDocumentText() reports every duplicate key, in lists and as the parser names keys", () => {
+  const problems = problemsOf(doc(
+    "3.0.3",
+    `paths:
+  /pets:
+    get:
+      parameters:
+        - {name: limit, in: query, in: header}
+      responses:
+        200: {description: ok}
+        "200": {description: also ok}
+    get: {responses: {}}
+`,
+  ));
+  deepStrictEqual(problems.map((p) => [p.pointer, p.line]), [
+    ["/paths/~1pets/get/parameters/0/in", 7],
+    ["/paths/~1pets/get/responses/200", 10],
+    ["/paths/~1pets/get", 11],
+  ]);
+});
+
+Deno.test("parseDocumentText() refuses a strict JSON document with a duplicate key, naming its line", () => {
+  // Escaped quotes and backslashes, and braces inside strings, do not confuse the scan.
+  const text = String.raw`{
+  "openapi": "3.1.0",
+  "info": {"title": "a \\\"}{, \"title\": \"", "version": "1"},
+  "paths": {
+    "/pets": {
+      "get": {"responses": {}},
+      "g\u0065t": {"responses": {}}
+    },
+    "/owners": {"get": {"responses": {}}, "parameters": [{"name": "a"}, {"name": "b", "name": "c"}]}
+  }
+}`;
+  // Strict JSON, so read by JSON.parse and scanned, not by the YAML parser.
+  deepStrictEqual(jsonDuplicateKeys(text).map((d) => d.key), ["get", "name"]);
+  deepStrictEqual(problemsOf(text).map((p) => [p.pointer, p.line, p.message]), [
+    [
+      "/paths/~1pets/get",
+      7,
+      'Duplicate key "get" (first at line 6): only the last one would be kept',
+    ],
+    [
+      "/paths/~1owners/parameters/1/name",
+      9,
+      'Duplicate key "name" (first at line 9): only the last one would be kept',
+    ],
+  ]);
+  // The same keys in different objects, and key-like text in strings, are no duplicates.
+  strictEqual(
+    parse(JSON.stringify(
+      {
+        openapi: "3.1.0",
+        info: { title: '"title": "x", {"title"', version: "1" },
+        paths: { "/a": { get: { responses: {} } }, "/b": { get: { responses: {} } } },
+      },
+      null,
+      2,
+    )).operations.length,
+    2,
+  );
+});
+
+Deno.test("parseDocumentText() refuses a duplicate key in JSON-like text only YAML reads", () => {
+  deepStrictEqual(
+    problemsOf('{"openapi": "3.1.0", "paths": {}, "paths": {},}').map((p) => [p.pointer, p.line]),
+    [["/paths", 1]],
+  );
 });
 
 Deno.test("DocumentError.message names the file and each pointer", () => {

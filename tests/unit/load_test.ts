@@ -901,14 +901,36 @@ Deno.test("parseConfig() refuses a YAML alias bomb instead of expanding it", asy
   match(problem.message, /^Invalid YAML: Excessive alias count/);
 });
 
-Deno.test("parseConfig() refuses a key written twice", async () => {
+Deno.test("parseConfig() refuses a key written twice, naming it and the line of the first", async () => {
   const problems = await problemsOf("timeout: 5s\nlisten: ':1'\ntimeout: 6s\n");
-  strictEqual(problems.length, 1);
-  strictEqual(problems[0].message, "Invalid YAML: Map keys must be unique");
+  deepStrictEqual(problems, [{
+    file: FILE,
+    line: 3,
+    key: "timeout",
+    message: 'Duplicate key "timeout" (first at line 1): only the last one would be kept',
+  }]);
+});
+
+Deno.test("parseConfig() refuses a key written twice deep in an operation, with its key path", async () => {
+  const problems = await problemsOf(`paths:
+  /pets:
+    get:
+      inject: { cmd: /bin/true }
+      timeout: 5s
+      timeout: 6s
+`);
+  deepStrictEqual(problems.map((p) => [p.line, p.key, p.message]), [
+    [
+      6,
+      "paths./pets.get.timeout",
+      'Duplicate key "timeout" (first at line 5): only the last one would be kept',
+    ],
+  ]);
 });
 
 Deno.test("parseConfig() gives the line of a YAML syntax error", async () => {
-  const problems = await problemsOf("timeout: 5s\nlisten: ':1'\ntimeout: 6s\n");
+  const problems = await problemsOf("timeout: 5s\nlisten: ':1'\nmax-body: 1m: 2\n");
+  match(problems[0].message, /^Invalid YAML: /);
   strictEqual(problems[0].line, 3);
 });
 

@@ -117,6 +117,17 @@ Deno.test("loadRefFiles() reports a file that is not YAML or JSON", async () => 
   match(problems[0].message, /cannot load \/srv\/api\/a\.yaml/);
 });
 
+Deno.test("loadRefFiles() refuses a file with a duplicate key, naming the key and its lines", async () => {
+  const main = parse(`components: { schemas: { A: { $ref: "a.yaml#/A" } } }`);
+  const { problems } = await load(main, {
+    "/srv/api/a.yaml": "A: { type: object }\nB: { type: string }\nA: { type: array }\n",
+  });
+  deepStrictEqual(problems.map((p) => p.message), [
+    '$ref "a.yaml#/A" does not resolve: cannot load /srv/api/a.yaml: ' +
+    'Duplicate key "A" at line 3 (first at line 1)',
+  ]);
+});
+
 Deno.test("walkRefs() skips examples, defaults and extensions but walks properties named so", () => {
   const found: string[] = [];
   walkRefs(
