@@ -22,6 +22,7 @@ import {
   loadRefFiles,
   type Location,
   type Resolved,
+  walkRefs,
 } from "./refs.ts";
 
 export { escapePointer, isObject, type Json, type JsonObject, resolvePointer } from "./json.ts";
@@ -310,18 +311,4 @@ function basePathOf(doc: JsonObject): string {
     path = url.startsWith("/") ? url : `/${url}`;
   }
   return path.replace(/\/+$/, "");
-}
-
-/** Keys whose values are data, where a `$ref` key is not a reference. */
-const DATA_KEYS = new Set(["example", "default", "enum", "const"]);
-
-function walkRefs(node: unknown, pointer: string, visit: (ref: string, pointer: string) => void) {
-  if (Array.isArray(node)) {
-    node.forEach((child, i) => walkRefs(child, `${pointer}/${i}`, visit));
-  } else if (isObject(node)) {
-    for (const [key, child] of Object.entries(node)) {
-      if (key === "$ref" && typeof child === "string") visit(child, `${pointer}/$ref`);
-      else if (!DATA_KEYS.has(key)) walkRefs(child, `${pointer}/${escapePointer(key)}`, visit);
-    }
-  }
 }

@@ -189,8 +189,10 @@ export function isRemote(url: string): boolean {
 /**
  * Calls `visit` for every object in `node` that may be a schema (or another
  * OpenAPI object), with its JSON pointer — never for a map of names such as
- * `properties` itself. Data (`example`, `default`, `enum`, `const`) and
- * extensions (`x-…`) are not walked, except as names of properties.
+ * `properties` itself. Data (`example`, `examples`, `default`, `enum`,
+ * `const`) and extensions (`x-…`) are not walked, except as names of
+ * properties. The one walk of the document, its files and its schemas, so
+ * that what is checked at start is what is followed later.
  */
 export function walkObjects(
   node: Json | undefined,

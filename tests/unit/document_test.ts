@@ -166,6 +166,38 @@ Deno.test("parseDocumentText() does not treat $ref inside an example as a refere
   strictEqual(parsed.operations.length, 1);
 });
 
+Deno.test("parseDocumentText() checks $refs where the files are walked: a property named default, not an extension or an example's value", () => {
+  const problems = problemsOf(doc(
+    "3.1.0",
+    `x-vendor: {$ref: "#/not/a/reference"}
+paths:
+  /a:
+    get:
+      x-codegen: {template: {$ref: "#/not/a/reference"}}
+      responses:
+        default: {$ref: "#/components/responses/Missing"}
+        "200":
+          description: ok
+          content:
+            application/json:
+              schema: {$ref: "#/components/schemas/Settings"}
+              examples:
+                one: {value: {$ref: "#/not/a/reference"}}
+components:
+  schemas:
+    Settings:
+      properties:
+        default: {$ref: "#/components/schemas/Missing"}
+        example: {$ref: "#/components/schemas/Settings"}
+      default: {$ref: "#/not/a/reference"}
+`,
+  ));
+  deepStrictEqual(problems.map((p) => p.pointer), [
+    "/paths/~1a/get/responses/default/$ref",
+    "/components/schemas/Settings/properties/default/$ref",
+  ]);
+});
+
 Deno.test("parseDocumentText() leaves a remote $ref alone", () => {
   const parsed = parse(doc(
     "3.1.0",
