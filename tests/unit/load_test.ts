@@ -722,6 +722,22 @@ Deno.test("parseConfig() accepts socket-mode with or without its leading 0", asy
   strictEqual((await load('socket-mode: "0640"\n')).socketMode, 0o640);
 });
 
+Deno.test("parseConfig() refuses a socket-mode that denies the owner write, which connecting takes", async () => {
+  for (const mode of ["000", "0400", "0500", "0060", "0066"]) {
+    const problem = await onlyProblem(`socket-mode: "${mode}"\n`);
+    strictEqual(problem.key, "socket-mode", mode);
+    strictEqual(problem.line, 1, mode);
+    strictEqual(
+      problem.message,
+      `Mode "${mode}" denies the socket's owner write permission, which connecting takes: ` +
+        'processes running as urocket\'s own user (every operation without "user") could not ' +
+        'reply; give the owner write, e.g. "0600"',
+    );
+  }
+  // Write alone is what connect() checks: the owner's read bit is not needed.
+  strictEqual((await load('socket-mode: "0200"\n')).socketMode, 0o200);
+});
+
 Deno.test("parseConfig() refuses an invalid listen address", async () => {
   for (const listen of ["localhost", "0.0.0.0:70000", "0.0.0.0:http", "::1:8080"]) {
     const problem = await onlyProblem(`listen: "${listen}"\n`);
