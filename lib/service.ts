@@ -13,6 +13,8 @@ import {
   formatProblem,
   type Problem,
   type ServiceConfig,
+  // kill-grace's bound leaves room for it below a timer's limit.
+  SHUTDOWN_KILL_WAIT_MS,
 } from "./config/mod.ts";
 import { createFrontApp } from "./front/app.ts";
 import {
@@ -55,8 +57,6 @@ export interface ServiceOptions {
   spawner?: Spawner;
 }
 
-/** How long killed process groups may take to disappear at shutdown, beyond their kill-grace. */
-const KILL_WAIT_MS = 10_000;
 /** How long the front may take to send the last answers once every group is killed. */
 const FRONT_WAIT_MS = 5_000;
 /** How long the reply server and the admin listener may take to close. */
@@ -291,7 +291,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     if (forced) processes.killAllNow("shutdown");
     else processes.killAll("shutdown");
     const killGrace = Math.max(0, ...operations.map((op) => op.killGraceMs));
-    if (!await waitUnlessForced(processes.idle(), killGrace + KILL_WAIT_MS)) {
+    if (!await waitUnlessForced(processes.idle(), killGrace + SHUTDOWN_KILL_WAIT_MS)) {
       // Groups that outlived the wait (a reload shortened kill-grace, say) are not left running.
       processes.killAllNow("shutdown");
       await bounded(processes.idle(), FORCED_WAIT_MS);

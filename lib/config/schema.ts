@@ -37,8 +37,22 @@ function unitValue(kind: string, example: string, parse: (v: string | number) =>
   });
 }
 
-const duration = (description: string) =>
-  unitValue("duration", "30s", parseDuration).meta({ description });
+/**
+ * How long the front's own kill deadline of a streaming reply's group comes
+ * after `stream-timeout`, should the relay not have killed it: a backstop.
+ */
+export const STREAM_KILL_BACKSTOP_MS = 1_000;
+/**
+ * At shutdown, how long killed process groups may take to disappear beyond
+ * the longest `kill-grace`.
+ */
+export const SHUTDOWN_KILL_WAIT_MS = 10_000;
+
+/** A duration; `addedMs` is what urocket adds to it before it arms a timer (see parseDuration). */
+const duration = (description: string, addedMs = 0) =>
+  unitValue("duration", "30s", (value) => parseDuration(value, { addedMs })).meta({
+    description,
+  });
 const size = (description: string) => unitValue("size", "1MiB", parseSize).meta({ description });
 
 const limits = z.strictObject({
@@ -71,12 +85,16 @@ const afterExit = z.enum(["fail", "wait"]).meta({
 const sharedLimits = {
   timeout: duration("Time from spawn to reply; then 504 and the process group is killed")
     .optional(),
-  "kill-grace": duration("Time between SIGTERM and SIGKILL to the process group").optional(),
+  "kill-grace": duration(
+    "Time between SIGTERM and SIGKILL to the process group",
+    SHUTDOWN_KILL_WAIT_MS,
+  ).optional(),
   "max-body": size("Largest request body accepted; larger gets 413").optional(),
   "max-reply": size("Largest reply body accepted from a process; larger gets 502").optional(),
   "after-exit": afterExit.optional(),
   "stream-timeout": duration(
     "Once a reply streams, the process group's kill deadline, counted from the reply's start",
+    STREAM_KILL_BACKSTOP_MS,
   ).optional(),
   limits: limits.optional(),
 };

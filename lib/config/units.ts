@@ -38,7 +38,7 @@ const DURATION_UNITS: Record<string, number> = {
 };
 
 /** Longest delay a timer can wait (2^31 − 1 ms); longer ones fire at once. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
+export const MAX_TIMER_MS = 2 ** 31 - 1;
 
 const NUMBER_WITH_UNIT = /^([0-9]+(?:\.[0-9]+)?) ?([A-Za-z]*)$/;
 
@@ -65,6 +65,16 @@ export function parseSize(value: string | number): number {
   return Math.floor(bytes);
 }
 
+/** Options of {@link parseDuration}. */
+export interface DurationOptions {
+  /**
+   * What urocket adds to this duration before it arms a timer for the sum
+   * (a backstop, a wait beyond it): the duration leaves room for it below
+   * {@link MAX_TIMER_MS}.
+   */
+  addedMs?: number;
+}
+
 /**
  * Parses a duration such as `500ms`, `10s`, `5m`, `1h`; a bare number is
  * seconds. Returns milliseconds.
@@ -74,14 +84,20 @@ export function parseSize(value: string | number): number {
  * parseDuration("10s"); // 10000
  * parseDuration(2); // 2000
  * ```
- * @throws {RangeError} with a message that lists the accepted units.
+ * @throws {RangeError} with a message that lists the accepted units, or
+ * that gives the longest duration a timer can hold (less `addedMs`).
  */
-export function parseDuration(value: string | number): number {
+export function parseDuration(value: string | number, options: DurationOptions = {}): number {
+  const addedMs = options.addedMs ?? 0;
+  const maxMs = MAX_TIMER_MS - addedMs;
   const ms = parseWithUnits(value, DURATION_UNITS);
-  if (ms !== undefined && ms > MAX_TIMER_MS) {
+  if (ms !== undefined && ms > maxMs) {
     throw new RangeError(
-      `Duration ${JSON.stringify(value)} is too long: the longest urocket can wait is ` +
-        `${MAX_TIMER_MS} ms (about 24 days)`,
+      `Duration ${JSON.stringify(value)} is too long: the longest urocket can wait ` +
+        (addedMs > 0
+          ? `here is ${maxMs} ms (about 24 days), since it waits ${addedMs} ms beyond it and a ` +
+            `timer holds at most ${MAX_TIMER_MS} ms`
+          : `is ${MAX_TIMER_MS} ms (about 24 days)`),
     );
   }
   if (ms === undefined) {

@@ -4,12 +4,15 @@ import {
   ConfigError,
   type FileInfo,
   formatListen,
+  MAX_TIMER_MS,
   type OperationConfig,
   parseAccounts,
   parseConfig,
   parseListen,
   type Problem,
   type ServiceConfig,
+  SHUTDOWN_KILL_WAIT_MS,
+  STREAM_KILL_BACKSTOP_MS,
 } from "../../lib/config/mod.ts";
 
 const FILE = "/srv/app/urocket-service.yaml";
@@ -798,6 +801,73 @@ Deno.test("parseConfig() refuses a timeout longer than a timer can wait", async 
     "timeout: 1000h\n" + withGet("      kill-grace: 600h", ...LIST),
   );
   deepStrictEqual(problems.map((p) => p.key).sort(), ["paths./pets.get.kill-grace", "timeout"]);
+});
+
+Deno.test("parseConfig() bounds stream-timeout and kill-grace so that what urocket adds to them still fits a timer", async () => {
+  // The front arms the group's deadline at stream-timeout + its backstop, and shutdown waits the
+  // longest kill-grace + its own wait: each sum must stay within 2^31-1 ms, else it fires at once.
+  strictEqual(MAX_TIMER_MS, 2_147_483_647);
+  strictEqual(2_147_482_647 + STREAM_KILL_BACKSTOP_MS, MAX_TIMER_MS);
+  strictEqual(2_147_473_647 + SHUTDOWN_KILL_WAIT_MS, MAX_TIMER_MS);
+  const longest = await load(
+    "stream-timeout: 2147482647ms\nkill-grace: 2147473647ms\n" +
+      withGet("      stream-timeout: 2147482647ms", "      kill-grace: 2147473647ms", ...LIST),
+  );
+  strictEqual(operation(longest, "get").streamTimeoutMs, 2_147_482_647);
+  strictEqual(operation(longest, "get").killGraceMs, 2_147_473_647);
+
+  const problems = await problemsOf(
+    "stream-timeout: 2147482648ms\nkill-grace: 2147473648ms\n" +
+      withGet("      stream-timeout: 2147482648ms", "      kill-grace: 2147473648ms", ...LIST),
+  );
+  deepStrictEqual(problems.map((p) => [p.key, p.line, p.message]), [
+    [
+      "stream-timeout",
+      1,
+      'Duration "2147482648ms" is too long: the longest urocket can wait here is 2147482647 ms ' +
+      "(about 24 days), since it waits 1000 ms beyond it and a timer holds at most 2147483647 ms",
+    ],
+    [
+      "kill-grace",
+      2,
+      'Duration "2147473648ms" is too long: the longest urocket can wait here is 2147473647 ms ' +
+      "(about 24 days), since it waits 10000 ms beyond it and a timer holds at most 2147483647 ms",
+    ],
+    [
+      "paths./pets.get.stream-timeout",
+      6,
+      'Duration "2147482648ms" is too long: the longest urocket can wait here is 2147482647 ms ' +
+      "(about 24 days), since it waits 1000 ms beyond it and a timer holds at most 2147483647 ms",
+    ],
+    [
+      "paths./pets.get.kill-grace",
+      7,
+      'Duration "2147473648ms" is too long: the longest urocket can wait here is 2147473647 ms ' +
+      "(about 24 days), since it waits 10000 ms beyond it and a timer holds at most 2147483647 ms",
+    ],
+  ]);
+});
+
+Deno.test("parseConfig() lets the durations urocket adds nothing to reach a timer's limit, not beyond", async () => {
+  const keys = ["timeout", "shutdown-delay", "shutdown-timeout"];
+  const longest = await load(keys.map((key) => `${key}: 2147483647ms\n`).join(""));
+  deepStrictEqual(
+    [longest.shutdownDelayMs, longest.shutdownTimeoutMs],
+    [2_147_483_647, 2_147_483_647],
+  );
+  strictEqual(
+    operation(await load("timeout: 2147483647ms\n" + withGet(...LIST)), "get").timeoutMs,
+    2_147_483_647,
+  );
+  const problems = await problemsOf(keys.map((key) => `${key}: 2147483648ms\n`).join(""));
+  deepStrictEqual(problems.map((p) => p.key), keys);
+  for (const problem of problems) {
+    strictEqual(
+      problem.message,
+      'Duration "2147483648ms" is too long: the longest urocket can wait is 2147483647 ms ' +
+        "(about 24 days)",
+    );
+  }
 });
 
 Deno.test("parseConfig() refuses a max-inflight below 1 or not an integer", async () => {
