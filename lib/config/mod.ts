@@ -34,6 +34,7 @@ export {
   ConfigSchema,
   HTTP_METHODS,
   type HttpMethod,
+  MAX_PIDS,
   SHUTDOWN_KILL_WAIT_MS,
   STREAM_KILL_BACKSTOP_MS,
 } from "./schema.ts";
@@ -45,4 +46,11 @@ export {
   RESERVED_ENV_NAMES,
 } from "./reserved_env.ts";
 export { splitCommand } from "./split_command.ts";
-export { type DurationOptions, MAX_TIMER_MS, parseCpu, parseDuration, parseSize } from "./units.ts";
+export {
+  type DurationOptions,
+  MAX_CPU,
+  MAX_TIMER_MS,
+  parseCpu,
+  parseDuration,
+  parseSize,
+} from "./units.ts";

@@ -55,6 +55,9 @@ const duration = (description: string, addedMs = 0) =>
   });
 const size = (description: string) => unitValue("size", "1MiB", parseSize).meta({ description });
 
+/** The largest pids.max the kernel accepts: PID_MAX_LIMIT, 4 Mi on 64-bit systems. */
+export const MAX_PIDS = 4 * 1024 * 1024;
+
 const limits = z.strictObject({
   memory: size(
     "memory.max: most memory the process and its descendants may use together, e.g. 256Mi; " +
@@ -63,7 +66,11 @@ const limits = z.strictObject({
   cpu: unitValue("CPU limit", "0.5", parseCpu).meta({
     description: 'cpu.max: a fraction of one CPU (0.5, 2) or millicores ("500m")',
   }).optional(),
-  pids: z.int().min(1).optional().meta({
+  // Beyond it the write to pids.max fails as each process starts, instead of here.
+  pids: z.int().min(1).max(MAX_PIDS, {
+    error: `pids.max takes at most ${MAX_PIDS} (the kernel's PID_MAX_LIMIT on 64-bit): ` +
+      "to leave the count unlimited, leave pids out",
+  }).optional().meta({
     description: "pids.max: most processes and threads alive at once",
   }),
 }).meta({

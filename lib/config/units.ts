@@ -129,6 +129,12 @@ function parseWithUnits(
 
 /** The smallest CPU share cpu.max can express: 1 ms of quota per 100 ms period. */
 const MIN_CPU = 0.01;
+/**
+ * The largest CPU share cpu.max takes, in whole CPUs: the kernel refuses a
+ * quota over 2^44 − 1 µs (its max_bw_runtime, about 203 days), and urocket
+ * writes the quota per 100 ms period (lib/process/cgroup.ts).
+ */
+export const MAX_CPU = Math.floor((2 ** 44 - 1) / 100_000);
 
 /**
  * Parses a CPU limit: a fraction of one CPU (`0.5`, `2`) or Kubernetes-style
@@ -139,7 +145,8 @@ const MIN_CPU = 0.01;
  * parseCpu(0.5); // 0.5
  * parseCpu("250m"); // 0.25
  * ```
- * @throws {RangeError} when it is not a positive number of at least 0.01.
+ * @throws {RangeError} when it is not a positive number of at least 0.01,
+ * or is more than {@link MAX_CPU}.
  */
 export function parseCpu(value: string | number): number {
   const text = typeof value === "number" ? String(value) : value.trim();
@@ -149,6 +156,13 @@ export function parseCpu(value: string | number): number {
     throw new RangeError(
       `Invalid CPU limit ${JSON.stringify(value)}: use a fraction of one CPU of at least ` +
         `${MIN_CPU}, e.g. 0.5, or millicores, e.g. "500m"`,
+    );
+  }
+  // Beyond it the write to cpu.max fails as each process starts, instead of here.
+  if (cpu > MAX_CPU) {
+    throw new RangeError(
+      `CPU limit ${JSON.stringify(value)} is more than cpu.max takes: at most ${MAX_CPU} ` +
+        "(a quota of 2^44 - 1 µs per 100 ms period); to leave CPU unlimited, leave cpu out",
     );
   }
   return cpu;

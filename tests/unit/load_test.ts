@@ -1150,6 +1150,46 @@ Deno.test("parseConfig() refuses bad limits with the key and a hint", async () =
   strictEqual(enforce.key, "limits-enforce");
 });
 
+Deno.test("parseConfig() refuses cpu and pids limits beyond what the kernel takes, at their keys", async () => {
+  const longest = await load(withGet("      limits: { cpu: 175921860, pids: 4194304 }", ...LIST));
+  deepStrictEqual(operation(longest, "get").limits, { cpu: 175921860, pids: 4194304 });
+  strictEqual(
+    operation(await load(withGet('      limits: { cpu: "175921860000m" }', ...LIST)), "get")
+      .limits?.cpu,
+    175921860,
+  );
+  const problems = await problemsOf(
+    "limits: { cpu: 175921860.01, pids: 4194305 }\n" +
+      withGet('      limits: { cpu: "175921860001m", pids: 10000000000 }', ...LIST),
+  );
+  deepStrictEqual(problems.map((p) => [p.key, p.line, p.message]), [
+    [
+      "limits.cpu",
+      1,
+      "CPU limit 175921860.01 is more than cpu.max takes: at most 175921860 (a quota of 2^44 - 1 " +
+      "µs per 100 ms period); to leave CPU unlimited, leave cpu out",
+    ],
+    [
+      "limits.pids",
+      1,
+      "pids.max takes at most 4194304 (the kernel's PID_MAX_LIMIT on 64-bit): to leave the count " +
+      "unlimited, leave pids out",
+    ],
+    [
+      "paths./pets.get.limits.cpu",
+      5,
+      'CPU limit "175921860001m" is more than cpu.max takes: at most 175921860 (a quota of 2^44 ' +
+      "- 1 µs per 100 ms period); to leave CPU unlimited, leave cpu out",
+    ],
+    [
+      "paths./pets.get.limits.pids",
+      5,
+      "pids.max takes at most 4194304 (the kernel's PID_MAX_LIMIT on 64-bit): to leave the count " +
+      "unlimited, leave pids out",
+    ],
+  ]);
+});
+
 Deno.test("parseConfig() resolves user and group by name or number from /etc/passwd and /etc/group", async () => {
   const config = await load(
     [
