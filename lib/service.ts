@@ -13,6 +13,8 @@ import {
   formatProblem,
   type Problem,
   type ServiceConfig,
+  // kill-grace's bound leaves room for it below a timer's limit.
+  SHUTDOWN_KILL_WAIT_MS,
 } from "./config/mod.ts";
 import { createFrontApp } from "./front/app.ts";
 import {
@@ -36,9 +38,12 @@ import {
 import { ProcessTable } from "./process/table.ts";
 import { createReplyFetch } from "./reply/app.ts";
 import {
+  applySocketAccess,
   claimSocketPath,
   removeSocket,
+  type SocketAccess,
   socketAccessChain,
+  socketAccessOf,
   socketAccessProblem,
   SocketError,
 } from "./reply/socket.ts";
@@ -55,8 +60,6 @@ export interface ServiceOptions {
   spawner?: Spawner;
 }
 
-/** How long killed process groups may take to disappear at shutdown, beyond their kill-grace. */
-const KILL_WAIT_MS = 10_000;
 /** How long the front may take to send the last answers once every group is killed. */
 const FRONT_WAIT_MS = 5_000;
 /** How long the reply server and the admin listener may take to close. */
@@ -147,8 +150,15 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     await removeSocket(config.socket);
   };
   let verdict: SupervisionVerdict;
+  /**
+   * The group the socket was created with (urocket's own; its directory's, when that directory is
+   * set-group-ID): the socket's group without socket-group, and again when a reload removes it.
+   */
+  let ownGid = 0;
   try {
-    await applySocketAccess(config);
+    const created = await socketAccessOf(config.socket);
+    ownGid = created.gid;
+    await applySocketAccess(config.socket, accessOf(config), { from: created });
     verdict = await checkSupervision(config, await supervisionFacts(config));
   } catch (error) {
     await closeSocket();
@@ -291,7 +301,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     if (forced) processes.killAllNow("shutdown");
     else processes.killAll("shutdown");
     const killGrace = Math.max(0, ...operations.map((op) => op.killGraceMs));
-    if (!await waitUnlessForced(processes.idle(), killGrace + KILL_WAIT_MS)) {
+    if (!await waitUnlessForced(processes.idle(), killGrace + SHUTDOWN_KILL_WAIT_MS)) {
       // Groups that outlived the wait (a reload shortened kill-grace, say) are not left running.
       processes.killAllNow("shutdown");
       await bounded(processes.idle(), FORCED_WAIT_MS);
@@ -340,7 +350,10 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       return;
     }
     try {
-      await applySocketAccess(next!.config, { previous: old.config });
+      const socket = next!.config.socket;
+      await applySocketAccess(socket, accessOf(next!.config), {
+        from: await socketAccessOf(socket),
+      });
     } catch (error) {
       logger.error("reload", {
         outcome: "refused",
@@ -405,25 +418,14 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     finished,
   };
 
-  /** Sets the socket's mode and group (those that differ from `previous`). */
-  async function applySocketAccess(
-    next: ServiceConfig,
-    { previous }: { previous?: ServiceConfig } = {},
-  ): Promise<void> {
-    if (!previous || previous.socketMode !== next.socketMode) {
-      await Deno.chmod(next.socket, next.socketMode);
-    }
-    if (next.socketGroup && previous?.socketGroup?.gid !== next.socketGroup.gid) {
-      await Deno.chown(next.socket, null, next.socketGroup.gid);
-    }
+  /** The socket's mode and group as `next` says: without socket-group, the group it was made with. */
+  function accessOf(next: ServiceConfig): SocketAccess {
+    return { mode: next.socketMode, gid: next.socketGroup?.gid ?? ownGid };
   }
 
   /** What {@link checkSupervision} needs, with the socket as `next` would leave it. */
   async function supervisionFacts(next: ServiceConfig) {
-    const chain = await socketAccessChain(next.socket, {
-      gid: next.socketGroup?.gid,
-      mode: next.socketMode,
-    });
+    const chain = await socketAccessChain(next.socket, accessOf(next));
     return {
       strategy,
       uid: chain[0].uid,

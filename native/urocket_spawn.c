@@ -66,7 +66,8 @@
  *                                   LEN raw bytes right after the newline
  *   C TOKEN FD                      that output ended (every process holding it
  *                                   closed it), or was dropped
- *   F TOKEN ERRNO                   not started (connect, cgroup, chdir, setsid, user or execve failed)
+ *   F TOKEN ERRNO                   not started (memory, connect, cgroup, chdir, setsid, user or
+ *                                   execve failed)
  *   X TOKEN PID STATUS UTIME_US STIME_US MAXRSS_KB GROUP OOM_KILLS
  *                                   exited; STATUS is the raw wait status; the usage
  *                                   is wait4()'s: the child plus the descendants it
@@ -80,6 +81,9 @@
  *                                   REMOVED 1 when the directory is gone, 0 when
  *                                   processes were left (killed with cgroup.kill;
  *                                   removal is retried for 5 s)
+ *
+ * A frame over 8 MiB, or one the server has no memory to hold, ends the
+ * server (exit 2; urocket starts another for the next request).
  *
  * A server that does not know a FLAGS bit answers F with EINVAL, and
  * `--version` names the protocol, so urocket never uses a server older than
@@ -243,8 +247,22 @@ static void close_output(struct output *o, int announce) {
 
 /* Starts relaying the read end of a pipe; returns it, or NULL with errno set. */
 static struct output *add_output(int fd, int stream, const char *token) {
+  /* Room first: once the pipe is watched, a failure would have to be undone. */
+  if (output_count == output_cap) {
+    size_t cap = output_cap ? output_cap * 2 : 256;
+    struct output **grown = realloc(outputs, cap * sizeof *outputs);
+    if (!grown) {
+      errno = ENOMEM;
+      return NULL;
+    }
+    outputs = grown;
+    output_cap = cap;
+  }
   struct output *o = malloc(sizeof *o);
-  if (!o) return NULL;
+  if (!o) {
+    errno = ENOMEM;
+    return NULL;
+  }
   o->kind = WATCH_OUTPUT;
   o->fd = fd;
   o->stream = stream;
@@ -255,10 +273,6 @@ static struct output *add_output(int fd, int stream, const char *token) {
     free(o);
     errno = error;
     return NULL;
-  }
-  if (output_count == output_cap) {
-    output_cap = output_cap ? output_cap * 2 : 256;
-    outputs = realloc(outputs, output_cap * sizeof *outputs);
   }
   o->index = output_count;
   outputs[output_count++] = o;
@@ -431,10 +445,20 @@ static int remove_group(const char *path) {
 static void remove_later(const char *path) {
   write_file(path, "cgroup.kill", "1", 0);
   if (removal_count == removal_cap) {
-    removal_cap = removal_cap ? removal_cap * 2 : 16;
-    removals = realloc(removals, removal_cap * sizeof *removals);
+    size_t cap = removal_cap ? removal_cap * 2 : 16;
+    struct removal *grown = realloc(removals, cap * sizeof *removals);
+    if (grown) {
+      removals = grown;
+      removal_cap = cap;
+    }
   }
-  removals[removal_count].path = strdup(path);
+  char *copy = removal_count < removal_cap ? strdup(path) : NULL;
+  if (!copy) {
+    /* As when the retries run out: said, and left to whoever cleans the parent cgroup. */
+    fprintf(stderr, "urocket-spawn: cannot remove cgroup %s: out of memory\n", path);
+    return;
+  }
+  removals[removal_count].path = copy;
   removals[removal_count].tries = 0;
   removal_count++;
 }
@@ -485,11 +509,15 @@ static int make_group(const char *parent, const char *token, const char *memory_
     *procs = open(procs_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (*procs < 0) error = -errno;
   }
+  if (!error && !(*group = strdup(path))) {
+    close(*procs);
+    *procs = -1;
+    error = -ENOMEM;
+  }
   if (error) {
     remove_group(path);
     return -error;
   }
-  *group = strdup(path);
   return 0;
 }
 
@@ -592,13 +620,33 @@ static void start(char *frame, size_t len) {
     say("F %s %d\n", token, EINVAL);
     return;
   }
+  /* A slot for the child before anything is made: once it runs, it must be tracked. */
+  if (child_count == child_cap) {
+    size_t cap = child_cap ? child_cap * 2 : 256;
+    struct child *grown = realloc(children, cap * sizeof *children);
+    if (!grown) {
+      say("F %s %d\n", token, ENOMEM);
+      return;
+    }
+    children = grown;
+    child_cap = cap;
+  }
   char **argv = malloc(sizeof(char *) * (size_t)(argc + 1));
+  if (!argv) {
+    say("F %s %d\n", token, ENOMEM);
+    return;
+  }
   for (long i = 0; i < argc; i++) argv[i] = next_field(&p, end);
   argv[argc] = NULL;
   char *envc_field = next_field(&p, end);
   long envc = envc_field ? strtol(envc_field, NULL, 10) : -1;
   int bad = argv[argc - 1] == NULL || envc < 0 || envc > (long)(len / 2);
   char **envp = malloc(sizeof(char *) * (size_t)((bad ? 0 : envc) + 1));
+  if (!envp) {
+    free(argv);
+    say("F %s %d\n", token, ENOMEM);
+    return;
+  }
   for (long i = 0; !bad && i < envc; i++) bad = (envp[i] = next_field(&p, end)) == NULL;
   envp[bad ? 0 : envc] = NULL;
   char *payload_field = bad ? NULL : next_field(&p, end);
@@ -728,11 +776,7 @@ static void start(char *frame, size_t len) {
     say("F %s %d\n", token, pid < 0 ? fork_error : child_error);
     return;
   }
-  if (child_count == child_cap) {
-    child_cap = child_cap ? child_cap * 2 : 256;
-    children = realloc(children, child_cap * sizeof *children);
-  }
-  children[child_count].pid = pid;
+  children[child_count].pid = pid; /* its slot was made before the fork */
   memcpy(children[child_count].token, token, TOKEN_LEN + 1);
   children[child_count].group = group;
   child_count++;
@@ -776,6 +820,19 @@ static void clean_up(void) {
     reap();
     retry_removals();
   }
+}
+
+/* Doubles *cap until it holds `need` bytes and reallocates *buffer to it; 0, or -1 (both kept as
+ * they were) when memory is short. */
+static int grow(char **buffer, size_t *cap, size_t need) {
+  size_t size = *cap;
+  while (size < need) size *= 2;
+  if (size == *cap) return 0;
+  char *grown = realloc(*buffer, size);
+  if (!grown) return -1;
+  *buffer = grown;
+  *cap = size;
+  return 0;
 }
 
 static int serve(const char *socket_path) {
@@ -828,6 +885,10 @@ static int serve(const char *socket_path) {
   }
   size_t cap = 1 << 16, have = 0;
   char *buffer = malloc(cap);
+  if (!buffer) {
+    fprintf(stderr, "urocket-spawn: out of memory\n");
+    return 2;
+  }
   int input_open = 1;
   while (input_open && !control_gone) {
     struct epoll_event events[64];
@@ -850,7 +911,13 @@ static int serve(const char *socket_path) {
     reap();
     if (removal_count) retry_removals();
     if (input_ready) {
-      if (have == cap) buffer = realloc(buffer, cap *= 2);
+      /* Out of memory for requests: fatal, as a frame too large is (urocket starts a new server);
+       * what was said so far still reaches urocket. */
+      if (have == cap && grow(&buffer, &cap, cap * 2) < 0) {
+        fprintf(stderr, "urocket-spawn: out of memory for requests\n");
+        flush_out();
+        return 2;
+      }
       ssize_t n = read(control, buffer + have, cap - have);
       if (n > 0) {
         have += (size_t)n;
@@ -868,7 +935,11 @@ static int serve(const char *socket_path) {
           return 2;
         }
         if (have - offset - 4 < len) {
-          while (cap < len + 4) buffer = realloc(buffer, cap *= 2);
+          if (grow(&buffer, &cap, len + 4) < 0) {
+            fprintf(stderr, "urocket-spawn: out of memory for a frame of %u bytes\n", len);
+            flush_out();
+            return 2;
+          }
           break;
         }
         start(buffer + offset + 4, len);

@@ -329,6 +329,16 @@ function resolve(
     operations: [],
     warnings: [],
   };
+  // Connecting to a unix socket takes write permission on its file (read is not checked), and
+  // processes of operations without "user" run as urocket's own user: the socket's owner.
+  if ((config.socketMode & 0o200) === 0) {
+    report(
+      ["socket-mode"],
+      `Mode ${JSON.stringify(top("socket-mode", DEFAULTS.socketMode))} denies the socket's ` +
+        "owner write permission, which connecting takes: processes running as urocket's own " +
+        'user (every operation without "user") could not reply; give the owner write, e.g. "0600"',
+    );
+  }
   const topLimits = top<RawResourceLimits | undefined>("limits", undefined);
   const paths = data.paths;
   if (typeof paths !== "object" || paths === null) return config;

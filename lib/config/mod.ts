@@ -30,7 +30,14 @@ export {
   readConfigFile,
   type ServiceConfig,
 } from "./load.ts";
-export { ConfigSchema, HTTP_METHODS, type HttpMethod } from "./schema.ts";
+export {
+  ConfigSchema,
+  HTTP_METHODS,
+  type HttpMethod,
+  MAX_PIDS,
+  SHUTDOWN_KILL_WAIT_MS,
+  STREAM_KILL_BACKSTOP_MS,
+} from "./schema.ts";
 export {
   ENV_NAME,
   headerEnvName,
@@ -39,4 +46,11 @@ export {
   RESERVED_ENV_NAMES,
 } from "./reserved_env.ts";
 export { splitCommand } from "./split_command.ts";
-export { parseCpu, parseDuration, parseSize } from "./units.ts";
+export {
+  type DurationOptions,
+  MAX_CPU,
+  MAX_TIMER_MS,
+  parseCpu,
+  parseDuration,
+  parseSize,
+} from "./units.ts";

@@ -37,9 +37,26 @@ function unitValue(kind: string, example: string, parse: (v: string | number) =>
   });
 }
 
-const duration = (description: string) =>
-  unitValue("duration", "30s", parseDuration).meta({ description });
+/**
+ * How long the front's own kill deadline of a streaming reply's group comes
+ * after `stream-timeout`, should the relay not have killed it: a backstop.
+ */
+export const STREAM_KILL_BACKSTOP_MS = 1_000;
+/**
+ * At shutdown, how long killed process groups may take to disappear beyond
+ * the longest `kill-grace`.
+ */
+export const SHUTDOWN_KILL_WAIT_MS = 10_000;
+
+/** A duration; `addedMs` is what urocket adds to it before it arms a timer (see parseDuration). */
+const duration = (description: string, addedMs = 0) =>
+  unitValue("duration", "30s", (value) => parseDuration(value, { addedMs })).meta({
+    description,
+  });
 const size = (description: string) => unitValue("size", "1MiB", parseSize).meta({ description });
+
+/** The largest pids.max the kernel accepts: PID_MAX_LIMIT, 4 Mi on 64-bit systems. */
+export const MAX_PIDS = 4 * 1024 * 1024;
 
 const limits = z.strictObject({
   memory: size(
@@ -49,7 +66,11 @@ const limits = z.strictObject({
   cpu: unitValue("CPU limit", "0.5", parseCpu).meta({
     description: 'cpu.max: a fraction of one CPU (0.5, 2) or millicores ("500m")',
   }).optional(),
-  pids: z.int().min(1).optional().meta({
+  // Beyond it the write to pids.max fails as each process starts, instead of here.
+  pids: z.int().min(1).max(MAX_PIDS, {
+    error: `pids.max takes at most ${MAX_PIDS} (the kernel's PID_MAX_LIMIT on 64-bit): ` +
+      "to leave the count unlimited, leave pids out",
+  }).optional().meta({
     description: "pids.max: most processes and threads alive at once",
   }),
 }).meta({
@@ -71,12 +92,16 @@ const afterExit = z.enum(["fail", "wait"]).meta({
 const sharedLimits = {
   timeout: duration("Time from spawn to reply; then 504 and the process group is killed")
     .optional(),
-  "kill-grace": duration("Time between SIGTERM and SIGKILL to the process group").optional(),
+  "kill-grace": duration(
+    "Time between SIGTERM and SIGKILL to the process group",
+    SHUTDOWN_KILL_WAIT_MS,
+  ).optional(),
   "max-body": size("Largest request body accepted; larger gets 413").optional(),
   "max-reply": size("Largest reply body accepted from a process; larger gets 502").optional(),
   "after-exit": afterExit.optional(),
   "stream-timeout": duration(
     "Once a reply streams, the process group's kill deadline, counted from the reply's start",
+    STREAM_KILL_BACKSTOP_MS,
   ).optional(),
   limits: limits.optional(),
 };

@@ -38,7 +38,7 @@ const DURATION_UNITS: Record<string, number> = {
 };
 
 /** Longest delay a timer can wait (2^31 − 1 ms); longer ones fire at once. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
+export const MAX_TIMER_MS = 2 ** 31 - 1;
 
 const NUMBER_WITH_UNIT = /^([0-9]+(?:\.[0-9]+)?) ?([A-Za-z]*)$/;
 
@@ -65,6 +65,16 @@ export function parseSize(value: string | number): number {
   return Math.floor(bytes);
 }
 
+/** Options of {@link parseDuration}. */
+export interface DurationOptions {
+  /**
+   * What urocket adds to this duration before it arms a timer for the sum
+   * (a backstop, a wait beyond it): the duration leaves room for it below
+   * {@link MAX_TIMER_MS}.
+   */
+  addedMs?: number;
+}
+
 /**
  * Parses a duration such as `500ms`, `10s`, `5m`, `1h`; a bare number is
  * seconds. Returns milliseconds.
@@ -74,14 +84,20 @@ export function parseSize(value: string | number): number {
  * parseDuration("10s"); // 10000
  * parseDuration(2); // 2000
  * ```
- * @throws {RangeError} with a message that lists the accepted units.
+ * @throws {RangeError} with a message that lists the accepted units, or
+ * that gives the longest duration a timer can hold (less `addedMs`).
  */
-export function parseDuration(value: string | number): number {
+export function parseDuration(value: string | number, options: DurationOptions = {}): number {
+  const addedMs = options.addedMs ?? 0;
+  const maxMs = MAX_TIMER_MS - addedMs;
   const ms = parseWithUnits(value, DURATION_UNITS);
-  if (ms !== undefined && ms > MAX_TIMER_MS) {
+  if (ms !== undefined && ms > maxMs) {
     throw new RangeError(
-      `Duration ${JSON.stringify(value)} is too long: the longest urocket can wait is ` +
-        `${MAX_TIMER_MS} ms (about 24 days)`,
+      `Duration ${JSON.stringify(value)} is too long: the longest urocket can wait ` +
+        (addedMs > 0
+          ? `here is ${maxMs} ms (about 24 days), since it waits ${addedMs} ms beyond it and a ` +
+            `timer holds at most ${MAX_TIMER_MS} ms`
+          : `is ${MAX_TIMER_MS} ms (about 24 days)`),
     );
   }
   if (ms === undefined) {
@@ -113,6 +129,12 @@ function parseWithUnits(
 
 /** The smallest CPU share cpu.max can express: 1 ms of quota per 100 ms period. */
 const MIN_CPU = 0.01;
+/**
+ * The largest CPU share cpu.max takes, in whole CPUs: the kernel refuses a
+ * quota over 2^44 − 1 µs (its max_bw_runtime, about 203 days), and urocket
+ * writes the quota per 100 ms period (lib/process/cgroup.ts).
+ */
+export const MAX_CPU = Math.floor((2 ** 44 - 1) / 100_000);
 
 /**
  * Parses a CPU limit: a fraction of one CPU (`0.5`, `2`) or Kubernetes-style
@@ -123,7 +145,8 @@ const MIN_CPU = 0.01;
  * parseCpu(0.5); // 0.5
  * parseCpu("250m"); // 0.25
  * ```
- * @throws {RangeError} when it is not a positive number of at least 0.01.
+ * @throws {RangeError} when it is not a positive number of at least 0.01,
+ * or is more than {@link MAX_CPU}.
  */
 export function parseCpu(value: string | number): number {
   const text = typeof value === "number" ? String(value) : value.trim();
@@ -133,6 +156,13 @@ export function parseCpu(value: string | number): number {
     throw new RangeError(
       `Invalid CPU limit ${JSON.stringify(value)}: use a fraction of one CPU of at least ` +
         `${MIN_CPU}, e.g. 0.5, or millicores, e.g. "500m"`,
+    );
+  }
+  // Beyond it the write to cpu.max fails as each process starts, instead of here.
+  if (cpu > MAX_CPU) {
+    throw new RangeError(
+      `CPU limit ${JSON.stringify(value)} is more than cpu.max takes: at most ${MAX_CPU} ` +
+        "(a quota of 2^44 - 1 µs per 100 ms period); to leave CPU unlimited, leave cpu out",
     );
   }
   return cpu;

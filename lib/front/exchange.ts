@@ -6,6 +6,8 @@
  * @module
  */
 
+// The backstop is the config's: stream-timeout's bound leaves room for it below a timer's limit.
+import { STREAM_KILL_BACKSTOP_MS } from "../config/mod.ts";
 import type { Generation, Operation } from "../generation.ts";
 import type { Logger } from "../log/logger.ts";
 import type { Metrics } from "../metrics/metrics.ts";
@@ -534,9 +536,6 @@ function respond(
   }
   return new Response(body, { status: reply.status, headers });
 }
-
-/** How long after stream-timeout the group's own deadline kills it, if the relay has not. */
-const STREAM_KILL_BACKSTOP_MS = 1_000;
 
 const STREAM_OUTCOME = {
   too_large: "reply_too_large",

@@ -67,6 +67,62 @@ export async function inspectSocketPath(path: string): Promise<string | undefine
   }
 }
 
+/** The socket file's permission bits and group. */
+export interface SocketAccess {
+  mode: number;
+  gid: number;
+}
+
+/** The file operations {@link applySocketAccess} makes; injected so that tests see their order. */
+export interface SocketFiles {
+  chmod(path: string, mode: number): Promise<void>;
+  chown(path: string, uid: number | null, gid: number | null): Promise<void>;
+}
+
+/** Options of {@link applySocketAccess}. */
+export interface ApplySocketAccessOptions {
+  /** The mode and group the file has now. */
+  from: SocketAccess;
+  /** Default: Deno's own. */
+  files?: SocketFiles;
+}
+
+/**
+ * Gives the socket file at `path` the mode and group of `to`, group first.
+ * When the group changes, the mode is first narrowed to what both modes
+ * allow: at no step does the old group get the new mode's access, nor the
+ * new group the old mode's, so nobody can connect meanwhile who could not
+ * before or after.
+ *
+ * @example
+ * ```ts
+ * // 0600 urocket → 0660 www-data: chown, then chmod (0660 never applies to the old group).
+ * await applySocketAccess(path, { mode: 0o660, gid: 33 }, { from: { mode: 0o600, gid: 0 } });
+ * ```
+ */
+export async function applySocketAccess(
+  path: string,
+  to: SocketAccess,
+  options: ApplySocketAccessOptions,
+): Promise<void> {
+  const files = options.files ?? Deno;
+  let mode = options.from.mode;
+  if (options.from.gid !== to.gid) {
+    if ((mode & to.mode) !== mode) {
+      mode &= to.mode;
+      await files.chmod(path, mode);
+    }
+    await files.chown(path, null, to.gid);
+  }
+  if (mode !== to.mode) await files.chmod(path, to.mode);
+}
+
+/** The mode and group the file at `path` has now. */
+export async function socketAccessOf(path: string): Promise<SocketAccess> {
+  const info = await Deno.stat(path);
+  return { mode: (info.mode ?? 0) & 0o777, gid: info.gid ?? 0 };
+}
+
 /** Removes the socket file if it is still there. */
 export async function removeSocket(path: string): Promise<void> {
   try {

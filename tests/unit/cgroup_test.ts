@@ -1,11 +1,11 @@
-import { deepStrictEqual, match, strictEqual } from "node:assert/strict";
+import { deepStrictEqual, match, ok, strictEqual } from "node:assert/strict";
 import {
   cgroupSpec,
   controllersFor,
   describeSetupFailure,
   parseSetupLine,
 } from "../../lib/process/cgroup.ts";
-import { parseCpu } from "../../lib/config/mod.ts";
+import { MAX_CPU, MAX_PIDS, parseCpu } from "../../lib/config/mod.ts";
 
 Deno.test("cgroupSpec() writes memory.max in bytes, cpu.max per 100 ms period and pids.max", () => {
   deepStrictEqual(cgroupSpec("/sys/fs/cgroup", { memoryBytes: 268435456, cpu: 0.5, pids: 64 }), {
@@ -18,6 +18,15 @@ Deno.test("cgroupSpec() writes memory.max in bytes, cpu.max per 100 ms period an
   // The kernel's smallest quota is 1 ms per period.
   deepStrictEqual(cgroupSpec("/cg", { cpu: 0.001 }), { parent: "/cg", cpuMax: "1000 100000" });
   deepStrictEqual(cgroupSpec("/cg", {}), { parent: "/cg" });
+});
+
+Deno.test("cgroupSpec() writes the largest limits the config accepts as values the kernel takes", () => {
+  // The kernel refuses a cpu.max quota over 2^44 - 1 µs and a pids.max over PID_MAX_LIMIT (4 Mi).
+  const spec = cgroupSpec("/cg", { cpu: parseCpu(MAX_CPU), pids: MAX_PIDS });
+  const [quota, period] = spec.cpuMax!.split(" ").map(Number);
+  strictEqual(period, 100_000);
+  ok(quota <= 2 ** 44 - 1 && quota > 2 ** 44 - 1 - period, spec.cpuMax);
+  strictEqual(spec.pidsMax, "4194304");
 });
 
 Deno.test("controllersFor() names the controllers a set of limits needs", () => {

@@ -4,12 +4,15 @@ import {
   ConfigError,
   type FileInfo,
   formatListen,
+  MAX_TIMER_MS,
   type OperationConfig,
   parseAccounts,
   parseConfig,
   parseListen,
   type Problem,
   type ServiceConfig,
+  SHUTDOWN_KILL_WAIT_MS,
+  STREAM_KILL_BACKSTOP_MS,
 } from "../../lib/config/mod.ts";
 
 const FILE = "/srv/app/urocket-service.yaml";
@@ -722,6 +725,22 @@ Deno.test("parseConfig() accepts socket-mode with or without its leading 0", asy
   strictEqual((await load('socket-mode: "0640"\n')).socketMode, 0o640);
 });
 
+Deno.test("parseConfig() refuses a socket-mode that denies the owner write, which connecting takes", async () => {
+  for (const mode of ["000", "0400", "0500", "0060", "0066"]) {
+    const problem = await onlyProblem(`socket-mode: "${mode}"\n`);
+    strictEqual(problem.key, "socket-mode", mode);
+    strictEqual(problem.line, 1, mode);
+    strictEqual(
+      problem.message,
+      `Mode "${mode}" denies the socket's owner write permission, which connecting takes: ` +
+        'processes running as urocket\'s own user (every operation without "user") could not ' +
+        'reply; give the owner write, e.g. "0600"',
+    );
+  }
+  // Write alone is what connect() checks: the owner's read bit is not needed.
+  strictEqual((await load('socket-mode: "0200"\n')).socketMode, 0o200);
+});
+
 Deno.test("parseConfig() refuses an invalid listen address", async () => {
   for (const listen of ["localhost", "0.0.0.0:70000", "0.0.0.0:http", "::1:8080"]) {
     const problem = await onlyProblem(`listen: "${listen}"\n`);
@@ -782,6 +801,73 @@ Deno.test("parseConfig() refuses a timeout longer than a timer can wait", async 
     "timeout: 1000h\n" + withGet("      kill-grace: 600h", ...LIST),
   );
   deepStrictEqual(problems.map((p) => p.key).sort(), ["paths./pets.get.kill-grace", "timeout"]);
+});
+
+Deno.test("parseConfig() bounds stream-timeout and kill-grace so that what urocket adds to them still fits a timer", async () => {
+  // The front arms the group's deadline at stream-timeout + its backstop, and shutdown waits the
+  // longest kill-grace + its own wait: each sum must stay within 2^31-1 ms, else it fires at once.
+  strictEqual(MAX_TIMER_MS, 2_147_483_647);
+  strictEqual(2_147_482_647 + STREAM_KILL_BACKSTOP_MS, MAX_TIMER_MS);
+  strictEqual(2_147_473_647 + SHUTDOWN_KILL_WAIT_MS, MAX_TIMER_MS);
+  const longest = await load(
+    "stream-timeout: 2147482647ms\nkill-grace: 2147473647ms\n" +
+      withGet("      stream-timeout: 2147482647ms", "      kill-grace: 2147473647ms", ...LIST),
+  );
+  strictEqual(operation(longest, "get").streamTimeoutMs, 2_147_482_647);
+  strictEqual(operation(longest, "get").killGraceMs, 2_147_473_647);
+
+  const problems = await problemsOf(
+    "stream-timeout: 2147482648ms\nkill-grace: 2147473648ms\n" +
+      withGet("      stream-timeout: 2147482648ms", "      kill-grace: 2147473648ms", ...LIST),
+  );
+  deepStrictEqual(problems.map((p) => [p.key, p.line, p.message]), [
+    [
+      "stream-timeout",
+      1,
+      'Duration "2147482648ms" is too long: the longest urocket can wait here is 2147482647 ms ' +
+      "(about 24 days), since it waits 1000 ms beyond it and a timer holds at most 2147483647 ms",
+    ],
+    [
+      "kill-grace",
+      2,
+      'Duration "2147473648ms" is too long: the longest urocket can wait here is 2147473647 ms ' +
+      "(about 24 days), since it waits 10000 ms beyond it and a timer holds at most 2147483647 ms",
+    ],
+    [
+      "paths./pets.get.stream-timeout",
+      6,
+      'Duration "2147482648ms" is too long: the longest urocket can wait here is 2147482647 ms ' +
+      "(about 24 days), since it waits 1000 ms beyond it and a timer holds at most 2147483647 ms",
+    ],
+    [
+      "paths./pets.get.kill-grace",
+      7,
+      'Duration "2147473648ms" is too long: the longest urocket can wait here is 2147473647 ms ' +
+      "(about 24 days), since it waits 10000 ms beyond it and a timer holds at most 2147483647 ms",
+    ],
+  ]);
+});
+
+Deno.test("parseConfig() lets the durations urocket adds nothing to reach a timer's limit, not beyond", async () => {
+  const keys = ["timeout", "shutdown-delay", "shutdown-timeout"];
+  const longest = await load(keys.map((key) => `${key}: 2147483647ms\n`).join(""));
+  deepStrictEqual(
+    [longest.shutdownDelayMs, longest.shutdownTimeoutMs],
+    [2_147_483_647, 2_147_483_647],
+  );
+  strictEqual(
+    operation(await load("timeout: 2147483647ms\n" + withGet(...LIST)), "get").timeoutMs,
+    2_147_483_647,
+  );
+  const problems = await problemsOf(keys.map((key) => `${key}: 2147483648ms\n`).join(""));
+  deepStrictEqual(problems.map((p) => p.key), keys);
+  for (const problem of problems) {
+    strictEqual(
+      problem.message,
+      'Duration "2147483648ms" is too long: the longest urocket can wait is 2147483647 ms ' +
+        "(about 24 days)",
+    );
+  }
 });
 
 Deno.test("parseConfig() refuses a max-inflight below 1 or not an integer", async () => {
@@ -1084,6 +1170,46 @@ Deno.test("parseConfig() refuses bad limits with the key and a hint", async () =
   match(unknown.message, /Unknown key "memroy"/);
   const enforce = await onlyProblem("limits-enforce: sometimes\n");
   strictEqual(enforce.key, "limits-enforce");
+});
+
+Deno.test("parseConfig() refuses cpu and pids limits beyond what the kernel takes, at their keys", async () => {
+  const longest = await load(withGet("      limits: { cpu: 175921860, pids: 4194304 }", ...LIST));
+  deepStrictEqual(operation(longest, "get").limits, { cpu: 175921860, pids: 4194304 });
+  strictEqual(
+    operation(await load(withGet('      limits: { cpu: "175921860000m" }', ...LIST)), "get")
+      .limits?.cpu,
+    175921860,
+  );
+  const problems = await problemsOf(
+    "limits: { cpu: 175921860.01, pids: 4194305 }\n" +
+      withGet('      limits: { cpu: "175921860001m", pids: 10000000000 }', ...LIST),
+  );
+  deepStrictEqual(problems.map((p) => [p.key, p.line, p.message]), [
+    [
+      "limits.cpu",
+      1,
+      "CPU limit 175921860.01 is more than cpu.max takes: at most 175921860 (a quota of 2^44 - 1 " +
+      "µs per 100 ms period); to leave CPU unlimited, leave cpu out",
+    ],
+    [
+      "limits.pids",
+      1,
+      "pids.max takes at most 4194304 (the kernel's PID_MAX_LIMIT on 64-bit): to leave the count " +
+      "unlimited, leave pids out",
+    ],
+    [
+      "paths./pets.get.limits.cpu",
+      5,
+      'CPU limit "175921860001m" is more than cpu.max takes: at most 175921860 (a quota of 2^44 ' +
+      "- 1 µs per 100 ms period); to leave CPU unlimited, leave cpu out",
+    ],
+    [
+      "paths./pets.get.limits.pids",
+      5,
+      "pids.max takes at most 4194304 (the kernel's PID_MAX_LIMIT on 64-bit): to leave the count " +
+      "unlimited, leave pids out",
+    ],
+  ]);
 });
 
 Deno.test("parseConfig() resolves user and group by name or number from /etc/passwd and /etc/group", async () => {

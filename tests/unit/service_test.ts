@@ -120,3 +120,27 @@ Deno.test("startService(): a shutdown kills what outlives its wait, as after a r
   assert.equal(groupAlive(spawned.pid), false, "the process outlived urocket's stop");
   await uro.cleanUp();
 });
+
+Deno.test({
+  name:
+    "startService(): a reload that removes socket-group gives the socket back the group it was made with",
+  // Root may chown a file to any gid, listed in /etc/group or not.
+  ignore: Deno.uid() !== 0,
+  async fn() {
+    const spawner: Spawner = () => Promise.reject(new Error("no request is sent"));
+    const uro = await setUp('socket-mode: "0660"\nsocket-group: 4242\n', spawner);
+    const socket = uro.service.socket;
+    try {
+      const started = await Deno.stat(socket);
+      assert.deepEqual([started.gid, started.mode! & 0o777], [4242, 0o660]);
+      await uro.write('socket-mode: "0660"\n');
+      await uro.service.reload();
+      const after = await Deno.stat(socket);
+      // The directory is not set-group-ID: the socket was made with urocket's own group.
+      assert.deepEqual([after.gid, after.mode! & 0o777], [Deno.gid(), 0o660]);
+    } finally {
+      await uro.service.shutdown("test");
+      await uro.cleanUp();
+    }
+  },
+});

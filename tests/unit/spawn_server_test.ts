@@ -129,6 +129,77 @@ Deno.test({
   },
 });
 
+/**
+ * Runs `test` against a spawn server whose address space is capped at 8 MiB (`ulimit -v`): enough
+ * to serve (about 1 MiB) and to hold a 2 MiB request frame, not for an 8 MiB one or the 8 MiB argv
+ * of a million arguments. `exited` settles if the server exits.
+ */
+async function withShortServer(
+  test: (server: SpawnServer, exited: Promise<Deno.CommandStatus>) => Promise<void>,
+): Promise<void> {
+  const dir = await Deno.makeTempDir();
+  await Deno.writeTextFile(`${dir}/short`, `#!/bin/sh\nulimit -v 8192\nexec "${BUILT}" "$@"\n`, {
+    mode: 0o755,
+  });
+  let onExit!: (status: Deno.CommandStatus) => void;
+  const exited = new Promise<Deno.CommandStatus>((resolve) => onExit = resolve);
+  const server = SpawnServer.start({ helper: `${dir}/short`, dir, onExit });
+  try {
+    await test(server, exited);
+  } finally {
+    await server.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** A process the short server can start: the helper itself is static and small. */
+const VERSION_SPEC = {
+  program: BUILT,
+  args: ["--version"],
+  cwd: "/",
+  env: {},
+  stdin: false,
+  stdout: false,
+};
+
+Deno.test({
+  name:
+    "SpawnServer.spawn() rejects with ENOMEM when the server cannot allocate a request's argv, and the server serves on",
+  ignore: !built,
+  async fn() {
+    await withShortServer(async (server) => {
+      const small = await server.spawn(VERSION_SPEC);
+      await output(small);
+      strictEqual((await small.status).code, 0, "the short server can start a process");
+      // A 2 MiB frame, whose argv takes 8 MiB of pointers.
+      const args = Array.from({ length: 1_000_000 }, () => "x");
+      await rejects(server.spawn({ ...VERSION_SPEC, args }), (error) => {
+        ok(error instanceof SpawnError);
+        strictEqual(error.code, "ENOMEM");
+        return true;
+      });
+      ok(server.alive, "the server died instead of answering F");
+      const after = await server.spawn(VERSION_SPEC);
+      await output(after);
+      strictEqual((await after.status).code, 0);
+    });
+  },
+});
+
+Deno.test({
+  name:
+    "SpawnServer's server exits with status 2 when it cannot allocate room for a request frame, instead of crashing",
+  ignore: !built,
+  async fn() {
+    await withShortServer(async (server, exited) => {
+      // A frame of 7 MiB: the server's request buffer would grow to 8 MiB.
+      await rejects(server.spawn({ ...VERSION_SPEC, args: ["x".repeat(7 << 20)] }), SpawnError);
+      const { code, signal } = await exited;
+      deepStrictEqual({ code, signal }, { code: 2, signal: null });
+    });
+  },
+});
+
 /** Runs `test` against a spawn server in a new folder; closes both, whatever happens. */
 async function withServer(
   test: (server: SpawnServer, dir: string) => Promise<void>,

@@ -1,0 +1,54 @@
+import { deepStrictEqual } from "node:assert/strict";
+import { applySocketAccess, type SocketFiles } from "../../lib/reply/socket.ts";
+
+/** Applies `to` from `from` and returns the file operations made, in order. */
+async function operations(
+  from: { mode: number; gid: number },
+  to: { mode: number; gid: number },
+): Promise<string[]> {
+  const made: string[] = [];
+  const files: SocketFiles = {
+    chmod(_path, mode) {
+      made.push(`chmod ${mode.toString(8)}`);
+      return Promise.resolve();
+    },
+    chown(_path, _uid, gid) {
+      made.push(`chown ${gid}`);
+      return Promise.resolve();
+    },
+  };
+  await applySocketAccess("/run/u.sock", to, { from, files });
+  return made;
+}
+
+Deno.test("applySocketAccess() gives the new group before the new mode, so the old group never gets it", async () => {
+  // 0660 on the old group, even for a moment, would let that group's users connect.
+  deepStrictEqual(await operations({ mode: 0o600, gid: 0 }, { mode: 0o660, gid: 33 }), [
+    "chown 33",
+    "chmod 660",
+  ]);
+});
+
+Deno.test("applySocketAccess() narrows the mode before a group change, so the new group never gets the old mode", async () => {
+  // Here chown first would give the new group 0660 for a moment, which neither config gives it.
+  deepStrictEqual(await operations({ mode: 0o660, gid: 33 }, { mode: 0o600, gid: 34 }), [
+    "chmod 600",
+    "chown 34",
+  ]);
+  // Each mode gives a class something the other does not: first only what both give.
+  deepStrictEqual(await operations({ mode: 0o640, gid: 33 }, { mode: 0o606, gid: 34 }), [
+    "chmod 600",
+    "chown 34",
+    "chmod 606",
+  ]);
+});
+
+Deno.test("applySocketAccess() changes only what differs", async () => {
+  deepStrictEqual(await operations({ mode: 0o660, gid: 33 }, { mode: 0o660, gid: 33 }), []);
+  deepStrictEqual(await operations({ mode: 0o600, gid: 33 }, { mode: 0o660, gid: 33 }), [
+    "chmod 660",
+  ]);
+  deepStrictEqual(await operations({ mode: 0o660, gid: 33 }, { mode: 0o660, gid: 0 }), [
+    "chown 0",
+  ]);
+});
