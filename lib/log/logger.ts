@@ -234,11 +234,14 @@ export class Logger {
   async #drain(): Promise<void> {
     // Yield first, so that #draining is set before this can finish, even if write throws synchronously.
     await Promise.resolve();
-    if (this.#lingerMs > 0 && this.#hurry === 0 && this.#queuedBytes < this.#lingerMaxBatch) {
-      await this.#linger();
-    }
     try {
       while (this.#queue.length > 0) {
+        // Before every write, not only the first: lines that arrive while a write is in flight
+        // (a write to a pipe takes tens of µs of urocket's CPU, more under load) wait for the
+        // next batch instead of leaving at once, a write or two per request.
+        if (this.#lingerMs > 0 && this.#hurry === 0 && this.#queuedBytes < this.#lingerMaxBatch) {
+          await this.#linger();
+        }
         const batch = this.#queue.join("");
         this.#queue = [];
         try {
