@@ -29,10 +29,11 @@ export async function readBodyWithin(
 ): Promise<Uint8Array<ArrayBuffer>> {
   const declared = declaredLength(request.headers);
   if (declared !== undefined && declared > limit) throw new BodyTooLarge(limit);
-  if (!request.body) return new Uint8Array();
   // With a Content-Length within the limit the HTTP layer delivers exactly that many bytes, so
-  // Deno's one-call read (no stream reader in JavaScript) is safe; it is the common case.
+  // Deno's one-call read is safe; it is the common case. `request.body` is not looked at first:
+  // the getter builds a ReadableStream the one-call read then has to go through.
   if (declared !== undefined) return new Uint8Array(await request.arrayBuffer());
+  if (!request.body) return new Uint8Array();
   const chunks: Uint8Array[] = [];
   let size = 0;
   // The reader is never released: the body is consumed either way, and releaseLock() costs an

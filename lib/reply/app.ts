@@ -148,8 +148,9 @@ async function receive(
   if (!isBodiless(status)) {
     headers.set("content-type", request.headers.get("content-type") ?? defaultContentType);
   }
-  const whole = collect || isBodiless(status) || !request.body ||
-    (declared !== undefined && declared <= COLLECT_BELOW);
+  // `request.body` last: its getter builds a stream, which a reply read whole does not need.
+  const whole = collect || isBodiless(status) ||
+    (declared !== undefined && declared <= COLLECT_BELOW) || !request.body;
   let result: DeliveryResult;
   if (whole) {
     let body: Uint8Array<ArrayBuffer>;
