@@ -419,3 +419,30 @@ Deno.test("Logger with lingerMs lingers again after a write: lines logged while 
     ],
   );
 });
+
+Deno.test("Logger writes each line's time as toISOString() does, across millisecond, second and day boundaries", async () => {
+  const times = [
+    "2025-01-02T03:04:05.678Z",
+    "2025-01-02T03:04:05.679Z",
+    "2025-01-02T03:04:05.999Z",
+    "2025-01-02T03:04:06.000Z",
+    "2025-01-02T03:04:06.007Z",
+    "2025-12-31T23:59:59.999Z",
+    "2026-01-01T00:00:00.000Z",
+    "1969-12-31T23:59:59.999Z",
+    "+010000-01-01T00:00:00.050Z",
+  ].map((iso) => new Date(iso));
+  let next = 0;
+  const chunks: string[] = [];
+  const logger = new Logger({
+    write: (chunk) => {
+      chunks.push(decoder.decode(chunk));
+      return Promise.resolve();
+    },
+    now: () => times[next],
+  });
+  for (next = 0; next < times.length; next++) logger.info("tick");
+  await logger.flush();
+  const written = chunks.join("").split("\n").filter(Boolean).map((line) => JSON.parse(line).time);
+  deepStrictEqual(written, times.map((time) => time.toISOString()));
+});
