@@ -43,6 +43,14 @@ export const ReplyHeaderSchema = z.object({
 });
 
 /**
+ * Both schemas are synchronous: zod's `safeParse` rather than the validator's default
+ * `safeParseAsync`, which costs a few promises per reply for nothing.
+ */
+const SYNC = {
+  validationFunction: <T extends z.ZodType>(schema: T, value: unknown) => schema.safeParse(value),
+};
+
+/**
  * Builds the reply app for `templates`. Serve it on the unix socket.
  *
  * @example
@@ -67,12 +75,12 @@ export function createReplyApp(deps: ReplyDeps): Hono {
       // The hooks answer in the reply server's own format, through reject().
       zValidator("param", ReplyParamSchema, (result) => {
         if (!result.success) return reject(400, "malformed_id", result.error.issues[0].message);
-      }),
+      }, SYNC),
       zValidator("header", ReplyHeaderSchema, (result, c) => {
         if (!result.success) {
           return reject(400, "bad_status", result.error.issues[0].message, c.req.param("req_id"));
         }
-      }),
+      }, SYNC),
       async (c) => {
         const id = c.req.valid("param").req_id.toLowerCase();
         const status = Number(c.req.valid("header")["urocket-status"] ?? 200);
