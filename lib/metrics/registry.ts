@@ -60,11 +60,14 @@ abstract class Metric<Series> {
 
   /** The series for `labels`, created with `initial()` on first use. */
   protected at(labels: Labels, initial: () => Series): Series {
-    const key = this.labelNames.map((name) => {
-      const value = labels[name];
-      if (value === undefined) throw new TypeError(`${this.name} needs label "${name}"`);
-      return value;
-    }).join("\u0000");
+    // Runs a few times per request: a loop, not map() and join() with a closure per call.
+    const names = this.labelNames;
+    let key = "";
+    for (let i = 0; i < names.length; i++) {
+      const value = labels[names[i]];
+      if (value === undefined) throw new TypeError(`${this.name} needs label "${names[i]}"`);
+      key = i === 0 ? value : `${key}\u0000${value}`;
+    }
     let entry = this.series.get(key);
     if (!entry) {
       const own: Labels = {};
