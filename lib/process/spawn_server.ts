@@ -397,12 +397,20 @@ export class SpawnServer {
   }
 
   #frame(parts: string[], payload?: Uint8Array): Uint8Array {
-    const body = this.#encoder.encode(parts.join("\0") + "\0");
-    const size = body.length + (payload?.length ?? 0);
+    const text = parts.join("\0") + "\0";
+    // The usual frame is encoded into a buffer kept for the next one, then copied once into the
+    // frame: no intermediate array per request. A large one (a big command line) gets its own.
+    const encoded = text.length * 3 <= SCRATCH_BYTES
+      ? SCRATCH.subarray(0, this.#encoder.encodeInto(text, SCRATCH).written)
+      : this.#encoder.encode(text);
+    const size = encoded.length + (payload?.length ?? 0);
     const frame = new Uint8Array(4 + size);
-    new DataView(frame.buffer).setUint32(0, size, true);
-    frame.set(body, 4);
-    if (payload) frame.set(payload, 4 + body.length);
+    frame[0] = size & 0xff;
+    frame[1] = (size >>> 8) & 0xff;
+    frame[2] = (size >>> 16) & 0xff;
+    frame[3] = size >>> 24;
+    frame.set(encoded, 4);
+    if (payload) frame.set(payload, 4 + encoded.length);
     return frame;
   }
 
@@ -664,6 +672,10 @@ export class SpawnServer {
     }
   }
 }
+
+/** A frame's text up to this size (in bytes) is encoded in {@link SCRATCH}, shared by all servers. */
+const SCRATCH_BYTES = 16 * 1024;
+const SCRATCH = new Uint8Array(SCRATCH_BYTES);
 
 /** 16 hex digits from the CSPRNG: a handler cannot guess another request's streams. */
 function newToken(): string {
