@@ -359,11 +359,82 @@ async function table(dir: string): Promise<string> {
         }) |`,
       );
     }
+    // The stack's ceiling, in the same run: urocket's hops with nothing of urocket around them
+    // (urocket sits idle meanwhile).
+    const bare = await startBarePipeline(dir);
+    try {
+      await wrk(`${bare.url}/bench`, 8, 2); // warm-up (JIT), not counted
+      for (const c of [1, 8, 64]) {
+        const before = await cpuMs(bare.pid);
+        const load = await wrk(`${bare.url}/bench`, c);
+        const after = await cpuMs(bare.pid);
+        const base = c === 1 ? floors[1] : floors[2];
+        const perRequest = (ms: number) => f2(ms / load.requests);
+        lines.push(
+          `| bare pipeline (bench/bare_pipeline.ts) | ${c} | ${f1(load.rps)} | ${f2(load.p50)} | ${
+            f2(load.p99)
+          } | ${load.errors} | ${f2(load.rps / base.rps)} | ${
+            c === 1 ? "sequential" : "2 workers"
+          } | — | ${perRequest(after.all - before.all)} (${
+            perRequest(after.main - before.main)
+          }) |`,
+        );
+      }
+    } finally {
+      await bare.stop();
+    }
     lines.push("", `urocket RSS idle after start: ${mib(idle)}`);
   } finally {
     await uro.stop();
   }
   return lines.join("\n");
+}
+
+/**
+ * Starts bench/bare_pipeline.ts: Deno.serve, urocket's spawn server and a
+ * reply socket, without urocket's layer, on the bench handler.
+ */
+async function startBarePipeline(dir: string): Promise<Running> {
+  const port = 18_091;
+  const work = await Deno.makeTempDir({ dir, prefix: "bare-" });
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      "--v8-flags=--max-semi-space-size=1",
+      "--config",
+      `${REPO}/deno.json`,
+      `${REPO}/bench/bare_pipeline.ts`,
+      `${REPO}/build/urocket-spawn`,
+      `${OUT}/handler`,
+      String(port),
+      work,
+    ],
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let said = "";
+  while (!said.includes("ready")) {
+    const { done, value } = await reader.read();
+    if (done) throw new Error("bare_pipeline.ts did not start");
+    said += value;
+  }
+  reader.releaseLock();
+  child.stdout.cancel().catch(() => {});
+  return {
+    pid: child.pid,
+    url: `http://127.0.0.1:${port}`,
+    log: "",
+    async stop() {
+      try {
+        child.kill("SIGTERM");
+      } catch {
+        // Already gone.
+      }
+      await child.status;
+    },
+  };
 }
 
 async function startup(dir: string): Promise<string> {
