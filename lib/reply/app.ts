@@ -62,10 +62,10 @@ const SYNC = {
 export function createReplyApp(deps: ReplyDeps): Hono {
   const app = new Hono();
   // The one place a reply is refused: logged, counted, answered as problem+json.
-  const reject: Reject = (status, reason, detail, id, extra) => {
+  const reject: Reject = (status, reason, detail, id, extra, headers) => {
     deps.logger.info("reply_rejected", { req_id: id, status, reason });
     deps.metrics?.replyRejected(status, reason);
-    return problemResponse(new HttpProblem(kindOf(status), detail, { extra }), id);
+    return problemResponse(new HttpProblem(kindOf(status), detail, { extra, headers }), id);
   };
   for (const template of new Set(deps.templates)) {
     const route = template.replace("{req_id}", ":req_id");
@@ -113,12 +113,20 @@ export function createReplyApp(deps: ReplyDeps): Hono {
         return await receive(claim.request, c.req.raw, status, reject);
       },
     );
-    app.all(route, () =>
-      problemResponse(
-        new HttpProblem("method_not_allowed", "Replies are sent with POST or PUT", {
-          headers: { allow: "POST, PUT" },
-        }),
-      ));
+    app.all(
+      route,
+      () =>
+        reject(
+          405,
+          "method_not_allowed",
+          "Replies are sent with POST or PUT",
+          undefined,
+          undefined,
+          {
+            allow: "POST, PUT",
+          },
+        ),
+    );
   }
   app.notFound((c) =>
     reject(404, "unknown_path", `${JSON.stringify(c.req.path)} matches no outtake path`)
@@ -132,6 +140,7 @@ type Reject = (
   detail: string,
   id?: string,
   extra?: Record<string, unknown>,
+  headers?: Record<string, string>,
 ) => Response;
 
 /** Takes the claimed reply's body and hands it over; answers the replier with how that went. */
@@ -251,6 +260,8 @@ function kindOf(status: number) {
   switch (status) {
     case 404:
       return "not_found" as const;
+    case 405:
+      return "method_not_allowed" as const;
     case 409:
       return "conflict" as const;
     case 410:

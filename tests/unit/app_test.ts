@@ -311,13 +311,14 @@ Deno.test("createReplyApp() answers 404 for a path that matches no outtake templ
   deepStrictEqual(await reasons(), Array(4).fill("unknown_path"));
 });
 
-Deno.test("createReplyApp() answers 405 with Allow for other methods on an outtake path", async () => {
-  const { app, open } = setup();
+Deno.test("createReplyApp() answers 405 with Allow for other methods on an outtake path, and logs it", async () => {
+  const { app, open, reasons } = setup();
   open();
   const response = await app.request(`/uri/${ID}`, { method: "GET" });
   strictEqual(response.status, 405);
   strictEqual(response.headers.get("allow"), "POST, PUT");
-  await response.body?.cancel();
+  strictEqual((await problemOf(response)).status, 405);
+  deepStrictEqual(await reasons(), ["method_not_allowed"]);
 });
 
 Deno.test("createReplyApp() answers 409 to a second reply for an answered request", async () => {
