@@ -12,7 +12,9 @@
  *    A third floor row, eight workers, is the floor's latency with as many
  *    requests in flight as wrk's c=8: the p99 to compare urocket's with.
  *    Its tail depends on the kernel's session autogroups (printed with the
- *    machine; see BENCHMARKS.md).
+ *    machine; see BENCHMARKS.md). Last, the bare pipeline
+ *    (bench/bare_pipeline.ts): Deno.serve, urocket's spawn server and a reply
+ *    socket with nothing of urocket around them, the stack's ceiling.
  * 3. Start-up time on a generated document of several hundred operations.
  * 4. 1,000 requests in flight at once (the handler waits 2 s), all checked,
  *    with urocket's RSS idle and under that load; and the baseline: a bare
