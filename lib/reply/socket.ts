@@ -112,7 +112,14 @@ export async function applySocketAccess(
       mode &= to.mode;
       await files.chmod(path, mode);
     }
-    await files.chown(path, null, to.gid);
+    try {
+      await files.chown(path, null, to.gid);
+    } catch (error) {
+      // The reload is refused and the config stays as it was: so does the socket, whose narrowed
+      // mode would otherwise shut out the handlers of the old group.
+      if (mode !== options.from.mode) await files.chmod(path, options.from.mode);
+      throw error;
+    }
   }
   if (mode !== to.mode) await files.chmod(path, to.mode);
 }

@@ -1,4 +1,4 @@
-import { deepStrictEqual } from "node:assert/strict";
+import { deepStrictEqual, rejects } from "node:assert/strict";
 import { applySocketAccess, type SocketFiles } from "../../lib/reply/socket.ts";
 
 /** Applies `to` from `from` and returns the file operations made, in order. */
@@ -51,4 +51,24 @@ Deno.test("applySocketAccess() changes only what differs", async () => {
   deepStrictEqual(await operations({ mode: 0o660, gid: 33 }, { mode: 0o660, gid: 0 }), [
     "chown 0",
   ]);
+});
+
+Deno.test("applySocketAccess() puts the mode back when the group cannot be changed", async () => {
+  // A refused reload keeps the config as it was: the socket must stay as it was too, or the old
+  // group's handlers lose it (a non-root urocket given a group it is not in gets EPERM here).
+  const state = { mode: 0o660, gid: 33 };
+  const files: SocketFiles = {
+    chmod(_path, mode) {
+      state.mode = mode;
+      return Promise.resolve();
+    },
+    chown() {
+      return Promise.reject(new Deno.errors.PermissionDenied("Operation not permitted"));
+    },
+  };
+  await rejects(
+    applySocketAccess("/run/u.sock", { mode: 0o640, gid: 34 }, { from: { ...state }, files }),
+    Deno.errors.PermissionDenied,
+  );
+  deepStrictEqual(state, { mode: 0o660, gid: 33 });
 });
