@@ -133,13 +133,16 @@ export function resolveLocation(files: DocumentFiles, location: Location): Resol
   return value === undefined ? undefined : { ...location, value };
 }
 
+/** Most `$ref`s followed in a row before a chain counts as a loop. */
+const MAX_HOPS = 32;
+
 /**
  * Follows a chain of `$ref`s from `start` to the first value that is not a
  * reference; `undefined` when a link is broken or the chain loops.
  */
 export function follow(files: DocumentFiles, start: Resolved): Resolved | undefined {
   let current: Resolved | undefined = start;
-  for (let hops = 0; hops < 32; hops++) {
+  for (let hops = 0; hops < MAX_HOPS; hops++) {
     if (!current || !isObject(current.value) || typeof current.value.$ref !== "string") {
       return current;
     }
@@ -300,6 +303,24 @@ export async function loadRefFiles(
         message: `$ref ${JSON.stringify(ref)} does not resolve`,
       });
     }
+  }
+  // A chain of refs that comes back on itself resolves link by link and leads nowhere: what it
+  // stands for (a path item, a request body) would be silently missing.
+  for (const [file, root] of files) {
+    walkRefs(root, "", (ref, pointer) => {
+      const first = resolveRef(files, file, ref);
+      if (!first) return;
+      const holder = pointer.slice(0, -"/$ref".length);
+      if (follow(files, { url: file, pointer: holder, value: { $ref: ref } }) === undefined) {
+        problems.push({
+          file: filePath(file),
+          pointer,
+          message: `$ref ${
+            JSON.stringify(ref)
+          } leads to a chain of $refs that loops (or is over ${MAX_HOPS} long)`,
+        });
+      }
+    });
   }
   return { files, problems };
 }

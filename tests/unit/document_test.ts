@@ -1,4 +1,4 @@
-import { deepStrictEqual, match, strictEqual, throws } from "node:assert/strict";
+import { deepStrictEqual, fail, match, ok, strictEqual, throws } from "node:assert/strict";
 import {
   DocumentError,
   type DocumentProblem,
@@ -640,4 +640,51 @@ Deno.test("parseJsonOrYaml() reads JSON, YAML, and JSON-like text that only YAML
   deepStrictEqual(parseJsonOrYaml("openapi: 3.1.0\npaths: {}\n"), { openapi: "3.1.0", paths: {} });
   deepStrictEqual(parseJsonOrYaml('{"a": 1, "b": [1, 2,],}'), { a: 1, b: [1, 2] });
   throws(() => parseJsonOrYaml("{unclosed: [1"));
+});
+
+Deno.test("loadDocument() refuses a chain of $refs that loops, within the document or across files", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "urocket-document-" });
+  try {
+    // A request body that is a $ref to a $ref to itself: the body would be silently missing.
+    await Deno.writeTextFile(
+      `${dir}/openapi.yaml`,
+      doc(
+        "3.0.3",
+        `paths:
+  /pets:
+    post:
+      requestBody: { $ref: "#/components/requestBodies/A" }
+      responses: { "201": { description: created } }
+  /owners: { $ref: "./a.yaml" }
+components:
+  requestBodies:
+    A: { $ref: "#/components/requestBodies/B" }
+    B: { $ref: "#/components/requestBodies/A" }
+`,
+      ),
+    );
+    // A path item whose $ref goes to a file whose root is a $ref back: no operation at all.
+    await Deno.writeTextFile(`${dir}/a.yaml`, `$ref: "./b.yaml"\n`);
+    await Deno.writeTextFile(`${dir}/b.yaml`, `$ref: "./a.yaml"\n`);
+    const error = await loadDocument(`${dir}/openapi.yaml`).then(
+      () => fail("expected a DocumentError"),
+      (error) => error,
+    );
+    ok(error instanceof DocumentError, String(error));
+    const loops = error.problems.filter((p: { message: string }) => /loops/.test(p.message));
+    deepStrictEqual(
+      loops.map((p: { pointer: string; file?: string }) => [p.file?.replace(dir, ""), p.pointer])
+        .sort(),
+      [
+        ["/a.yaml", "/$ref"],
+        ["/b.yaml", "/$ref"],
+        [undefined, "/components/requestBodies/A/$ref"],
+        [undefined, "/components/requestBodies/B/$ref"],
+        [undefined, "/paths/~1owners/$ref"],
+        [undefined, "/paths/~1pets/post/requestBody/$ref"],
+      ].sort(),
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
