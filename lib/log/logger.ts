@@ -27,8 +27,8 @@ export interface LoggerOptions {
   /** Clock, injectable for tests. */
   now?: () => Date;
   /**
-   * How long the first queued line waits for others to leave with it in
-   * one write, in ms. Default 0: written as soon as the current task ends.
+   * How long the first queued line of each write waits for others to
+   * leave with it, in ms. Default 0: written as soon as the current task ends.
    * urocket's own log uses {@link LOG_LINGER_MS}. {@link Logger.flush}
    * writes at once.
    */
@@ -39,7 +39,9 @@ export interface LoggerOptions {
  * The linger of urocket's own log: with it, the two or three lines of each
  * request leave in one write every few milliseconds instead of a write (and
  * a wake-up of the log reader) each — measured on the bench, see
- * BENCHMARKS.md. A line is at most this much later on stdout.
+ * BENCHMARKS.md. A line is at most this much later on stdout, plus the
+ * time the write before it takes (a line logged during a write waits for
+ * the next batch).
  */
 export const LOG_LINGER_MS = 5;
 
