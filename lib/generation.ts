@@ -60,6 +60,19 @@ export interface Generation {
 }
 
 /**
+ * The refusal of a document whose nesting ran the walks and the schema
+ * compiler out of call stack (a RangeError), with the problems found before.
+ */
+function tooDeep(problems: Problem[], file: string): ConfigError {
+  return new ConfigError([...problems, {
+    file,
+    key: "",
+    message: "The OpenAPI document is nested too deeply to be checked (the call stack ran out): " +
+      "move deep parts to components and refer to them with $ref",
+  }]);
+}
+
+/**
  * Loads the config file at `file` and the OpenAPI document it names, and
  * binds them.
  *
@@ -73,6 +86,7 @@ export async function loadGeneration(file: string, options: LoadOptions): Promis
   try {
     document = await loadDocument(config.openapi);
   } catch (error) {
+    if (error instanceof RangeError) throw tooDeep(problems, config.openapi);
     if (!(error instanceof DocumentError)) throw error;
     throw new ConfigError([
       ...problems,
@@ -119,7 +133,12 @@ export async function loadGeneration(file: string, options: LoadOptions): Promis
     });
   }
   const warnings = [...config.warnings];
-  await validateOperations(document, operations, problems, warnings);
+  try {
+    await validateOperations(document, operations, problems, warnings);
+  } catch (error) {
+    if (error instanceof RangeError) throw tooDeep(problems, config.openapi);
+    throw error;
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   const configured = new Map(
     operations.map((op) => [`${op.document.method} ${op.document.path}`, op]),

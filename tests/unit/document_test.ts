@@ -9,6 +9,8 @@ import {
 } from "../../lib/openapi/document.ts";
 import { jsonDuplicateKeys, parseJsonOrYaml } from "../../lib/openapi/json.ts";
 import { fileUrl } from "../../lib/openapi/refs.ts";
+import { loadGeneration } from "../../lib/generation.ts";
+import { ConfigError } from "../../lib/config/mod.ts";
 
 const FILE = "/srv/app/openapi.yaml";
 
@@ -684,6 +686,28 @@ components:
         [undefined, "/paths/~1pets/post/requestBody/$ref"],
       ].sort(),
     );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("loadGeneration() refuses a document nested too deeply to walk, naming it, instead of crashing", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "urocket-document-" });
+  try {
+    const depth = 50_000;
+    await Deno.writeTextFile(
+      `${dir}/openapi.json`,
+      `{"openapi":"3.0.3","info":{"title":"t","version":"1"},"paths":{},` +
+        `"components":{"schemas":{"A":${'{"items":'.repeat(depth)}{}${"}".repeat(depth)}}}}`,
+    );
+    await Deno.writeTextFile(`${dir}/urocket-service.yaml`, "openapi: openapi.json\npaths: {}\n");
+    const error = await loadGeneration(`${dir}/urocket-service.yaml`, { env: {} }).then(
+      () => fail("expected a ConfigError"),
+      (error) => error,
+    );
+    ok(error instanceof ConfigError, String(error));
+    deepStrictEqual(error.problems.map((p: { file: string }) => p.file), [`${dir}/openapi.json`]);
+    match(error.message, /nested too deeply/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
