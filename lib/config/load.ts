@@ -6,7 +6,8 @@
  * @module
  */
 
-import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from "yaml";
+import { isMap, isScalar, LineCounter, type Node, parseDocument } from "yaml";
+import { yamlDuplicateKeys } from "../yaml_keys.ts";
 import { type Accounts, readAccounts, resolveGroup, resolveRunAs, type RunAs } from "./accounts.ts";
 import { ConfigError, type Problem } from "./errors.ts";
 import {
@@ -739,39 +740,16 @@ function findNode(root: unknown, path: PropertyKey[], keyOnly: boolean): Node | 
 /**
  * A problem for every key written twice in one mapping, at the second one:
  * YAML would keep only the last, and a setting would be lost without a
- * word. Keys are compared as the parsed config names them (`1` and `"1"`
- * are one key). The OpenAPI document is checked the same way (openapi/json.ts).
+ * word (see lib/yaml_keys.ts).
  */
 function duplicateKeys(root: unknown, lineCounter: LineCounter, file: string): Problem[] {
-  const problems: Problem[] = [];
-  const walk = (node: unknown, path: PropertyKey[]) => {
-    if (isSeq(node)) {
-      node.items.forEach((item, i) => walk(item, [...path, i]));
-    } else if (isMap(node)) {
-      const seen = new Map<string, number>();
-      for (const pair of node.items) {
-        if (!isScalar(pair.key)) continue;
-        const key = pair.key.value === null ? "" : String(pair.key.value);
-        const at = pair.key.range?.[0] ?? 0;
-        const first = seen.get(key);
-        if (first === undefined) {
-          seen.set(key, at);
-        } else {
-          problems.push({
-            file,
-            line: lineCounter.linePos(at).line,
-            key: formatKeyPath([...path, key]),
-            message: `Duplicate key ${JSON.stringify(key)} (first at line ${
-              lineCounter.linePos(first).line
-            }): only the last one would be kept`,
-          });
-        }
-        walk(pair.value, [...path, key]);
-      }
-    }
-  };
-  walk(root, []);
-  return problems;
+  return yamlDuplicateKeys(root, lineCounter).map(({ key, path, line, firstLine }) => ({
+    file,
+    line,
+    key: formatKeyPath(path),
+    message: `Duplicate key ${JSON.stringify(key)} (first at line ${firstLine}): ` +
+      "only the last one would be kept",
+  }));
 }
 
 /** `["paths", "/pets", "post", "inject", "env", 1]` → `paths./pets.post.inject.env[1]`. */

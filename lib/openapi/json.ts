@@ -5,7 +5,8 @@
  * @module
  */
 
-import { isMap, isScalar, isSeq, LineCounter, parseDocument } from "yaml";
+import { LineCounter, parseDocument } from "yaml";
+import { yamlDuplicateKeys } from "../yaml_keys.ts";
 
 /** A key written twice in one object of a document file. */
 export interface DuplicateKey {
@@ -68,42 +69,15 @@ export function parseJsonOrYaml(text: string): Json {
   const doc = parseDocument(text, { uniqueKeys: false, lineCounter, logLevel: "error" });
   if (doc.errors.length > 0) throw doc.errors[0];
   const duplicates = yamlDuplicateKeys(doc.contents, lineCounter);
-  if (duplicates.length > 0) throw new DuplicateKeyError(duplicates);
+  if (duplicates.length > 0) {
+    throw new DuplicateKeyError(duplicates.map(({ key, path, line, firstLine }) => ({
+      key,
+      pointer: path.map((part) => `/${escapePointer(String(part))}`).join(""),
+      line,
+      firstLine,
+    })));
+  }
   return doc.toJS({ maxAliasCount: 1000 }) as Json;
-}
-
-/** The keys written twice in the objects of a parsed YAML node. */
-function yamlDuplicateKeys(root: unknown, lineCounter: LineCounter): DuplicateKey[] {
-  const found: DuplicateKey[] = [];
-  const walk = (node: unknown, pointer: string) => {
-    if (isSeq(node)) {
-      node.items.forEach((item, i) => walk(item, `${pointer}/${i}`));
-    } else if (isMap(node)) {
-      const seen = new Map<string, number>();
-      for (const pair of node.items) {
-        // A key that is a map or a list has no JSON name: it is nobody's duplicate.
-        if (!isScalar(pair.key)) continue;
-        // As `toJS` names the member: `1` and `"1"` are one key, `null` is "".
-        const key = pair.key.value === null ? "" : String(pair.key.value);
-        const at = pair.key.range?.[0] ?? 0;
-        const child = `${pointer}/${escapePointer(key)}`;
-        const first = seen.get(key);
-        if (first === undefined) {
-          seen.set(key, at);
-        } else {
-          found.push({
-            key,
-            pointer: child,
-            line: lineCounter.linePos(at).line,
-            firstLine: lineCounter.linePos(first).line,
-          });
-        }
-        walk(pair.value, child);
-      }
-    }
-  };
-  walk(root, "");
-  return found;
 }
 
 /** An object or an array being read by {@link jsonDuplicateKeys}. */
