@@ -226,6 +226,27 @@ export function walkRefs(
   });
 }
 
+/**
+ * Whether the chain of `$ref`s that starts with `ref` (in the file at
+ * `base`) comes back to a place it passed, or is too long for
+ * {@link follow}. A chain that ends (at a value, a broken link or another host) does
+ * not loop: the broken link is reported where it is, a remote one is left
+ * to the validation that needs it.
+ */
+function chainLoops(files: DocumentFiles, base: string, ref: string): boolean {
+  const seen = new Set<string>();
+  let current = resolveRef(files, base, ref);
+  for (let hops = 1; current; hops++) {
+    if (!isObject(current.value) || typeof current.value.$ref !== "string") return false;
+    const at = locationUri(current);
+    // follow() resolves at most MAX_HOPS refs, the last of which must lead to a value.
+    if (seen.has(at) || hops + 1 >= MAX_HOPS) return true;
+    seen.add(at);
+    current = resolveRef(files, current.url, current.value.$ref);
+  }
+  return false;
+}
+
 /** Options of {@link loadRefFiles}. */
 export interface LoadRefFilesOptions {
   /** Reads a file's text; injected so that tests need no disk. */
@@ -308,16 +329,13 @@ export async function loadRefFiles(
   // stands for (a path item, a request body) would be silently missing.
   for (const [file, root] of files) {
     walkRefs(root, "", (ref, pointer) => {
-      const first = resolveRef(files, file, ref);
-      if (!first) return;
-      const holder = pointer.slice(0, -"/$ref".length);
-      if (follow(files, { url: file, pointer: holder, value: { $ref: ref } }) === undefined) {
+      if (chainLoops(files, file, ref)) {
         problems.push({
           file: filePath(file),
           pointer,
           message: `$ref ${
             JSON.stringify(ref)
-          } leads to a chain of $refs that loops (or is over ${MAX_HOPS} long)`,
+          } leads to a chain of $refs that loops (or has ${MAX_HOPS} $refs or more)`,
         });
       }
     });

@@ -712,3 +712,90 @@ Deno.test("loadGeneration() refuses a document nested too deeply to walk, naming
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("loadDocument() takes a chain of $refs that ends at another host or at a broken link for no loop", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "urocket-document-" });
+  try {
+    await Deno.writeTextFile(
+      `${dir}/openapi.yaml`,
+      doc(
+        "3.1.0",
+        `paths:
+  /pets:
+    post:
+      requestBody:
+        content:
+          application/json:
+            schema: { $ref: "#/components/schemas/Pet" }
+      responses: { "201": { description: created } }
+components:
+  schemas:
+    Pet: { $ref: "https://example.com/schemas/pet.json" }
+`,
+      ),
+    );
+    // A remote schema is only refused when an operation validates against it.
+    strictEqual((await loadDocument(`${dir}/openapi.yaml`)).operations.length, 1);
+    await Deno.writeTextFile(
+      `${dir}/openapi.yaml`,
+      doc(
+        "3.0.3",
+        `paths:
+  /owners:
+    post:
+      requestBody: { $ref: "./bodies.yaml#/Owner" }
+      responses: { "201": { description: created } }
+`,
+      ),
+    );
+    await Deno.writeTextFile(`${dir}/bodies.yaml`, `Owner: { $ref: "#/Missing" }\n`);
+    const error = await loadDocument(`${dir}/openapi.yaml`).then(
+      () => fail("expected a DocumentError"),
+      (error) => error,
+    );
+    ok(error instanceof DocumentError, String(error));
+    deepStrictEqual(
+      error.problems.map((p: { message: string }) => p.message),
+      ['$ref "#/Missing" does not resolve'],
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("loadDocument() follows a chain of 31 $refs and refuses one of 32, as many as it follows", async () => {
+  // The request body's own $ref, then `length` more.
+  for (const [length, refused] of [[30, false], [31, true]] as const) {
+    const links = Array.from(
+      { length },
+      (_, i) =>
+        `    B${i}: { $ref: "#/components/requestBodies/${i + 1 < length ? `B${i + 1}` : "End"}" }`,
+    ).join("\n");
+    const text = doc(
+      "3.0.3",
+      `paths:
+  /pets:
+    post:
+      requestBody: { $ref: "#/components/requestBodies/B0" }
+      responses: { "201": { description: created } }
+components:
+  requestBodies:
+${links}
+    End: { content: { application/json: { schema: { type: object } } } }
+`,
+    );
+    const dir = await Deno.makeTempDir({ prefix: "urocket-document-" });
+    try {
+      await Deno.writeTextFile(`${dir}/openapi.yaml`, text);
+      const loaded = await loadDocument(`${dir}/openapi.yaml`).then((d) => d, (e) => e);
+      if (refused) {
+        ok(loaded instanceof DocumentError, `${length} refs: ${loaded}`);
+      } else {
+        ok(!(loaded instanceof Error), `${length} refs: ${loaded}`);
+        ok(loaded.operations[0].requestBody, "the body at the end of the chain");
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  }
+});
