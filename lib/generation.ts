@@ -67,9 +67,14 @@ function tooDeep(problems: Problem[], file: string): ConfigError {
   return new ConfigError([...problems, {
     file,
     key: "",
-    message: "The OpenAPI document is nested too deeply to be checked (the call stack ran out): " +
-      "move deep parts to components and refer to them with $ref",
+    message: "The OpenAPI document, or a file it refers to, is nested too deeply to be checked " +
+      "(the call stack ran out): move deep parts to components and refer to them with $ref",
   }]);
+}
+
+/** V8's RangeError for a call stack that ran out, not any RangeError (a bug must show as one). */
+function isStackOverflow(error: unknown): boolean {
+  return error instanceof RangeError && /call stack/i.test(error.message);
 }
 
 /**
@@ -86,7 +91,7 @@ export async function loadGeneration(file: string, options: LoadOptions): Promis
   try {
     document = await loadDocument(config.openapi);
   } catch (error) {
-    if (error instanceof RangeError) throw tooDeep(problems, config.openapi);
+    if (isStackOverflow(error)) throw tooDeep(problems, config.openapi);
     if (!(error instanceof DocumentError)) throw error;
     throw new ConfigError([
       ...problems,
@@ -136,7 +141,7 @@ export async function loadGeneration(file: string, options: LoadOptions): Promis
   try {
     await validateOperations(document, operations, problems, warnings);
   } catch (error) {
-    if (error instanceof RangeError) throw tooDeep(problems, config.openapi);
+    if (isStackOverflow(error)) throw tooDeep(problems, config.openapi);
     throw error;
   }
   if (problems.length > 0) throw new ConfigError(problems);
