@@ -115,12 +115,12 @@ export function createReplyApp(deps: ReplyDeps): Hono {
     );
     app.all(
       route,
-      () =>
+      (c) =>
         reject(
           405,
           "method_not_allowed",
           "Replies are sent with POST or PUT",
-          undefined,
+          c.req.param("req_id"),
           undefined,
           {
             allow: "POST, PUT",

@@ -317,7 +317,9 @@ Deno.test("createReplyApp() answers 405 with Allow for other methods on an outta
   const response = await app.request(`/uri/${ID}`, { method: "GET" });
   strictEqual(response.status, 405);
   strictEqual(response.headers.get("allow"), "POST, PUT");
-  strictEqual((await problemOf(response)).status, 405);
+  const problem = await problemOf(response);
+  strictEqual(problem.status, 405);
+  strictEqual(problem.request_id, ID);
   deepStrictEqual(await reasons(), ["method_not_allowed"]);
 });
 
