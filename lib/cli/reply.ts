@@ -46,6 +46,21 @@ const REFUSALS: Record<number, { what: string; code: number }> = {
 const BODILESS = [204, 205, 304];
 
 const HEADER = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+):[ \t]*(.*?)[ \t]*$/;
+/** What no header value may hold: CR, LF and the other controls (tab is allowed). */
+// deno-lint-ignore no-control-regex
+const CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/;
+
+/**
+ * A header value as the bytes of its UTF-8 encoding, one character per byte:
+ * what curl sends for the same text. `Headers` takes only such byte strings
+ * (a character over U+00FF throws) and would send `é` as the single byte E9.
+ */
+function utf8ByteString(text: string): string {
+  if (!/[^\x20-\x7e\t]/.test(text)) return text;
+  let out = "";
+  for (const byte of new TextEncoder().encode(text)) out += String.fromCharCode(byte);
+  return out;
+}
 
 /** Options of {@link sendReply}, as given on the command line. */
 export interface ReplyOptions {
@@ -117,9 +132,23 @@ export async function sendReply(options: ReplyOptions): Promise<number> {
         `--header must be "Name: value", not ${JSON.stringify(header)}`,
       );
     }
-    headers.append(`urocket-header-${match[1]}`, match[2]);
+    if (CONTROL.test(match[2])) {
+      return fail(
+        REPLY_EXIT.usage,
+        `--header value has a control character: ${JSON.stringify(header)}`,
+      );
+    }
+    headers.append(`urocket-header-${match[1]}`, utf8ByteString(match[2]));
   }
-  if (options.contentType !== undefined) headers.set("content-type", options.contentType);
+  if (options.contentType !== undefined) {
+    if (CONTROL.test(options.contentType)) {
+      return fail(
+        REPLY_EXIT.usage,
+        `--content-type has a control character: ${JSON.stringify(options.contentType)}`,
+      );
+    }
+    headers.set("content-type", utf8ByteString(options.contentType));
+  }
   // The reply joins the request's trace, so that its span (with OTEL_DENO) lands in it.
   const traceparent = options.env("TRACEPARENT");
   if (traceparent) headers.set("traceparent", traceparent);

@@ -139,3 +139,55 @@ Deno.test("sendReply() reports an invalid reply (422) with the errors, and count
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("sendReply() refuses a --header or --content-type with a control character (exit 2, no crash)", async () => {
+  const env = { UROCKET_REPLY_URL: `http://localhost/uri/${ID}`, UROCKET_SOCKET: "/nowhere" };
+  // (CR and LF already fail the "Name: value" form.)
+  for (const header of ["X-Name: a\u0001b", "X-Name: a\u0000b", "X-Name: a\u007fb"]) {
+    const result = await run({ headers: [header] }, env);
+    strictEqual(result.code, REPLY_EXIT.usage, JSON.stringify(header));
+    match(result.err[0], /^urocket reply: --header value has a control character/);
+  }
+  const result = await run({ contentType: "text/plain\r\nX: 1" }, env);
+  strictEqual(result.code, REPLY_EXIT.usage);
+  match(result.err[0], /^urocket reply: --content-type has a control character/);
+});
+
+Deno.test("sendReply() sends a header value beyond ASCII as UTF-8, as curl does", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/u.sock`;
+  const registry = new PendingRequests();
+  const logger = new Logger({ write: () => Promise.resolve() });
+  const app = createReplyApp({ registry, logger, templates: ["/uri/{req_id}"] });
+  const server = Deno.serve({ path, onListen() {} }, app.fetch);
+  const pending = registry.open(ID, {
+    route: "/uri/{req_id}",
+    rememberMs: 60_000,
+    maxReply: 1024,
+    collect: true,
+    defaultContentType: "application/json",
+  });
+  const received = pending.event.then((event) => {
+    if (event.kind !== "reply") throw new Error(`expected a reply, got ${event.kind}`);
+    event.settle({ kind: "delivered" });
+    return event.reply.headers.get("x-name");
+  });
+  try {
+    const result = await run({ body: "{}", headers: ["X-Name: café €"] }, {
+      UROCKET_REPLY_URL: `http://localhost/uri/${ID}`,
+      UROCKET_SOCKET: path,
+      REQUEST_ID: ID,
+    });
+    strictEqual(result.code, 0, result.err.join("\n"));
+    const value = await received;
+    // The header's bytes, one character each: the UTF-8 encoding of the text.
+    deepStrictEqual(
+      Uint8Array.from(value!, (c) => c.charCodeAt(0)),
+      new TextEncoder().encode("café €"),
+    );
+  } finally {
+    await server.shutdown();
+    await logger.flush();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
