@@ -40,10 +40,20 @@ export function parseReplyHeaders(request: Headers): Headers | string {
         ? "Set the reply's own Content-Type instead of Urocket-Header-Content-Type"
         : `Urocket-Header-${target} is not allowed: urocket manages ${target} itself`;
     }
-    out.append(target, value);
+    if (target === "set-cookie") {
+      // Headers joins repeated lines with ", " (set-cookie itself excepted, not our prefixed
+      // name), which a browser would read as one cookie: split them again where a new
+      // `name=` follows. A cookie's value has no comma; only its Expires date does.
+      for (const cookie of value.split(NEXT_COOKIE)) out.append(target, cookie);
+    } else {
+      out.append(target, value);
+    }
   }
   return out;
 }
+
+/** The ", " that joined two Set-Cookie lines: a comma followed by a cookie's `name=`. */
+const NEXT_COOKIE = /,[ \t]*(?=[!#$%&'*+.^_`|~0-9A-Za-z-]+=)/;
 
 /** Statuses whose responses have no body. */
 export function isBodiless(status: number): boolean {

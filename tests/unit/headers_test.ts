@@ -85,3 +85,17 @@ Deno.test("isBodiless() is true for 204, 205 and 304 only", () => {
     [204, 205, 304],
   );
 });
+
+Deno.test("parseReplyHeaders() keeps repeated Set-Cookie lines apart, Expires dates and all", () => {
+  const cookies = [
+    "a=1; Expires=Wed, 21 Oct 2026 07:28:00 GMT; Path=/",
+    "b=2; HttpOnly",
+    "c=; Max-Age=0",
+  ];
+  // As they arrive: repeated lines of one name, which Headers joins with ", ".
+  const request = new Headers();
+  for (const cookie of cookies) request.append("Urocket-Header-Set-Cookie", cookie);
+  const result = parseReplyHeaders(request);
+  if (typeof result === "string") fail(result);
+  deepStrictEqual(result.getSetCookie(), cookies);
+});
