@@ -115,6 +115,9 @@ export async function sendReply(options: ReplyOptions): Promise<number> {
     return fail(REPLY_EXIT.usage, `UROCKET_REPLY_URL is not a URL: ${JSON.stringify(replyUrl)}`);
   }
 
+  if (options.stream && options.body !== undefined) {
+    return fail(REPLY_EXIT.usage, "--stream sends stdin: give either BODY or --stream, not both");
+  }
   const headers = new Headers();
   if (!/^[2-5][0-9]{2}$/.test(options.status ?? "200")) {
     return fail(
@@ -130,6 +133,12 @@ export async function sendReply(options: ReplyOptions): Promise<number> {
       return fail(
         REPLY_EXIT.usage,
         `--header must be "Name: value", not ${JSON.stringify(header)}`,
+      );
+    }
+    if (match[1].toLowerCase() === "content-type") {
+      return fail(
+        REPLY_EXIT.usage,
+        "set the reply's Content-Type with --content-type, not --header",
       );
     }
     if (CONTROL.test(match[2])) {

@@ -191,3 +191,13 @@ Deno.test("sendReply() sends a header value beyond ASCII as UTF-8, as curl does"
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("sendReply() refuses --stream with a BODY, and a Content-Type given with --header (exit 2)", async () => {
+  const env = { UROCKET_REPLY_URL: `http://localhost/uri/${ID}`, UROCKET_SOCKET: "/nowhere" };
+  const both = await run({ stream: true, body: "{}" }, env);
+  strictEqual(both.code, REPLY_EXIT.usage);
+  match(both.err[0], /^urocket reply: --stream sends stdin: give either BODY or --stream/);
+  const header = await run({ headers: ["Content-Type: text/plain"] }, env);
+  strictEqual(header.code, REPLY_EXIT.usage);
+  match(header.err[0], /with --content-type, not --header/);
+});
