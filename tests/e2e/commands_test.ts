@@ -61,6 +61,49 @@ Deno.test({
 // --- check ----------------------------------------------------------------------------------
 
 Deno.test({
+  name: "urocket check compiles every validator: a schema too deep for the compiler exits 2",
+  ...E2E,
+  async fn() {
+    // Deep enough for Ajv's compiler to run out of stack, not the document's own walks: the
+    // server would start, and answer 500 to each request of the operation.
+    let schema = '{"type":"object"}';
+    for (let i = 0; i < 650; i++) schema = `{"type":"object","properties":{"a":${schema}}}`;
+    const config = (validate: boolean) =>
+      `openapi: openapi.json
+paths:
+  /x:
+    post:
+      validate-in: ${validate}
+      inject: { cmd: /bin/true }
+`;
+    const dir = await folder({
+      "openapi.json":
+        `{"openapi":"3.0.3","info":{"title":"t","version":"1"},"paths":{"/x":{"post":` +
+        `{"requestBody":{"content":{"application/json":{"schema":${schema}}}},` +
+        `"responses":{"200":{"description":"ok"}}}}}}`,
+      "validating.yaml": config(true),
+      "plain.yaml": config(false),
+    });
+    try {
+      const plain = await runUrocket(["check", "--config", `${dir}/plain.yaml`]);
+      assert.equal(plain.code, 0, plain.stderr);
+      const result = await runUrocket(["check", "--config", `${dir}/validating.yaml`]);
+      assert.equal(result.code, 2, result.stderr);
+      assert.match(
+        result.stderr,
+        /openapi\.json: \/paths\/~1x\/post: POST \/x: its schemas cannot be compiled for validation: /,
+      );
+      assert.match(
+        result.stderr,
+        /1 operation cannot validate: urocket would start, and answer 500/,
+      );
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
   name: "urocket check reports every problem of a broken config at once and exits 2",
   ...E2E,
   async fn() {
