@@ -112,8 +112,11 @@ Deno.test("parseReplyHeaders() refuses exactly the forbidden targets and passes 
         strictEqual(typeof result === "string", refused, JSON.stringify(pairs));
         if (typeof result !== "string") {
           strictEqual([...result.keys()].sort().join(), targets.sort().join());
+          // Repeated lines come joined, as iterating the request's Headers gives them (which, for
+          // two empty lines, is not what get() says: "" against ", ").
+          const joined = new Map(request);
           for (const target of targets) {
-            strictEqual(result.get(target), request.get(`urocket-header-${target}`));
+            strictEqual(result.get(target), joined.get(`urocket-header-${target}`));
           }
         }
       },
