@@ -2,7 +2,7 @@ import { deepStrictEqual, match, strictEqual } from "node:assert/strict";
 import { REPLY_EXIT, sendReply } from "../../lib/cli/reply.ts";
 import { Logger } from "../../lib/log/logger.ts";
 import { Metrics } from "../../lib/metrics/metrics.ts";
-import { PendingRequests } from "../../lib/pending/registry.ts";
+import { PendingRequests, type ReplyEvent } from "../../lib/pending/registry.ts";
 import { createReplyApp } from "../../lib/reply/app.ts";
 
 const ID = "0b7f6a34-3c1e-4c8e-9a57-2f1d2a9b8c01";
@@ -95,7 +95,14 @@ Deno.test("sendReply() says the socket is not answering when nobody listens on i
   }
 });
 
-Deno.test("sendReply() reports an invalid reply (422) with the errors, and counts it as rejected", async () => {
+/**
+ * Runs `fn` against a real reply app on a unix socket, with a request pending for ID whose
+ * reply the front settles with `settle`; `fn` gets the env a handler would have.
+ */
+async function withReplyServer(
+  settle: (event: Extract<ReplyEvent, { kind: "reply" }>) => void,
+  fn: (env: Record<string, string>, metrics: Metrics) => Promise<void>,
+): Promise<void> {
   const dir = await Deno.makeTempDir();
   const path = `${dir}/u.sock`;
   const registry = new PendingRequests();
@@ -114,30 +121,38 @@ Deno.test("sendReply() reports an invalid reply (422) with the errors, and count
     collect: true,
     defaultContentType: "application/json",
   });
-  // The front's side: finds the reply invalid, as validate-out would.
   pending.event.then((event) => {
-    if (event.kind === "reply") event.settle({ kind: "invalid", errors: ["/id: required"] });
+    if (event.kind === "reply") settle(event);
   });
   try {
-    const result = await run({ body: "{}", contentType: "application/json" }, {
-      UROCKET_REPLY_URL: `http://localhost/uri/${ID}`,
-      UROCKET_SOCKET: path,
-      REQUEST_ID: ID,
-    });
-    strictEqual(result.code, REPLY_EXIT.invalid);
-    deepStrictEqual(result.err, [
-      `urocket reply: invalid reply (422) for request ${ID}: ` +
-      'The reply does not match the OpenAPI document ["/id: required"]',
-    ]);
-    match(
-      metrics.render(),
-      /^urocket_replies_rejected_total\{status="422",reason="invalid_reply"\} 1$/m,
+    await fn(
+      { UROCKET_REPLY_URL: `http://localhost/uri/${ID}`, UROCKET_SOCKET: path, REQUEST_ID: ID },
+      metrics,
     );
   } finally {
     await server.shutdown();
     await logger.flush();
     await Deno.remove(dir, { recursive: true });
   }
+}
+
+Deno.test("sendReply() reports an invalid reply (422) with the errors, and counts it as rejected", async () => {
+  // The front's side: finds the reply invalid, as validate-out would.
+  await withReplyServer(
+    (event) => event.settle({ kind: "invalid", errors: ["/id: required"] }),
+    async (env, metrics) => {
+      const result = await run({ body: "{}", contentType: "application/json" }, env);
+      strictEqual(result.code, REPLY_EXIT.invalid);
+      deepStrictEqual(result.err, [
+        `urocket reply: invalid reply (422) for request ${ID}: ` +
+        'The reply does not match the OpenAPI document ["/id: required"]',
+      ]);
+      match(
+        metrics.render(),
+        /^urocket_replies_rejected_total\{status="422",reason="invalid_reply"\} 1$/m,
+      );
+    },
+  );
 });
 
 Deno.test("sendReply() refuses a --header or --content-type with a control character (exit 2, no crash)", async () => {
@@ -154,42 +169,22 @@ Deno.test("sendReply() refuses a --header or --content-type with a control chara
 });
 
 Deno.test("sendReply() sends a header value beyond ASCII as UTF-8, as curl does", async () => {
-  const dir = await Deno.makeTempDir();
-  const path = `${dir}/u.sock`;
-  const registry = new PendingRequests();
-  const logger = new Logger({ write: () => Promise.resolve() });
-  const app = createReplyApp({ registry, logger, templates: ["/uri/{req_id}"] });
-  const server = Deno.serve({ path, onListen() {} }, app.fetch);
-  const pending = registry.open(ID, {
-    route: "/uri/{req_id}",
-    rememberMs: 60_000,
-    maxReply: 1024,
-    collect: true,
-    defaultContentType: "application/json",
-  });
-  const received = pending.event.then((event) => {
-    if (event.kind !== "reply") throw new Error(`expected a reply, got ${event.kind}`);
-    event.settle({ kind: "delivered" });
-    return event.reply.headers.get("x-name");
-  });
-  try {
-    const result = await run({ body: "{}", headers: ["X-Name: café €"] }, {
-      UROCKET_REPLY_URL: `http://localhost/uri/${ID}`,
-      UROCKET_SOCKET: path,
-      REQUEST_ID: ID,
-    });
-    strictEqual(result.code, 0, result.err.join("\n"));
-    const value = await received;
-    // The header's bytes, one character each: the UTF-8 encoding of the text.
-    deepStrictEqual(
-      Uint8Array.from(value!, (c) => c.charCodeAt(0)),
-      new TextEncoder().encode("café €"),
-    );
-  } finally {
-    await server.shutdown();
-    await logger.flush();
-    await Deno.remove(dir, { recursive: true });
-  }
+  let value: string | null = null;
+  await withReplyServer(
+    (event) => {
+      value = event.reply.headers.get("x-name");
+      event.settle({ kind: "delivered" });
+    },
+    async (env) => {
+      const result = await run({ body: "{}", headers: ["X-Name: café €"] }, env);
+      strictEqual(result.code, 0, result.err.join("\n"));
+    },
+  );
+  // The header's bytes, one character each: the UTF-8 encoding of the text.
+  deepStrictEqual(
+    Uint8Array.from(value ?? "", (c) => c.charCodeAt(0)),
+    new TextEncoder().encode("café €"),
+  );
 });
 
 Deno.test("sendReply() refuses --stream with a BODY, and a Content-Type given with --header (exit 2)", async () => {
