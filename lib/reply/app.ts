@@ -120,7 +120,8 @@ export function createReplyApp(deps: ReplyDeps): Hono {
           405,
           "method_not_allowed",
           "Replies are sent with POST or PUT",
-          c.req.param("req_id"),
+          // Named only when it is one: the segment is the replier's, decoded, and may be anything.
+          UUID.test(c.req.param("req_id") ?? "") ? c.req.param("req_id") : undefined,
           undefined,
           {
             allow: "POST, PUT",

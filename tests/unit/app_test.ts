@@ -461,3 +461,13 @@ Deno.test("createReplyFetch() serves the current templates and those of requests
   strictEqual((await post("/new/not-a-uuid")).status, 400);
   await logger.flush();
 });
+
+Deno.test("createReplyApp() answers 405 without an id when the path's segment is not one (never 500)", async () => {
+  const { app, reasons } = setup();
+  for (const segment of ["%00", "%20", "not-an-id"]) {
+    const response = await app.request(`/uri/${segment}`, { method: "PATCH" });
+    strictEqual(response.status, 405, segment);
+    strictEqual((await problemOf(response)).request_id, undefined, segment);
+  }
+  deepStrictEqual(await reasons(), Array(3).fill("method_not_allowed"));
+});
