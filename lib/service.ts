@@ -147,7 +147,16 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   }
   const closeSocket = async () => {
     await bounded(replyServer.shutdown(), CLOSE_WAIT_MS);
-    await removeSocket(config.socket);
+    try {
+      await removeSocket(config.socket);
+    } catch (error) {
+      // Something urocket cannot remove now sits at the path: that must not stop the shutdown
+      // half-way (or hide why a start failed); the next start refuses the path and says why.
+      logger.warn("socket_not_removed", {
+        socket: config.socket,
+        error: (error as Error).message,
+      });
+    }
   };
   let verdict: SupervisionVerdict;
   /**

@@ -240,3 +240,24 @@ Deno.test({
     await Deno.remove(dir, { recursive: true });
   },
 });
+
+Deno.test({
+  name:
+    "urocket still stops cleanly, exit 0, when something it cannot remove sits at the socket path",
+  ...E2E,
+  async fn() {
+    const uro = await startUrocket({ config: "paths: {}\n" });
+    // A folder with a file in it, where the socket was: Deno.remove() fails on it.
+    await Deno.remove(uro.socket);
+    await Deno.mkdir(uro.socket);
+    await Deno.writeTextFile(`${uro.socket}/kept`, "");
+    const { code, stderr } = await uro.stop({ check: false });
+    assert.equal(code, 0, stderr);
+    const warning = uro.logs.find((l) => l.msg === "socket_not_removed");
+    assert.ok(warning, "no socket_not_removed line");
+    assert.equal(warning.level, "warn");
+    assert.equal(warning.socket, uro.socket);
+    assert.match(String(warning.error), /not empty/i);
+    assert.ok(uro.logs.some((l) => l.msg === "stopped"), "no stopped line");
+  },
+});
