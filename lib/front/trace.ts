@@ -56,6 +56,8 @@ export function parseTraceparent(
 ): { traceId: string; parentId: string; flags: string } | undefined {
   if (value === null) return undefined;
   const v = value.trim();
+  // A later version's extra fields could otherwise swallow a second, comma-joined header.
+  if (v.includes(",")) return undefined;
   const match = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(.*)$/.exec(v);
   if (!match) return undefined;
   const [, version, traceId, parentId, flags, rest] = match;

@@ -38,6 +38,7 @@ Deno.test("parseTraceparent() refuses what the W3C format forbids", () => {
     `00-${TRACE}-${PARENT}-1`, // short flags
     `00_${TRACE}_${PARENT}_01`,
     `${VALID}, 00-${TRACE}-${PARENT}-00`, // two traceparent headers, joined
+    `cc-${TRACE}-${PARENT}-01-x, cc-${TRACE}-${PARENT}-00-x`, // two of a later version, joined
   ];
   for (const value of invalid) strictEqual(parseTraceparent(value), undefined, value);
   strictEqual(parseTraceparent(null), undefined);
