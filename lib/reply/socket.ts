@@ -52,8 +52,9 @@ export async function claimSocketPath(path: string): Promise<void> {
 /**
  * What would stop urocket from binding `path`, found without changing
  * anything (for `urocket check`): a file that is not a socket, or a path
- * that cannot be examined. A socket already there is not reported: at start
- * urocket takes a stale one over and refuses a live one.
+ * that cannot be examined, or a folder that is not there (binding would fail
+ * with ENOENT). A socket already there is not reported: at start urocket
+ * takes a stale one over and refuses a live one.
  */
 export async function inspectSocketPath(path: string): Promise<string | undefined> {
   try {
@@ -62,8 +63,25 @@ export async function inspectSocketPath(path: string): Promise<string | undefine
     return "A file that is not a socket is there; urocket never deletes it: choose another " +
       "socket path or remove the file";
   } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return undefined;
+    if (error instanceof Deno.errors.NotFound) return await inspectSocketFolder(path);
     return `Cannot examine the socket path: ${(error as Error).message}`;
+  }
+}
+
+/** Why the folder of the (absent) socket `path` cannot hold it, when it is missing. */
+async function inspectSocketFolder(path: string): Promise<string | undefined> {
+  const folder = path.slice(0, path.lastIndexOf("/")) || "/";
+  try {
+    await Deno.stat(folder);
+    return undefined;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) {
+      return `The socket's folder ${JSON.stringify(folder)} does not exist: create it, or ` +
+        "choose another socket path";
+    }
+    return `Cannot examine the socket's folder ${JSON.stringify(folder)}: ${
+      (error as Error).message
+    }`;
   }
 }
 

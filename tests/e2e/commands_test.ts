@@ -159,6 +159,41 @@ paths:
 });
 
 Deno.test({
+  name:
+    "urocket check refuses a socket path whose folder does not exist, with exit 2 as serve does",
+  ...E2E,
+  async fn() {
+    const dir = await folder({
+      "openapi.yaml": TEST_OPENAPI,
+      "urocket-service.yaml": `listen: 127.0.0.1:0
+socket: "{{dir}}/run/urocket/u.sock"
+paths:
+  /run:
+    post:
+      inject: { cmd: "{{fixtures}}/reply.sh" }
+`,
+    });
+    const config = `${dir}/urocket-service.yaml`;
+    try {
+      const served = await runUrocket(["--config", config]);
+      assert.equal(served.code, 2, "serve cannot bind a socket in a folder that is not there");
+      const checked = await runUrocket(["check", "--config", config]);
+      assert.equal(checked.code, 2, `check said: ${checked.stdout}`);
+      assert.equal(checked.stdout, "");
+      assert.match(
+        checked.stderr,
+        new RegExp(
+          `^${config}: socket: The socket's folder "${dir}/run/urocket" does not exist`,
+          "m",
+        ),
+      );
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
   name: "urocket check prints the operations wired and exits 0, without listening or spawning",
   ...E2E,
   async fn() {
