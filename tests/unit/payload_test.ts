@@ -94,6 +94,14 @@ Deno.test("payloadArgument() returns the payload as text", () => {
   strictEqual(payloadArgument(new Uint8Array()), "");
 });
 
+Deno.test("payloadArgument() keeps a leading byte order mark, byte for byte", () => {
+  // A UTF-8 BOM is valid UTF-8: the argument is the payload, whose length CONTENT_LENGTH gives.
+  const payload = new Uint8Array([0xef, 0xbb, 0xbf, ...bytes("hello")]);
+  const argument = payloadArgument(payload);
+  strictEqual(argument, "\ufeffhello");
+  deepStrictEqual(encoder.encode(argument), payload);
+});
+
 Deno.test("payloadArgument() refuses invalid UTF-8 with 400", () => {
   throws(() => payloadArgument(new Uint8Array([0x7b, 0xff, 0xfe, 0x7d])), (error: unknown) => {
     isProblem("bad_request", 400)(error);
