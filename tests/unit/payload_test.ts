@@ -45,6 +45,21 @@ Deno.test("encodePayload() makes a repeated form field an array", () => {
   deepStrictEqual(JSON.parse(decoder.decode(payload.bytes)), { a: ["1", "2", "3"], b: "x" });
 });
 
+Deno.test("encodePayload() keeps form fields named like Object.prototype members as sent", () => {
+  const payload = encodePayload(
+    bytes("constructor=a&toString=b&toString=c&hasOwnProperty=d&__proto__=e&valueOf=f"),
+    FORM,
+    "json",
+  );
+  deepStrictEqual(JSON.parse(decoder.decode(payload.bytes)), {
+    constructor: "a",
+    toString: ["b", "c"],
+    hasOwnProperty: "d",
+    ["__proto__"]: "e",
+    valueOf: "f",
+  });
+});
+
 Deno.test("encodePayload() recognises a form content type with parameters and any case", () => {
   const payload = encodePayload(
     bytes("x=1"),
