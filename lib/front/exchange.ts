@@ -198,7 +198,7 @@ async function start(
       requestId,
       uriPath: input.url.pathname,
       method: request.method,
-      queryString: input.url.search.slice(1),
+      queryString: rawQuery(request.url),
       contentType: payload.contentType,
       contentLength: payload.bytes.length,
       pathParams: input.params,
@@ -337,6 +337,17 @@ function shuttingDown(): HttpProblem {
   return new HttpProblem("shutting_down", "urocket is shutting down: try again", {
     headers: { "retry-after": "1" },
   });
+}
+
+/**
+ * The query of `url` (a request's own, as Deno hands it over) exactly as the
+ * client sent it, without `?`: `URL.search` re-encodes `"`, `'`, `<` and `>`.
+ */
+function rawQuery(url: string): string {
+  const start = url.indexOf("?");
+  if (start === -1) return "";
+  const end = url.indexOf("#", start);
+  return url.slice(start + 1, end === -1 ? undefined : end);
 }
 
 /** `268435456` → `256 MiB`; bytes as they are when not a whole number of KiB, MiB or GiB. */

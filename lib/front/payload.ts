@@ -84,7 +84,8 @@ export function payloadArgument(payload: Uint8Array): string {
   }
   let text: string;
   try {
-    text = new TextDecoder("utf-8", { fatal: true }).decode(payload);
+    // ignoreBOM: a leading byte order mark is part of the payload, not to be dropped from it.
+    text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(payload);
   } catch {
     throw new HttpProblem(
       "bad_request",

@@ -167,6 +167,26 @@ Deno.test({
 });
 
 Deno.test({
+  name: "the front hands the process QUERY_STRING exactly as the client sent it",
+  ...E2E,
+  async fn() {
+    const uro = await start();
+    try {
+      // A URL parser re-encodes ", ', < and > in a query (%22, %27, %3C, %3E): the raw query is
+      // what the client sent, byte for byte, as README's table of variables says.
+      const query = `name=O'Brien&q="a%20b"&t=<x>&e=%27&s=a+b`;
+      const answer = await exchangeRaw(front(uro), get(`/run/x?${query}`));
+      assert.equal(answer.status, 200, answer.body);
+      assert.equal(JSON.parse(answer.body).env.QUERY_STRING, query);
+      const id = answer.headers.get("x-request-id");
+      await uro.waitForLog((l) => l.msg === "process_exit" && l.req_id === id);
+    } finally {
+      await uro.stop();
+    }
+  },
+});
+
+Deno.test({
   name: "the front refuses a 64 KiB header and keeps serving",
   ...E2E,
   async fn() {

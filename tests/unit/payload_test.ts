@@ -45,6 +45,21 @@ Deno.test("encodePayload() makes a repeated form field an array", () => {
   deepStrictEqual(JSON.parse(decoder.decode(payload.bytes)), { a: ["1", "2", "3"], b: "x" });
 });
 
+Deno.test("encodePayload() keeps form fields named like Object.prototype members as sent", () => {
+  const payload = encodePayload(
+    bytes("constructor=a&toString=b&toString=c&hasOwnProperty=d&__proto__=e&valueOf=f"),
+    FORM,
+    "json",
+  );
+  deepStrictEqual(JSON.parse(decoder.decode(payload.bytes)), {
+    constructor: "a",
+    toString: ["b", "c"],
+    hasOwnProperty: "d",
+    ["__proto__"]: "e",
+    valueOf: "f",
+  });
+});
+
 Deno.test("encodePayload() recognises a form content type with parameters and any case", () => {
   const payload = encodePayload(
     bytes("x=1"),
@@ -92,6 +107,14 @@ Deno.test("mediaType() drops parameters and lower-cases", () => {
 Deno.test("payloadArgument() returns the payload as text", () => {
   strictEqual(payloadArgument(bytes('{"name":"Réx"}')), '{"name":"Réx"}');
   strictEqual(payloadArgument(new Uint8Array()), "");
+});
+
+Deno.test("payloadArgument() keeps a leading byte order mark, byte for byte", () => {
+  // A UTF-8 BOM is valid UTF-8: the argument is the payload, whose length CONTENT_LENGTH gives.
+  const payload = new Uint8Array([0xef, 0xbb, 0xbf, ...bytes("hello")]);
+  const argument = payloadArgument(payload);
+  strictEqual(argument, "\ufeffhello");
+  deepStrictEqual(encoder.encode(argument), payload);
 });
 
 Deno.test("payloadArgument() refuses invalid UTF-8 with 400", () => {

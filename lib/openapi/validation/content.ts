@@ -70,12 +70,14 @@ export function parseJsonBody(body: Uint8Array): { value: unknown } | { error: s
 
 /** Parses `application/x-www-form-urlencoded` fields; a repeated field becomes a list. */
 export function parseForm(body: Uint8Array): Record<string, string | string[]> {
-  const fields: Record<string, string | string[]> = {};
+  // A Map, not an object: on a plain object a field named `constructor` or `toString` would find
+  // Object.prototype's member and count as seen before.
+  const fields = new Map<string, string | string[]>();
   for (const [name, value] of new URLSearchParams(new TextDecoder().decode(body))) {
-    const seen = fields[name];
-    if (seen === undefined) fields[name] = value;
+    const seen = fields.get(name);
+    if (seen === undefined) fields.set(name, value);
     else if (Array.isArray(seen)) seen.push(value);
-    else fields[name] = [seen, value];
+    else fields.set(name, [seen, value]);
   }
-  return fields;
+  return Object.fromEntries(fields);
 }
