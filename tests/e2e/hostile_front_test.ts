@@ -278,6 +278,14 @@ Deno.test({
         }
         await assertStillServes(uro);
       }
+      // Characters a URL parser percent-encodes in a path reach URIPATH encoded, as routed.
+      const raw = await exchangeRaw(target, get('/run/a"b<c>`d{e}'));
+      assert.equal(raw.status, 200);
+      const echo = JSON.parse(raw.body);
+      assert.equal(echo.env.PATH_PARAM_NAME, 'a"b<c>`d{e}');
+      assert.equal(echo.env.URIPATH, "/run/a%22b%3Cc%3E%60d%7Be%7D");
+      const id = raw.headers.get("x-request-id");
+      await uro.waitForLog((l) => l.msg === "process_exit" && l.req_id === id, "its exit");
     } finally {
       await uro.stop();
     }
