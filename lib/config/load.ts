@@ -708,8 +708,10 @@ export function parseOuttake(value: string): string | { error: string } {
         `braces, e.g. "usocket://uri/{req_id}"`,
     };
   }
-  if (segments.some((s) => s === "" || s === "." || s === "..") || /[?#%\s]/.test(path)) {
-    return { error: "The outtake path must be plain segments without ?, #, % or spaces" };
+  // `|` would reach the reply server's router as regular-expression syntax (every reply on the
+  // path was a 500), and a URL parser reads `\` as `/` (no reply could reach the path).
+  if (segments.some((s) => s === "" || s === "." || s === "..") || /[?#%|\\\s]/.test(path)) {
+    return { error: "The outtake path must be plain segments without ?, #, %, |, \\ or spaces" };
   }
   return path;
 }

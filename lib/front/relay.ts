@@ -68,8 +68,9 @@ export function relay(
         end("delivered");
         return;
       }
+      // The chunk that passes the limit is refused whole: `bytes` counts what the client was sent.
+      if (bytes + chunk.value.length > options.maxBytes) return cut(controller, "too_large");
       bytes += chunk.value.length;
-      if (bytes > options.maxBytes) return cut(controller, "too_large");
       controller.enqueue(chunk.value);
     },
     cancel() {

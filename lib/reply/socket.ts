@@ -15,9 +15,10 @@ export class SocketError extends Error {
 
 /**
  * Makes `path` ready to bind: nothing there is fine; a socket nobody answers
- * on (left by a crash) is removed; anything else is refused and left alone.
+ * on (left by a crash: connecting is refused) is removed; anything else is
+ * refused and left alone.
  *
- * @throws {SocketError} when the path is a live socket or not a socket at all.
+ * @throws {SocketError} when the path is a live socket (or may be one), or not a socket at all.
  */
 export async function claimSocketPath(path: string): Promise<void> {
   let info: Deno.FileInfo;
@@ -36,7 +37,16 @@ export async function claimSocketPath(path: string): Promise<void> {
   let connection: Deno.UnixConn | undefined;
   try {
     connection = await Deno.connect({ transport: "unix", path });
-  } catch {
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return;
+    if (!(error instanceof Deno.errors.ConnectionRefused)) {
+      // A live listener may fail a connection too (its backlog full, the socket another user's):
+      // only a refusal says that nobody listens.
+      throw new SocketError(
+        `Cannot use socket ${JSON.stringify(path)}: cannot tell whether another process ` +
+          `answers on it: ${(error as Error).message}`,
+      );
+    }
     // Nobody listens: a stale socket left by a process that died.
     await Deno.remove(path);
     return;

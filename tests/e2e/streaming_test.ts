@@ -241,6 +241,10 @@ paths:
       assert.equal(cut.reason, "reply_too_large");
       const access = await uro.waitForLog((l) => l.msg === "access" && l.req_id === id);
       assert.equal(access.outcome, "reply_too_large");
+      assert.ok(
+        (access.bytes as number) <= 100 * 1024,
+        `the client was sent ${access.bytes} bytes, more than max-reply`,
+      );
       await uro.waitForLog((l) => l.req_id === id && l.line === "reply status 413");
       await uro.waitForLog((l) => l.msg === "process_exit" && l.req_id === id);
     } finally {

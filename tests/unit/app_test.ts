@@ -1,4 +1,5 @@
 import { deepStrictEqual, fail, strictEqual } from "node:assert/strict";
+import { parseOuttake } from "../../lib/config/mod.ts";
 import { Logger } from "../../lib/log/logger.ts";
 import {
   type PendingOptions,
@@ -424,6 +425,41 @@ Deno.test("createReplyApp() serves every configured outtake template", async () 
   const answer = app.request(`/v2/${ID}/reply`, { method: "POST", body: "ok" });
   (await frontReceives(pending)).settle({ kind: "delivered" });
   strictEqual((await answer).status, 200);
+  await logger.flush();
+});
+
+Deno.test("createReplyApp() delivers on the path of every outtake parseOuttake() accepts, whatever its characters", async () => {
+  const logger = new Logger({ write: () => Promise.resolve() });
+  const unreachable: string[] = [];
+  for (let code = 0x21; code < 0x7f; code++) {
+    const char = String.fromCharCode(code);
+    for (const segment of [char, `a${char}b`]) {
+      const template = parseOuttake(`usocket://r/${segment}/{req_id}`);
+      if (typeof template !== "string") continue;
+      const registry = new PendingRequests();
+      const app = createReplyApp({ registry, logger, templates: [template] });
+      const pending = registry.open(ID, {
+        route: template,
+        rememberMs: 1000,
+        maxReply: 100,
+        collect: true,
+        defaultContentType: "application/json",
+      });
+      pending.event.then((event) => {
+        if (event.kind === "reply") event.settle({ kind: "delivered" });
+      });
+      // The path as curl sends it: the template's characters as they are.
+      const path = template.replace("{req_id}", ID);
+      let status: number | string;
+      try {
+        status = (await app.request(path, { method: "POST", body: "{}" })).status;
+      } catch (error) {
+        status = `thrown: ${(error as Error).message}`;
+      }
+      if (status !== 200) unreachable.push(`${template}: ${status}`);
+    }
+  }
+  deepStrictEqual(unreachable, []);
   await logger.flush();
 });
 

@@ -696,6 +696,8 @@ Deno.test("parseConfig() refuses an outtake path with empty, dot or encoded segm
       "usocket://uri/../{req_id}",
       "usocket://uri/%41/{req_id}",
       "usocket://uri/{req_id}?x=1",
+      "usocket://a|b/{req_id}",
+      "usocket://a\\\\b/{req_id}",
     ]
   ) {
     const problem = await onlyProblem(withGet(`      outtake: "${outtake}"`, ...LIST));

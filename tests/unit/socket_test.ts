@@ -1,5 +1,10 @@
-import { deepStrictEqual, rejects } from "node:assert/strict";
-import { applySocketAccess, type SocketFiles } from "../../lib/reply/socket.ts";
+import { deepStrictEqual, ok, rejects } from "node:assert/strict";
+import {
+  applySocketAccess,
+  claimSocketPath,
+  SocketError,
+  type SocketFiles,
+} from "../../lib/reply/socket.ts";
 
 /** Applies `to` from `from` and returns the file operations made, in order. */
 async function operations(
@@ -71,4 +76,29 @@ Deno.test("applySocketAccess() puts the mode back when the group cannot be chang
     Deno.errors.PermissionDenied,
   );
   deepStrictEqual(state, { mode: 0o660, gid: 33 });
+});
+
+Deno.test("claimSocketPath() refuses a live socket it cannot connect to right now, and leaves it in place", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "urocket-busy-" });
+  const path = `${dir}/busy.sock`;
+  const listener = Deno.listen({ transport: "unix", path });
+  // A listener that does not accept (an event loop busy elsewhere): once its backlog is full, a
+  // connection attempt fails at once, with an error other than "refused".
+  const queued: Deno.UnixConn[] = [];
+  try {
+    for (;;) {
+      try {
+        queued.push(await Deno.connect({ transport: "unix", path }));
+      } catch (error) {
+        ok(!(error instanceof Deno.errors.ConnectionRefused), String(error));
+        break;
+      }
+    }
+    await rejects(claimSocketPath(path), SocketError);
+    ok((await Deno.lstat(path)).isSocket, "the live socket file is still there");
+  } finally {
+    for (const connection of queued) connection.close();
+    listener.close();
+    await Deno.remove(dir, { recursive: true });
+  }
 });
