@@ -7,6 +7,7 @@
  * @module
  */
 
+import { NO_205 } from "../reply/headers.ts";
 import type { CliOutput } from "./output.ts";
 
 /** Exit codes of `urocket reply`, one per case a handler may want to tell apart. */
@@ -18,7 +19,7 @@ export const REPLY_EXIT = {
   usage: 2,
   /** The socket file is missing or nobody answers on it. */
   socket: 3,
-  /** 400: a bad Urocket-Status or header, a body with 204/205/304, a body that broke off. */
+  /** 400: a bad Urocket-Status or header, a 205, a body with 204/304, a body that broke off. */
   badReply: 4,
   /** 404: no request with this id waits (never did, or long forgotten). */
   unknownId: 5,
@@ -43,7 +44,7 @@ const REFUSALS: Record<number, { what: string; code: number }> = {
 };
 
 /** Statuses whose reply has no body: stdin is not read for them. */
-const BODILESS = [204, 205, 304];
+const BODILESS = [204, 304];
 
 const HEADER = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+):[ \t]*(.*?)[ \t]*$/;
 /** What no header value may hold: CR, LF and the other controls (tab is allowed). */
@@ -126,6 +127,7 @@ export async function sendReply(options: ReplyOptions): Promise<number> {
     );
   }
   const status = Number(options.status ?? 200);
+  if (status === 205) return fail(REPLY_EXIT.usage, NO_205.replace("Urocket-Status", "--status"));
   if (options.status !== undefined) headers.set("urocket-status", String(status));
   for (const header of options.headers ?? []) {
     const match = HEADER.exec(header);

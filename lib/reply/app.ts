@@ -13,7 +13,7 @@ import type { Logger } from "../log/logger.ts";
 import type { Metrics } from "../metrics/metrics.ts";
 import type { DeliveryResult, PendingRequest, PendingRequests } from "../pending/registry.ts";
 import { HttpProblem, problemResponse } from "../problem.ts";
-import { isBodiless, parseReplyHeaders } from "./headers.ts";
+import { isBodiless, NO_205, parseReplyHeaders } from "./headers.ts";
 
 /** Replies up to this size with a Content-Length are collected whole before delivery. */
 export const COLLECT_BELOW = 64 * 1024;
@@ -39,7 +39,7 @@ export const ReplyParamSchema = z.object({
 export const ReplyHeaderSchema = z.object({
   "urocket-status": z.string().trim().regex(/^[2-5][0-9]{2}$/, {
     error: "Urocket-Status must be one status code from 200 to 599",
-  }).optional(),
+  }).refine((status) => status !== "205", { error: NO_205 }).optional(),
 });
 
 /**

@@ -55,6 +55,14 @@ export function parseReplyHeaders(request: Headers): Headers | string {
 /** The ", " that joined two Set-Cookie lines: a comma followed by a cookie's `name=`. */
 const NEXT_COOKIE = /,[ \t]*(?=[!#$%&'*+.^_`|~0-9A-Za-z-]+=)/;
 
+/**
+ * Why 205 is refused: Deno's HTTP/1.1 server sends it with neither a length nor chunked framing and
+ * keeps the connection open, so an HTTP/1.1 client (curl, Python, a proxy) waits for a body forever.
+ */
+export const NO_205 =
+  "Urocket-Status 205 is not supported: it would reach HTTP/1.1 clients without framing and leave " +
+  "them waiting; reply 204 instead";
+
 /** Statuses whose responses have no body. */
 export function isBodiless(status: number): boolean {
   return status === 204 || status === 205 || status === 304;

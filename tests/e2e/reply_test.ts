@@ -117,6 +117,10 @@ Deno.test({
         });
         assert.equal(bodyWithout.status, 400, `a body with ${status}`);
       }
+      // Deno's HTTP/1.1 server would send a 205 unframed, and the client would wait forever.
+      const reset = await uro.reply(path, { headers: { "urocket-status": "205" } });
+      assert.equal(reset.status, 400, "a 205, even without a body");
+      assert.match(reset.json().detail, /205 is not supported: .*reply 204 instead/);
       const good = await uro.reply(path, { headers: { "urocket-status": "204" } });
       assert.equal(good.status, 200, "the request was still pending");
       const answer = await pending;

@@ -49,6 +49,13 @@ Deno.test("sendReply() refuses a bad --status and a --header that is not 'Name: 
   }
 });
 
+Deno.test("sendReply() refuses --status 205, which would leave HTTP/1.1 clients waiting, and says to use 204", async () => {
+  const env = { UROCKET_REPLY_URL: `http://localhost/uri/${ID}`, UROCKET_SOCKET: "/nowhere" };
+  const result = await run({ status: "205" }, env);
+  strictEqual(result.code, REPLY_EXIT.usage);
+  match(result.err[0], /--status 205 is not supported: .*reply 204 instead/);
+});
+
 Deno.test("sendReply() says the socket is missing when its file does not exist", async () => {
   const dir = await Deno.makeTempDir();
   try {
