@@ -48,13 +48,13 @@ const statusValue = fc.oneof(
   fc.string({ maxLength: 6 }),
 );
 
-Deno.test("ReplyHeaderSchema accepts one status from 200 to 599 and nothing else", async () => {
+Deno.test("ReplyHeaderSchema accepts one status from 200 to 599 but 205, and nothing else", async () => {
   await check(
     fc.property(statusValue, (value) => {
       const parsed = ReplyHeaderSchema.safeParse({ "urocket-status": value });
       const trimmed = value.trim();
       const expected = /^[0-9]{3}$/.test(trimmed) && Number(trimmed) >= 200 &&
-        Number(trimmed) <= 599;
+        Number(trimmed) <= 599 && trimmed !== "205";
       strictEqual(parsed.success, expected, JSON.stringify(value));
       if (parsed.success) {
         const status = Number(parsed.data["urocket-status"]);
