@@ -7,7 +7,7 @@
  * @module
  */
 
-import { NO_205 } from "../reply/headers.ts";
+import { isBodiless, NO_205 } from "../reply/headers.ts";
 import type { CliOutput } from "./output.ts";
 
 /** Exit codes of `urocket reply`, one per case a handler may want to tell apart. */
@@ -42,9 +42,6 @@ const REFUSALS: Record<number, { what: string; code: number }> = {
   413: { what: "too large", code: REPLY_EXIT.tooLarge },
   422: { what: "invalid reply", code: REPLY_EXIT.invalid },
 };
-
-/** Statuses whose reply has no body: stdin is not read for them. */
-const BODILESS = [204, 304];
 
 const HEADER = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+):[ \t]*(.*?)[ \t]*$/;
 /** What no header value may hold: CR, LF and the other controls (tab is allowed). */
@@ -171,7 +168,7 @@ export async function sendReply(options: ReplyOptions): Promise<number> {
 
   let body: Uint8Array<ArrayBuffer> | ReadableStream<Uint8Array>;
   if (options.body !== undefined) body = new TextEncoder().encode(options.body);
-  else if (BODILESS.includes(status)) body = new Uint8Array();
+  else if (isBodiless(status)) body = new Uint8Array(); // stdin is not read
   else if (options.stream) body = options.stdin;
   else body = new Uint8Array(await new Response(options.stdin).arrayBuffer());
 

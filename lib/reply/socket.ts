@@ -80,7 +80,7 @@ export async function inspectSocketPath(path: string): Promise<string | undefine
 
 /** Why the folder of the (absent) socket `path` cannot hold it, when it is missing. */
 async function inspectSocketFolder(path: string): Promise<string | undefined> {
-  const folder = path.slice(0, path.lastIndexOf("/")) || "/";
+  const folder = parent(path);
   try {
     await Deno.stat(folder);
     return undefined;
