@@ -16,6 +16,7 @@ import {
   // kill-grace's bound leaves room for it below a timer's limit.
   SHUTDOWN_KILL_WAIT_MS,
 } from "./config/mod.ts";
+import { withDocs } from "./docs/mod.ts";
 import { createFrontApp } from "./front/app.ts";
 import {
   type Generation,
@@ -200,7 +201,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       hostname: config.listen.hostname,
       port: config.listen.port,
       onListen() {},
-    }, frontApp.fetch);
+    }, withDocs(frontApp.fetch, { generation: () => generation, logger }));
   } catch (error) {
     await closeSocket();
     await strategy.dispose();
