@@ -111,7 +111,6 @@ export function withDocs(next: Fetch, deps: DocsDeps): Fetch {
             headers: { allow: "GET, HEAD" },
           },
         ),
-        crypto.randomUUID(),
       );
     }
     if (name in SWAGGER_UI_FILES) {
