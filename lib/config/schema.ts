@@ -184,8 +184,8 @@ export const ConfigSchema = z.strictObject({
     description: "Address of the HTTP front, host:port; [::]:8080 for IPv6; port 0 = any",
   }),
   admin: z.string().min(1).optional().meta({
-    description: "Address of the admin listener (/healthz, /readyz, /metrics), host:port; " +
-      "off when absent",
+    description: "Address of the admin listener (/healthz, /readyz, /metrics, the console at /), " +
+      "host:port; off when absent",
   }),
   docs: z.string({ error: 'Expected a path such as "/docs"' }).regex(
     /^(\/[A-Za-z0-9._~!$&'()*+,;=:@-]+)+$/,
