@@ -19,6 +19,7 @@ import {
   readConfigFile,
   type ServiceConfig,
 } from "./config/mod.ts";
+import { docsProblems } from "./docs/mod.ts";
 import {
   DocumentError,
   type DocumentOperation,
@@ -166,6 +167,8 @@ export async function loadGeneration(file: string, options: LoadOptions): Promis
       value: configured.get(`${docOp.method} ${docOp.path}`) ?? null,
     })),
   );
+  const docsClash = docsProblems(config.docs, config.file, router);
+  if (docsClash.length > 0) throw new ConfigError(docsClash);
   return {
     config,
     document,
@@ -278,6 +281,7 @@ export function operationChanges(old: Generation, next: Generation) {
 export function settingChanges(old: ServiceConfig, next: ServiceConfig): string[] {
   const keys: [string, (config: ServiceConfig) => unknown][] = [
     ["openapi", (c) => c.openapi],
+    ["docs", (c) => c.docs],
     ["socket-mode", (c) => c.socketMode],
     ["socket-group", (c) => c.socketGroup?.gid],
     ["limits-enforce", (c) => c.limitsEnforce],

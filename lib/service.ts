@@ -16,6 +16,8 @@ import {
   // kill-grace's bound leaves room for it below a timer's limit.
   SHUTDOWN_KILL_WAIT_MS,
 } from "./config/mod.ts";
+import { ConsoleState, createConsoleApp } from "./console/mod.ts";
+import { withDocs } from "./docs/mod.ts";
 import { createFrontApp } from "./front/app.ts";
 import {
   type Generation,
@@ -184,6 +186,8 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   }
 
   const stopping = new AbortController();
+  // The console lives on the admin listener: without one, nothing observes the exchange.
+  const consoleState = config.admin ? new ConsoleState() : undefined;
   const frontApp = createFrontApp({
     generation: () => generation,
     registry,
@@ -193,6 +197,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     inheritedEnv: inheritedEnv(options.env),
     metrics,
     stopping: stopping.signal,
+    observer: consoleState,
   });
   let frontServer: Deno.HttpServer<Deno.NetAddr>;
   try {
@@ -200,7 +205,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       hostname: config.listen.hostname,
       port: config.listen.port,
       onListen() {},
-    }, frontApp.fetch);
+    }, withDocs(frontApp.fetch, { generation: () => generation, logger }));
   } catch (error) {
     await closeSocket();
     await strategy.dispose();
@@ -220,6 +225,25 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       readiness: () => readiness,
       metrics: () => metrics.render(),
       metricsContentType: EXPOSITION_CONTENT_TYPE,
+      console: consoleState && createConsoleApp({
+        state: consoleState,
+        startedAt: Date.now(),
+        signal: stopping.signal,
+        facts: () => ({
+          version: VERSION,
+          pid: Deno.pid,
+          spawnMode: strategy.mode,
+          statsSource: strategy.mode === "spawn_server" ? "wait4" : "none",
+          config: generation.config.file,
+          openapi: generation.document.file,
+          listen: formatListen(front),
+          docs: generation.config.docs,
+          operations: generation.operations.length,
+          maxInflight: generation.config.maxInflight,
+          processes: processes.running,
+          logLinesDropped: logger.dropped,
+        }),
+      }),
     });
     try {
       adminServer = Deno.serve({
@@ -356,6 +380,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
         duration_ms: Math.round(performance.now() - started),
       });
       metrics.reloaded("refused");
+      consoleState?.reloaded("refused", problems.map(formatProblem));
       return;
     }
     try {
@@ -370,6 +395,9 @@ export async function startService(options: ServiceOptions): Promise<Service> {
         problems: [`${next!.config.file}: socket: ${(error as Error).message}`],
       });
       metrics.reloaded("refused");
+      consoleState?.reloaded("refused", [
+        `${next!.config.file}: socket: ${(error as Error).message}`,
+      ]);
       return;
     }
     // Atomic for new requests: the front reads generation() once per request.
@@ -384,6 +412,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       duration_ms: Math.round(performance.now() - started),
     });
     metrics.reloaded("applied");
+    consoleState?.reloaded("applied");
     limits = logLimits(logger, nextVerdict.limits, limits);
     logWarnings(logger, next!.warnings);
   };

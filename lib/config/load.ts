@@ -84,6 +84,8 @@ export interface ServiceConfig {
   listen: ListenAddress;
   /** The admin listener (health, readiness, metrics); undefined when off. */
   admin?: ListenAddress;
+  /** Where the front serves the API reference (`/docs`); undefined when off. */
+  docs?: string;
   socket: string;
   socketMode: number;
   /** The socket file's group, when `socket-group` is set. */
@@ -289,6 +291,7 @@ function resolve(
   } else if (admin && typeof listen !== "string" && sameBinding(admin, listen)) {
     report(["admin"], `The admin listener cannot share the front's port ${admin.port}`);
   }
+  const docs = top<string | undefined>("docs", undefined);
   const socket = absolutePath(top("socket", DEFAULTS.socket), dir);
   if (new TextEncoder().encode(socket).length > MAX_SOCKET_PATH) {
     report(["socket"], `Socket path is longer than ${MAX_SOCKET_PATH} bytes: use a shorter path`);
@@ -318,6 +321,7 @@ function resolve(
     openapi: absolutePath(top("openapi", DEFAULTS.openapi), dir),
     listen: typeof listen === "string" ? { hostname: "0.0.0.0", port: 8080 } : listen,
     ...(admin && typeof admin !== "string" ? { admin } : {}),
+    ...(docs !== undefined ? { docs } : {}),
     socket,
     socketMode: parseInt(top("socket-mode", DEFAULTS.socketMode), 8),
     ...(typeof socketGroup === "number"

@@ -184,8 +184,17 @@ export const ConfigSchema = z.strictObject({
     description: "Address of the HTTP front, host:port; [::]:8080 for IPv6; port 0 = any",
   }),
   admin: z.string().min(1).optional().meta({
-    description: "Address of the admin listener (/healthz, /readyz, /metrics), host:port; " +
-      "off when absent",
+    description: "Address of the admin listener (/healthz, /readyz, /metrics, the console at /), " +
+      "host:port; off when absent",
+  }),
+  docs: z.string({ error: 'Expected a path such as "/docs"' }).regex(
+    /^(\/[A-Za-z0-9._~!$&'()*+,;=:@-]+)+$/,
+    'Expected a path of plain segments such as "/docs" (no trailing slash, no braces, ? or #)',
+  ).refine((path) => !/\/\.\.?(\/|$)/.test(path), {
+    error: 'A "." or ".." segment would be resolved away by clients: name the path plainly',
+  }).optional().meta({
+    description: "Where the front serves the API reference page and the document " +
+      "(<docs>/openapi.json, <docs>/openapi.yaml); off when absent",
   }),
   socket: z.string().min(1).optional().meta({
     description: "Path of the unix socket that processes reply to",

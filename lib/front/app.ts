@@ -52,6 +52,15 @@ async function handle(request: Request, deps: FrontDeps): Promise<Response> {
     const clientId = request.headers.get("x-request-id");
     const outcome = record.outcome ?? "rejected";
     deps.metrics?.requestEnded({ operation: label, status, outcome });
+    deps.observer?.finished({
+      reqId: requestId,
+      operation: operation?.name,
+      method: request.method,
+      path: url.pathname,
+      status,
+      outcome,
+      durationMs: answeredMs || Math.round(performance.now() - started),
+    });
     deps.logger.info("access", {
       req_id: requestId,
       trace_id: trace.traceId,
@@ -95,6 +104,12 @@ async function handle(request: Request, deps: FrontDeps): Promise<Response> {
     }
     operation = match.value;
     label = operation.name;
+    deps.observer?.admitted({
+      reqId: requestId,
+      operation: operation.name,
+      method: request.method,
+      path: url.pathname,
+    });
     const response = await exchange(deps, {
       request,
       requestId,

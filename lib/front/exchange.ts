@@ -11,6 +11,7 @@ import { STREAM_KILL_BACKSTOP_MS } from "../config/mod.ts";
 import type { Generation, Operation } from "../generation.ts";
 import type { Logger } from "../log/logger.ts";
 import type { Metrics } from "../metrics/metrics.ts";
+import type { ExchangeObserver } from "../console/mod.ts";
 import type { ValidationError, Verdict } from "../openapi/validation/mod.ts";
 import type { PendingRequest, PendingRequests, ReplyEvent } from "../pending/registry.ts";
 import { buildChildEnv, checkExecSize } from "../process/env.ts";
@@ -40,6 +41,8 @@ export interface FrontDeps {
    * groups are killed; none is spawned any more.
    */
   stopping?: AbortSignal;
+  /** Told each step of every request's life (the console); optional. */
+  observer?: ExchangeObserver;
 }
 
 /** How a request ended, for the access line. */
@@ -111,6 +114,7 @@ export async function exchange(deps: FrontDeps, input: ExchangeInput): Promise<R
     case "reply":
       if (op.validateOut && operation.validator) checkReply(waited.event, operation, record);
       record.outcome = "replied";
+      if (!(waited.event.reply.body instanceof Uint8Array)) deps.observer?.streaming(requestId);
       return respond(waited.event, {
         requestId,
         operation,
@@ -259,6 +263,7 @@ async function start(
       timeoutMs: op.timeoutMs,
       killGraceMs: op.killGraceMs,
       onOutput: (stream, line, truncated) => {
+        deps.observer?.output(requestId, stream, line);
         const kept = deps.logger.offerOutput(stream, requestId, line, truncated);
         if (!kept) record.droppedLines = (record.droppedLines ?? 0) + 1;
       },
@@ -288,7 +293,18 @@ async function start(
   }
   record.pid = group.pid;
   slot.started(group);
+  deps.observer?.spawned(requestId, group.pid);
   group.ended.then((end) => {
+    deps.observer?.processEnded(requestId, {
+      pid: end.pid,
+      exitCode: end.exitCode,
+      signal: end.signal,
+      killReason: end.killReason,
+      lifetimeMs: end.lifetimeMs,
+      cpuMs: end.stats && round3(end.stats.cpuUserMs + end.stats.cpuSysMs),
+      maxRssKb: end.stats?.maxRssKb,
+      statsSource: end.stats?.source ?? "none",
+    });
     deps.logger.info("process_exit", {
       req_id: requestId,
       operation: operation.name,
