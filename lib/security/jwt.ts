@@ -97,7 +97,7 @@ export function jwtVerifier(scheme: string, options: JwtOptions): Verifier {
       try {
         payload = (await check(token, lookup)).payload;
       } catch (error) {
-        const code = (error as { code?: string }).code ?? "ERR_JWT_INVALID";
+        const code = reasonOf(error);
         if (code !== "ERR_JWKS_NO_MATCHING_KEY" || keys.kind !== "remote") {
           return { kind: "invalid", reason: code };
         }
@@ -107,7 +107,7 @@ export function jwtVerifier(scheme: string, options: JwtOptions): Verifier {
         try {
           payload = (await check(token, set.keys!)).payload;
         } catch (again) {
-          return { kind: "invalid", reason: (again as { code?: string }).code ?? code };
+          return { kind: "invalid", reason: reasonOf(again) };
         }
       }
       return {
@@ -118,6 +118,12 @@ export function jwtVerifier(scheme: string, options: JwtOptions): Verifier {
       };
     },
   };
+}
+
+/** jose's error code, with the claim that failed: `ERR_JWT_CLAIM_VALIDATION_FAILED nbf`. */
+function reasonOf(error: unknown): string {
+  const { code, claim } = error as { code?: string; claim?: string };
+  return `${code ?? "ERR_JWT_INVALID"}${claim ? ` ${claim}` : ""}`;
 }
 
 /** The scopes a token grants: `scope` (space-separated) or `scp` (a list, or space-separated). */

@@ -142,7 +142,7 @@ export async function prepareSecurity(
       if (scopes.length > 0 && !verifier.scoped) {
         return void say(
           `${op.key} requires the roles ${scopes.join(", ")} of ${JSON.stringify(name)}: urocket ` +
-            `checks scopes of JWTs only, not of a ${describe(definition)} scheme`,
+            `checks scopes of JWTs only, not of ${describe(definition)} schemes`,
         );
       }
       return verifier;
@@ -207,6 +207,12 @@ function guardOf(
 /** Says what to add for a scheme an operation needs and the config lacks. */
 function unconfigured(key: string, name: string, definition: JsonObject): string {
   const kind = describe(definition);
+  const verifiable = definition.type === "apiKey" || definition.type === "oauth2" ||
+    definition.type === "openIdConnect" || kind === "http basic" || kind === "http bearer";
+  if (!verifiable) {
+    return `${key} requires ${JSON.stringify(name)} (${kind}), which urocket cannot verify: ` +
+      'set "security: open" on the operation if the proxy in front enforces it';
+  }
   const example = definition.type === "apiKey"
     ? "{ keys-file: /etc/urocket/api-keys }"
     : kind === "http basic"

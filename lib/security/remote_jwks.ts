@@ -141,7 +141,7 @@ export class RemoteKeySet {
       this.#log?.error("jwks_fetch_failed", {
         url: this.url,
         reason,
-        error: (error as Error).message,
+        error: describe(error),
         keeping: this.#keys ? "the last set fetched" : "none yet: tokens get 503",
       });
       return false;
@@ -160,4 +160,11 @@ async function boundedText(response: Response, limit: number): Promise<string> {
     chunks.push(chunk);
   }
   return new TextDecoder().decode(concatBytes(chunks, size));
+}
+
+/** An error's message with those of its causes: fetch's own says only "fetch failed". */
+function describe(error: unknown): string {
+  const parts: string[] = [];
+  for (let e = error; e instanceof Error && parts.length < 4; e = e.cause) parts.push(e.message);
+  return parts.join(": ") || String(error);
 }
