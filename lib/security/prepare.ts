@@ -70,34 +70,14 @@ export async function prepareSecurity(
   const info = document.raw.info;
   const realm = isObject(info) && typeof info.title === "string" ? info.title : "urocket";
   const runtime = new SecurityRuntime({ fetch: options.fetch });
-  const checks = new PasswordChecks();
-  const verifiers = new Map<string, Verifier>();
-  for (const [name, entry] of Object.entries(config.security)) {
-    const report = (key: string, message: string) =>
-      problems.push({
-        file: config.file,
-        line: config.securityLines[name],
-        key: `security.${name}${key ? `.${key}` : ""}`,
-        message,
-      });
-    const definition = definitionOf(name);
-    if (!definition) {
-      report(
-        "",
-        `${JSON.stringify(name)} is not a scheme of components.securitySchemes in ${document.file}`,
-      );
-      continue;
-    }
-    const verifier = await buildVerifier(name, definition, entry, {
-      dir: config.file.replace(/\/[^/]*$/, "") || "/",
-      realm,
-      files: options.files ?? REAL_FILES,
-      checks,
-      remote: (url) => runtime.declare(url),
-      report,
-    });
-    if (verifier) verifiers.set(name, verifier);
-  }
+  const verifiers = await buildVerifiers(config, {
+    definitionOf,
+    realm,
+    runtime,
+    files: options.files ?? REAL_FILES,
+    problems,
+    documentFile: document.file,
+  });
   const guards = new Map<string, Guard>();
   const summaries = new Map<string, string>();
   const documentRequirement = requirementAt(document.raw.security, "/security", docProblem);
@@ -151,6 +131,52 @@ export async function prepareSecurity(
     if (guard) guards.set(op.key, guard.guard);
   }
   return { guards, summaries, runtime, problems, warnings };
+}
+
+/** What {@link buildVerifiers} needs beside the config. */
+interface VerifierContext {
+  definitionOf: (name: string) => JsonObject | undefined;
+  realm: string;
+  runtime: SecurityRuntime;
+  files: SecretFileSystem;
+  problems: Problem[];
+  documentFile: string;
+}
+
+/** The verifier of each configured scheme that can be built; every other is a problem. */
+async function buildVerifiers(
+  config: Pick<ServiceConfig, "file" | "security" | "securityLines">,
+  { definitionOf, realm, runtime, files, problems, documentFile }: VerifierContext,
+): Promise<Map<string, Verifier>> {
+  const checks = new PasswordChecks();
+  const verifiers = new Map<string, Verifier>();
+  for (const [name, entry] of Object.entries(config.security)) {
+    const report = (key: string, message: string) =>
+      problems.push({
+        file: config.file,
+        line: config.securityLines[name],
+        key: `security.${name}${key ? `.${key}` : ""}`,
+        message,
+      });
+    const definition = definitionOf(name);
+    if (!definition) {
+      report(
+        "",
+        `${JSON.stringify(name)} is not a scheme of components.securitySchemes in ${documentFile}`,
+      );
+      continue;
+    }
+    const verifier = await buildVerifier(name, definition, entry, {
+      dir: config.file.replace(/\/[^/]*$/, "") || "/",
+      realm,
+      files,
+      checks,
+      remote: (url) => runtime.declare(url),
+      report,
+    });
+    if (verifier) verifiers.set(name, verifier);
+  }
+  return verifiers;
 }
 
 /** The requirement at `pointer`, checked for shape; undefined when absent or malformed. */
