@@ -36,6 +36,12 @@ export const KEY_SET_ALGORITHMS = [
 ] as const;
 /** The longest token looked at: anything longer is refused before any decoding. */
 const MAX_TOKEN_LENGTH = 16 * 1024;
+/** How long a verified token is remembered (never past its `exp`): its signature is checked once. */
+export const TOKEN_CACHE_TTL_MS = 60_000;
+/** How many verified tokens are remembered at most (the oldest go first). */
+export const TOKEN_CACHE_ENTRIES = 1024;
+/** Longer tokens are not remembered, which bounds the cache's memory to a few MiB. */
+const MAX_CACHED_TOKEN_LENGTH = 4096;
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
 /** Where a JWT scheme's keys come from. */
@@ -54,11 +60,15 @@ export interface JwtOptions {
   algorithms: string[];
   leewaySeconds: number;
   realm: string;
+  /** The clock, injected for tests. */
+  now?: () => number;
 }
 
 /** A verifier of `scheme` for `Authorization: Bearer <JWT>`. */
 export function jwtVerifier(scheme: string, options: JwtOptions): Verifier {
-  const { jose, keys, realm } = options;
+  const { jose, keys, realm, now = Date.now } = options;
+  // Verified tokens, by the token itself: a forged one cannot match one that was verified.
+  const cache = new Map<string, { verdict: Verdict; until: number }>();
   const verifyOptions: Jose.JWTVerifyOptions = {
     issuer: options.issuer,
     audience: options.audience,
@@ -87,6 +97,9 @@ export function jwtVerifier(scheme: string, options: JwtOptions): Verifier {
       if (token.length > MAX_TOKEN_LENGTH || !COMPACT_JWS.test(token)) {
         return { kind: "invalid", reason: "malformed_token" };
       }
+      const hit = cache.get(token);
+      if (hit && hit.until > now()) return hit.verdict;
+      if (hit) cache.delete(token);
       const lookup = keys.kind === "secret"
         ? keys.secret
         : keys.kind === "set"
@@ -110,12 +123,21 @@ export function jwtVerifier(scheme: string, options: JwtOptions): Verifier {
           return { kind: "invalid", reason: reasonOf(again) };
         }
       }
-      return {
+      const verdict: Verdict = {
         kind: "valid",
         ...(typeof payload.sub === "string" ? { subject: payload.sub } : {}),
         scopes: scopesOf(payload),
         claims: payload,
       };
+      if (token.length <= MAX_CACHED_TOKEN_LENGTH) {
+        if (cache.size >= TOKEN_CACHE_ENTRIES) cache.delete(cache.keys().next().value!);
+        // exp is required, so it is there; the leeway is not extended to remembered tokens.
+        cache.set(token, {
+          verdict,
+          until: Math.min(now() + TOKEN_CACHE_TTL_MS, payload.exp! * 1000),
+        });
+      }
+      return verdict;
     },
   };
 }

@@ -11,7 +11,7 @@ import {
   parseHtpasswd,
   PasswordChecks,
 } from "../../lib/security/basic.ts";
-import { scopesOf } from "../../lib/security/jwt.ts";
+import { jwtVerifier, scopesOf, TOKEN_CACHE_TTL_MS } from "../../lib/security/jwt.ts";
 import {
   checkGuard,
   type CredentialSource,
@@ -337,4 +337,34 @@ Deno.test("prepareSecurity() guards each operation as its document says, or says
     open.warnings[0].message,
     /GET \/a is served to anyone: "security: open" skips .*\(key\)/,
   );
+});
+
+Deno.test("jwtVerifier() checks a token's signature once, then remembers it until 60 s pass or it expires", async () => {
+  let verified = 0;
+  let clock = 1_000_000_000;
+  const exp = clock / 1000 + 3600;
+  const verifier = jwtVerifier("bearer", {
+    jose: {
+      jwtVerify: (() => {
+        verified++;
+        return Promise.resolve({ payload: { sub: "u", exp }, protectedHeader: { alg: "RS256" } });
+      }) as unknown as typeof import("jose").jwtVerify,
+    },
+    keys: { kind: "secret", secret: new Uint8Array(32) },
+    issuer: ["i"],
+    audience: ["a"],
+    algorithms: ["HS256"],
+    leewaySeconds: 0,
+    realm: "r",
+    now: () => clock,
+  });
+  const call = (token: string) => verifier.verify(source({ authorization: `Bearer ${token}` }));
+  assert.equal((await call("a.b.c")).kind, "valid");
+  assert.equal((await call("a.b.c")).kind, "valid");
+  assert.equal(verified, 1);
+  assert.equal((await call("a.b.d")).kind, "valid", "another token is verified on its own");
+  assert.equal(verified, 2);
+  clock += TOKEN_CACHE_TTL_MS + 1;
+  await call("a.b.c");
+  assert.equal(verified, 3);
 });
