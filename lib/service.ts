@@ -222,7 +222,9 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   let adminServer: Deno.HttpServer<Deno.NetAddr> | undefined;
   if (config.admin) {
     const adminApp = createAdminApp({
-      readiness: () => readiness,
+      // Ready also takes the remote key sets of JWT schemes, fetched at start.
+      readiness: () =>
+        readiness === "ready" && !generation.security.runtime.ready ? "starting" : readiness,
       metrics: () => metrics.render(),
       metricsContentType: EXPOSITION_CONTENT_TYPE,
       console: consoleState && createConsoleApp({
@@ -262,7 +264,8 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       }]);
     }
   }
-  // Config loaded, front and socket listening: from here /readyz answers 200.
+  // Config loaded, front and socket listening: from here /readyz answers 200 (once key sets are in).
+  await generation.security.runtime.start(logger);
   readiness = "ready";
   logger.info("start", {
     version: VERSION,
@@ -342,6 +345,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     // The answers of the last requests; the reply socket stays up until they are sent.
     await waitUnlessForced(drained, FRONT_WAIT_MS);
     await closeSocket();
+    generation.security.runtime.stop();
     await strategy.dispose();
     // Last: probes and scrapes see the drain (503) until there is nothing left to drain.
     if (adminServer) await bounded(adminServer.shutdown(), CLOSE_WAIT_MS);
@@ -400,8 +404,11 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       ]);
       return;
     }
+    // Key sets of URLs both configurations name go on as they are; the others start now.
+    await next!.security.runtime.start(logger, old.security.runtime);
     // Atomic for new requests: the front reads generation() once per request.
     generation = next!;
+    old.security.runtime.stop();
     logger.info("reload", {
       outcome: "applied",
       config: next!.config.file,

@@ -17,6 +17,7 @@ import {
   OperationSchema,
   type RawResourceLimits,
 } from "./schema.ts";
+import { type SchemeConfig, SchemeConfigSchema } from "./security.ts";
 import { ENV_NAME, headerEnvName, isReservedEnvName } from "./reserved_env.ts";
 import { splitCommand } from "./split_command.ts";
 import { parseCpu, parseDuration, parseSize } from "./units.ts";
@@ -71,6 +72,8 @@ export interface OperationConfig {
   limits?: OperationLimits;
   /** Who the process runs as, when `user` is set. */
   user?: RunAs;
+  /** `security: open`: served without enforcing what the document requires. */
+  securityOpen: boolean;
   /** Line of the operation's block in the config file. */
   line?: number;
 }
@@ -97,6 +100,10 @@ export interface ServiceConfig {
   shutdownDelayMs: number;
   /** Then, how long in-flight requests may finish before their groups are killed. */
   shutdownTimeoutMs: number;
+  /** The `security` mapping as written (checked against the document by lib/security/). */
+  security: Record<string, SchemeConfig>;
+  /** Line of each `security` entry, by scheme name, for problems found later. */
+  securityLines: Record<string, number | undefined>;
   operations: OperationConfig[];
   /** Things worth saying at start that do not stop it. */
   warnings: Problem[];
@@ -331,6 +338,7 @@ function resolve(
     maxInflight: top("max-inflight", DEFAULTS.maxInflight),
     shutdownDelayMs: parseDuration(top("shutdown-delay", DEFAULTS.shutdownDelay)),
     shutdownTimeoutMs: parseDuration(top("shutdown-timeout", DEFAULTS.shutdownTimeout)),
+    ...resolveSecurity(data.security, locate),
     operations: [],
     warnings: [],
   };
@@ -510,6 +518,7 @@ function resolveOperation(
     afterExit: raw["after-exit"] ?? ctx.defaults["after-exit"],
     streamTimeoutMs: limit("stream-timeout", parseDuration),
     maxInflight: raw["max-inflight"],
+    securityOpen: raw.security === "open",
   };
   if (raw.timeout !== undefined && op.timeoutMs <= 0) {
     report(["timeout"], "The timeout must be greater than zero");
@@ -536,6 +545,28 @@ function resolveOperation(
     report(["group"], 'A group needs a user: set "user" too');
   }
   return op;
+}
+
+/**
+ * The `security` entries that pass the schema on their own (a bad one is
+ * reported by the schema and left out), with the line of each.
+ */
+function resolveSecurity(
+  value: unknown,
+  locate: Reporters["locate"],
+): Pick<ServiceConfig, "security" | "securityLines"> {
+  const security: Record<string, SchemeConfig> = {};
+  const securityLines: Record<string, number | undefined> = {};
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    return { security, securityLines };
+  }
+  for (const [name, entry] of Object.entries(value)) {
+    const parsed = SchemeConfigSchema.safeParse(entry);
+    if (!parsed.success) continue;
+    security[name] = parsed.data;
+    securityLines[name] = locate(["security", name], true);
+  }
+  return { security, securityLines };
 }
 
 /** The smallest memory limit accepted: below it, a bare number of bytes was surely meant as MiB. */
@@ -769,6 +800,13 @@ function formatKeyPath(path: PropertyKey[]): string {
 
 function knownKeysAt(path: PropertyKey[]): string[] {
   if (path.length === 0) return Object.keys(ConfigSchema.shape);
+  if (path[0] === "security") {
+    if (path.length === 2) return Object.keys(SchemeConfigSchema.shape);
+    if (path.length === 3 && path[2] === "hmac") {
+      return Object.keys(SchemeConfigSchema.shape.hmac.unwrap().shape);
+    }
+    return [];
+  }
   if (path[0] !== "paths") return [];
   if (path.length === 2) return [...HTTP_METHODS];
   if (path.length === 3) return Object.keys(OperationSchema.shape);

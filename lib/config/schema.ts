@@ -9,6 +9,7 @@
 
 import { z } from "zod";
 import { parseCpu, parseDuration, parseSize } from "./units.ts";
+import { SecurityConfigSchema } from "./security.ts";
 
 /** HTTP methods an OpenAPI path item can hold, in the document's own order. */
 export const HTTP_METHODS = [
@@ -156,6 +157,13 @@ const operation = z.strictObject({
   group: userOrGroup(
     "The process's group (name in /etc/group, or gid); default: the user's own",
   ).optional(),
+  security: z.literal("open", {
+    error: 'The only value per operation is "open": schemes are configured under the ' +
+      "top-level security",
+  }).optional().meta({
+    description: "`open`: serve the operation without enforcing the security its document " +
+      "requires (warned at start)",
+  }),
 }).meta({
   // The id makes the generated JSON Schema define an operation once and refer to it per method.
   id: "operation",
@@ -223,6 +231,7 @@ export const ConfigSchema = z.strictObject({
   "shutdown-timeout": duration(
     "Then, how long in-flight requests may finish before their process groups are killed",
   ).optional(),
+  security: SecurityConfigSchema.optional(),
   paths: z.record(
     z.string().startsWith("/", { error: "A path must start with /" }),
     pathItem,

@@ -9,7 +9,8 @@
 import { Hono } from "hono";
 import type { Operation } from "../generation.ts";
 import { HttpProblem, problemResponse, toProblem } from "../problem.ts";
-import { type AccessRecord, exchange, type FrontDeps } from "./exchange.ts";
+import { type AccessRecord, exchange, type FrontDeps, rawQuery } from "./exchange.ts";
+import { admit } from "./guard.ts";
 import { annotateDenoSpan, denoActiveSpan, traceContext } from "./trace.ts";
 
 export type { FrontDeps } from "./exchange.ts";
@@ -75,6 +76,9 @@ async function handle(request: Request, deps: FrontDeps): Promise<Response> {
       ...(record.bytes !== undefined ? { bytes: record.bytes } : {}),
       ...(record.droppedLines ? { dropped_lines: record.droppedLines } : {}),
       ...(record.errors ? { errors: record.errors } : {}),
+      ...(record.authScheme !== undefined ? { auth_scheme: record.authScheme } : {}),
+      ...(record.authSubject !== undefined ? { auth_subject: record.authSubject } : {}),
+      ...(record.authError !== undefined ? { auth_error: record.authError } : {}),
     });
   };
   try {
@@ -110,6 +114,16 @@ async function handle(request: Request, deps: FrontDeps): Promise<Response> {
       method: request.method,
       path: url.pathname,
     });
+    // Security before the body is read, validation and the spawn (lib/front/guard.ts).
+    const admitted = operation.guard &&
+      await admit(operation.guard, {
+        request,
+        requestId,
+        query: rawQuery(request.url),
+        maxBody: operation.config.maxBody,
+        record,
+        logger: deps.logger,
+      });
     const response = await exchange(deps, {
       request,
       requestId,
@@ -120,6 +134,7 @@ async function handle(request: Request, deps: FrontDeps): Promise<Response> {
       record,
       trace,
       onComplete: logAccess,
+      admitted,
     });
     if (record.outcome === "client_gone") {
       answeredMs = Math.round(performance.now() - started);

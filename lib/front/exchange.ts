@@ -19,6 +19,7 @@ import { ProcessGroup } from "../process/group.ts";
 import type { Spawner } from "../process/spawn.ts";
 import type { ProcessTable } from "../process/table.ts";
 import { HttpProblem } from "../problem.ts";
+import type { Admitted } from "./guard.ts";
 import { encodePayload, payloadArgument, readBody } from "./payload.ts";
 import { relay } from "./relay.ts";
 import type { TraceContext } from "./trace.ts";
@@ -58,7 +59,12 @@ export type Outcome =
   | "stream_timeout"
   | "invalid_reply"
   | "oom_killed"
-  | "shutdown";
+  | "shutdown"
+  // Refused by the operation's security (lib/front/guard.ts).
+  | "unauthorized"
+  | "forbidden"
+  | "auth_busy"
+  | "auth_unavailable";
 
 /** Facts about a request the access line reports, filled in as it goes. */
 export interface AccessRecord {
@@ -70,6 +76,11 @@ export interface AccessRecord {
   bytes?: number;
   /** How the request or the reply broke the contract (capped list). */
   errors?: ValidationError[];
+  /** The scheme(s) the caller passed, and who it is: never a credential. */
+  authScheme?: string;
+  authSubject?: string;
+  /** Why credentials were refused (`scheme: reason`), for the log only. */
+  authError?: string;
 }
 
 /** Everything an exchange starts from. */
@@ -86,6 +97,8 @@ export interface ExchangeInput {
   trace?: TraceContext;
   /** Called once the response is complete (for a streamed reply: when its body has ended). */
   onComplete: (status: number) => void;
+  /** What the operation's security let through (absent when it has none). */
+  admitted?: Admitted;
 }
 
 /**
@@ -169,7 +182,7 @@ async function start(
   const op = operation.config;
   const config = generation.config;
 
-  const body = await readBody(request, op.maxBody);
+  const body = input.admitted?.body ?? await readBody(request, op.maxBody);
   if (op.validateIn && operation.validator) {
     const verdict = operation.validator.checkRequest({
       params: input.params,
@@ -202,7 +215,7 @@ async function start(
       requestId,
       uriPath: input.url.pathname,
       method: request.method,
-      queryString: rawQuery(request.url),
+      queryString: input.admitted?.queryString ?? rawQuery(request.url),
       contentType: payload.contentType,
       contentLength: payload.bytes.length,
       pathParams: input.params,
@@ -212,6 +225,8 @@ async function start(
       deadlineMs,
       traceparent: input.trace?.traceparent,
       tracestate: input.trace?.tracestate,
+      auth: input.admitted?.identity &&
+        { ...input.admitted.identity, claims: input.admitted.claims },
     },
     op.env,
     op.user?.home ? { ...deps.inheritedEnv, HOME: op.user.home } : deps.inheritedEnv,
@@ -359,7 +374,7 @@ function shuttingDown(): HttpProblem {
  * The query of `url` (a request's own, as Deno hands it over) exactly as the
  * client sent it, without `?`: `URL.search` re-encodes `"`, `'`, `<` and `>`.
  */
-function rawQuery(url: string): string {
+export function rawQuery(url: string): string {
   const start = url.indexOf("?");
   if (start === -1) return "";
   const end = url.indexOf("#", start);

@@ -28,6 +28,7 @@ function op(path: string, extra: Partial<OperationConfig> = {}): OperationConfig
     maxReply: 1,
     afterExit: "fail",
     streamTimeoutMs: 1000,
+    securityOpen: false,
     ...extra,
   };
 }
@@ -46,6 +47,8 @@ function config(
     maxInflight: 64,
     shutdownDelayMs: 0,
     shutdownTimeoutMs: 0,
+    security: {},
+    securityLines: {},
     operations,
     warnings: [],
   };
