@@ -10,7 +10,7 @@
  * @module
  */
 
-import { parseArgs, type ParseArgsConfig } from "node:util";
+import { parseCommandLine } from "./lib/cli/args.ts";
 import type { CliOutput } from "./lib/cli/output.ts";
 import type { Service } from "./lib/service.ts";
 import { VERSION } from "./lib/version.ts";
@@ -20,7 +20,7 @@ const USAGE = `urocket ${VERSION} — turns executables into the operations of a
 Usage:
   urocket [serve] [--config FILE]
       Serve the operations (the default command).
-      e.g. urocket --config examples/petstore/urocket-service.yaml
+      e.g. urocket --config urocket-service.yaml
   urocket check [--config FILE]
       Load and validate everything serve would, without listening or spawning; print every
       problem, or the operations wired. Exit 0 when fine, 2 when not.
@@ -43,28 +43,6 @@ Options:
   -V, --version       print urocket's version
 `;
 
-/** The commands; the first argument naming one picks it, else `serve`. */
-const COMMANDS = ["serve", "check", "reply", "health", "schema"] as const;
-type Command = typeof COMMANDS[number];
-
-type Options = NonNullable<ParseArgsConfig["options"]>;
-
-const CONFIG: Options = { config: { type: "string", short: "c" } };
-
-/** Each command's own options, beside --help and --version. */
-const OPTIONS: Record<Command, Options> = {
-  serve: CONFIG,
-  check: CONFIG,
-  reply: {
-    status: { type: "string" },
-    header: { type: "string", multiple: true },
-    "content-type": { type: "string" },
-    stream: { type: "boolean" },
-  },
-  health: { ...CONFIG, admin: { type: "string" } },
-  schema: {},
-};
-
 const stdio: CliOutput = {
   out: (line) => console.log(line),
   err: (line) => console.error(line),
@@ -72,31 +50,12 @@ const stdio: CliOutput = {
 
 /** Runs the command line `args` and returns the exit code. */
 export async function main(args: string[]): Promise<number> {
-  const end = args.indexOf("--");
-  const at = args.findIndex((arg, i) =>
-    (end < 0 || i < end) && (COMMANDS as readonly string[]).includes(arg)
-  );
-  const command: Command = at >= 0 ? args[at] as Command : "serve";
-  const rest = at >= 0 ? [...args.slice(0, at), ...args.slice(at + 1)] : args;
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: rest,
-      options: {
-        ...OPTIONS[command],
-        help: { type: "boolean", short: "h" },
-        version: { type: "boolean", short: "V" },
-      },
-      allowPositionals: true,
-      strict: true,
-    });
-  } catch (error) {
-    console.error(`urocket ${command}: ${(error as Error).message} (see urocket --help)`);
+  const parsed = parseCommandLine(args);
+  if ("error" in parsed) {
+    console.error(parsed.error);
     return 2;
   }
-  const { positionals } = parsed;
-  // Which options exist depends on the command, so they are read by name.
-  const values = parsed.values as Record<string, string | boolean | string[] | undefined>;
+  const { command, values, positionals } = parsed;
   const text = (name: string) => typeof values[name] === "string" ? values[name] : undefined;
   if (values.help) {
     console.log(USAGE);
@@ -105,16 +64,6 @@ export async function main(args: string[]): Promise<number> {
   if (values.version) {
     console.log(`urocket ${VERSION}`);
     return 0;
-  }
-  const most = command === "reply" ? 1 : 0;
-  if (positionals.length > most) {
-    const extra = positionals.slice(most).join(" ");
-    console.error(
-      at < 0
-        ? `urocket: unknown command ${JSON.stringify(extra)} (see urocket --help)`
-        : `urocket ${command}: unexpected argument ${JSON.stringify(extra)} (see urocket --help)`,
-    );
-    return 2;
   }
   const configFile = text("config") ?? "urocket-service.yaml";
   // The other commands' modules are loaded only when they run.

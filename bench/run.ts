@@ -137,8 +137,9 @@ async function startUrocket(
       "sh",
       Deno.execPath(),
       "run",
+      "-q",
       "-P",
-      // As `deno task start` runs it (see README, "Memory").
+      // As `deno task start` runs it (see docs/operations.md, "Memory").
       "--v8-flags=--max-semi-space-size=1",
       "--config",
       `${UROCKET}/deno.json`,
@@ -766,7 +767,7 @@ async function main() {
   const handler = await buildC(`${REPO}/bench/handler.c`, `${OUT}/handler`);
   await buildC(`${REPO}/bench/floor.c`, `${OUT}/floor`);
   await buildTrampoline();
-  const helper = await run(Deno.execPath(), ["run", "-P", `${REPO}/tools/build_helper.ts`], {
+  const helper = await run(Deno.execPath(), ["run", "-q", "-P", `${REPO}/tools/build_helper.ts`], {
     cwd: REPO,
   });
   if (!helper.ok) console.error(helper.stderr);

@@ -88,7 +88,16 @@ class Server {
 
   constructor(configFile: string) {
     this.#child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-P", "--config", `${REPO}/deno.json`, `${REPO}/main.ts`, "-c", configFile],
+      args: [
+        "run",
+        "-q",
+        "-P",
+        "--config",
+        `${REPO}/deno.json`,
+        `${REPO}/main.ts`,
+        "-c",
+        configFile,
+      ],
       env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin", HOME: Deno.env.get("HOME") ?? "/" },
       clearEnv: true,
       stdin: "null",

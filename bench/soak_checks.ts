@@ -35,7 +35,7 @@ export interface MemoryBound {
 }
 
 /**
- * The default bound: see README, "Soak". The floor is what one phase of
+ * The default bound: see docs/development.md, "Soak". The floor is what one phase of
  * multi-MiB payloads can leave in a garbage-collected heap that has not been
  * collected yet: measured up to +55 MiB over 1,000 requests on a loaded
  * 2-core machine, while the full run (3 × 20,000) ends lower than it began.

@@ -69,7 +69,7 @@ export async function docsExcludes(): Promise<string[]> {
   return excluded.sort();
 }
 
-/** V8 flags of the binary, as `deno task start` runs urocket (see README: Memory). */
+/** V8 flags of the binary, as `deno task start` runs urocket (see docs/operations.md, Memory). */
 export const V8_FLAGS = "--max-semi-space-size=1";
 
 /** The exit code for "Deno's runtime for the target could not be had". */
@@ -88,6 +88,8 @@ export interface CompileSpec {
 export function compileArgs(spec: CompileSpec): string[] {
   return [
     "compile",
+    // Quiet: Deno's warning that permission sets in deno.json are experimental is not for users.
+    "-q",
     "-P",
     `--v8-flags=${V8_FLAGS}`,
     "--config",

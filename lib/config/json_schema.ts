@@ -31,7 +31,7 @@ export function configJsonSchemaText(): string {
     $schema,
     title: "urocket-service.yaml",
     description: "urocket's config: which command answers each operation of an OpenAPI " +
-      "document, and how. See README.md, Config keys.",
+      "document, and how. See docs/configuration.md.",
     ...rest,
   };
   return JSON.stringify(document, null, 2) + "\n";

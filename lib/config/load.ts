@@ -8,6 +8,7 @@
 
 import { isMap, isScalar, LineCounter, type Node, parseDocument } from "yaml";
 import { yamlDuplicateKeys } from "../yaml_keys.ts";
+import { isMissing, missingKeyMessage, unknownKeyMessage } from "./_key_hints.ts";
 import { type Accounts, readAccounts, resolveGroup, resolveRunAs, type RunAs } from "./accounts.ts";
 import { ConfigError, type Problem } from "./errors.ts";
 import {
@@ -240,13 +241,10 @@ export async function inspectConfig(
     for (const issue of parsed.error.issues) {
       if (issue.code === "unrecognized_keys") {
         for (const key of issue.keys) {
-          const hint = closestKey(key, knownKeysAt(issue.path));
-          report(
-            [...issue.path, key],
-            `Unknown key ${JSON.stringify(key)}` + (hint ? `: did you mean "${hint}"?` : ""),
-            true,
-          );
+          report([...issue.path, key], unknownKeyMessage(key, issue.path), true);
         }
+      } else if (issue.path.length > 0 && isMissing(data, issue.path)) {
+        report(issue.path, missingKeyMessage(issue.path));
       } else if (issue.code === "invalid_key") {
         report(issue.path, issue.issues[0]?.message ?? issue.message, true);
       } else {
@@ -796,54 +794,6 @@ function formatKeyPath(path: PropertyKey[]): string {
       typeof part === "number" ? `${out}[${part}]` : out ? `${out}.${String(part)}` : String(part),
     "",
   );
-}
-
-function knownKeysAt(path: PropertyKey[]): string[] {
-  if (path.length === 0) return Object.keys(ConfigSchema.shape);
-  if (path[0] === "security") {
-    if (path.length === 2) return Object.keys(SchemeConfigSchema.shape);
-    if (path.length === 3 && path[2] === "hmac") {
-      return Object.keys(SchemeConfigSchema.shape.hmac.unwrap().shape);
-    }
-    return [];
-  }
-  if (path[0] !== "paths") return [];
-  if (path.length === 2) return [...HTTP_METHODS];
-  if (path.length === 3) return Object.keys(OperationSchema.shape);
-  if (path.length === 4 && path[3] === "inject") {
-    return Object.keys(OperationSchema.shape.inject.shape);
-  }
-  return [];
-}
-
-/** The known key closest to `key` by edit distance, when it is close enough to be a typo. */
-function closestKey(key: string, known: string[]): string | undefined {
-  let best: string | undefined;
-  let bestDistance = Infinity;
-  for (const candidate of known) {
-    const distance = editDistance(key.toLowerCase(), candidate.toLowerCase());
-    if (distance < bestDistance) {
-      best = candidate;
-      bestDistance = distance;
-    }
-  }
-  return bestDistance <= Math.max(2, Math.floor(key.length / 3)) ? best : undefined;
-}
-
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      current[j] = Math.min(
-        previous[j] + 1,
-        current[j - 1] + 1,
-        previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1),
-      );
-    }
-    previous = current;
-  }
-  return previous[b.length];
 }
 
 function dirname(path: string): string {

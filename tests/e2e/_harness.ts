@@ -163,6 +163,9 @@ export async function startUrocket(options: StartOptions): Promise<Urocket> {
     env: {
       PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
       NO_COLOR: "1",
+      // urocket's private directory (the spawn helper's) lands in the test's folder, and goes
+      // with it even when urocket could not remove it.
+      TMPDIR: dir,
       ...Object.fromEntries(
         Object.entries(options.env ?? {}).map(([name, value]) => [name, fill(value, dir)]),
       ),
@@ -305,6 +308,7 @@ export function urocketCommand(binary?: string): string[] {
   return binary ? [binary] : [
     DENO,
     "run",
+    "-q", // as deno task start: Deno's experimental-permissions warning is not for users
     "-P",
     "--v8-flags=--max-semi-space-size=1", // as deno task start
     "--config",
@@ -319,15 +323,30 @@ export async function runUrocket(
   options: { cwd?: string; env?: Record<string, string>; binary?: string } = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   const [program, ...base] = urocketCommand(options.binary);
-  const out = await new Deno.Command(program, {
-    args: [...base, ...args],
-    cwd: options.cwd,
-    env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin", NO_COLOR: "1", ...options.env },
-    clearEnv: true,
-    stdin: "null",
-  }).output();
-  const decoder = new TextDecoder();
-  return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
+  // A TMPDIR of its own: whatever urocket leaves there is removed with it.
+  const tmp = await Deno.makeTempDir({ prefix: "urocket-run-" });
+  try {
+    const out = await new Deno.Command(program, {
+      args: [...base, ...args],
+      cwd: options.cwd,
+      env: {
+        PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+        NO_COLOR: "1",
+        TMPDIR: tmp,
+        ...options.env,
+      },
+      clearEnv: true,
+      stdin: "null",
+    }).output();
+    const decoder = new TextDecoder();
+    return {
+      code: out.code,
+      stdout: decoder.decode(out.stdout),
+      stderr: decoder.decode(out.stderr),
+    };
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
 }
 
 /** Sends a request to the front and reads the whole answer. */

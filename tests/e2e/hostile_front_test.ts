@@ -173,7 +173,7 @@ Deno.test({
     const uro = await start();
     try {
       // A URL parser re-encodes ", ', < and > in a query (%22, %27, %3C, %3E): the raw query is
-      // what the client sent, byte for byte, as README's table of variables says.
+      // what the client sent, byte for byte, as the table of variables in docs/processes.md says.
       const query = `name=O'Brien&q="a%20b"&t=<x>&e=%27&s=a+b`;
       const answer = await exchangeRaw(front(uro), get(`/run/x?${query}`));
       assert.equal(answer.status, 200, answer.body);

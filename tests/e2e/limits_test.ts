@@ -1,9 +1,9 @@
 /**
  * Limits: one cgroup v2 group per process, joined before the handler runs.
- * Our machines have cgroup v1 with no v2 controllers, so the cgroup driver —
- * urocket's setup and the spawn server's per-process work — runs here
- * against a plain directory laid out like cgroupfs (UROCKET_CGROUP_ROOT),
- * whose kernel side the fixture handler plays. Also: refusing to start when
+ * A test machine seldom delegates cgroup v2 controllers, so the cgroup driver
+ * — urocket's setup and the spawn server's per-process work — runs against a
+ * plain directory laid out like cgroupfs (UROCKET_CGROUP_ROOT), whose kernel
+ * side the fixture handler plays. Also: refusing to start when
  * limits cannot be enforced, `limits-enforce: best-effort`, and `user`.
  */
 
@@ -194,7 +194,7 @@ Deno.test({
     "urocket refuses to start (exit 2) when limits cannot be enforced, saying why and what to do",
   ...E2E,
   async fn() {
-    // On this machine: whatever the host offers (here, cgroup v1 or the hybrid layout).
+    // Whatever the host offers, when it is not the unified hierarchy (cgroup v1, the hybrid layout).
     if (!await unified()) {
       const host = await refused(ONE_LIMITED);
       assert.equal(host.code, 2, host.stderr);

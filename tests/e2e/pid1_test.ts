@@ -5,6 +5,7 @@
  */
 
 import assert from "node:assert/strict";
+import { skipWhen } from "../_skip.ts";
 import { E2E, type LogLine, startUrocket, type Urocket } from "./_harness.ts";
 
 /** Requests sent, each orphaning one grandchild. */
@@ -137,15 +138,16 @@ async function stop(uro: Urocket, target: number): Promise<void> {
   assert.deepEqual(uro.junk, []);
 }
 
+const NO_NAMESPACE = await cannotUnshare();
+const tini = await findTini();
+
 Deno.test({
-  name: "urocket as PID 1 without an init leaves orphaned grandchildren as zombies",
+  ...skipWhen(
+    NO_NAMESPACE,
+    "urocket as PID 1 without an init leaves orphaned grandchildren as zombies",
+  ),
   ...E2E,
-  async fn(t) {
-    const reason = await cannotUnshare();
-    if (reason) {
-      await t.step({ name: `skipped: ${reason}`, ignore: true, fn() {} });
-      return;
-    }
+  async fn() {
     const uro = await startUrocket({ config: CONFIG, wrap: UNSHARE });
     let stopped = false;
     try {
@@ -174,19 +176,13 @@ Deno.test({
 });
 
 Deno.test({
-  name: "urocket under tini as PID 1 leaves no zombie, and orphaning groups end without a kill",
+  ...skipWhen(
+    NO_NAMESPACE ?? (tini ? undefined : `tini is not installed (apt-get install tini): ${TINIS}`),
+    "urocket under tini as PID 1 leaves no zombie, and orphaning groups end without a kill",
+  ),
   ...E2E,
-  async fn(t) {
-    const reason = await cannotUnshare();
-    const tini = await findTini();
-    if (reason || !tini) {
-      await t.step({
-        name: `skipped: ${reason ?? `tini is not installed (apt-get install tini): ${TINIS}`}`,
-        ignore: true,
-        fn() {},
-      });
-      return;
-    }
+  async fn() {
+    assert.ok(tini);
     const uro = await startUrocket({ config: CONFIG, wrap: [...UNSHARE, tini, "--"] });
     let stopped = false;
     try {

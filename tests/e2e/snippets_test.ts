@@ -1,12 +1,13 @@
 import assert from "node:assert/strict";
+import { skipWhen } from "../_skip.ts";
 import { E2E, startUrocket } from "./_harness.ts";
 
 const REPO = new URL("../../", import.meta.url).pathname;
 const SNIPPETS = `${REPO}examples/snippets`;
 
-/** The README's reply snippets by fence language. */
+/** The reply snippets of docs/reply-protocol.md, by fence language. */
 async function readmeSnippets(): Promise<Record<string, string>> {
-  const readme = await Deno.readTextFile(`${REPO}README.md`);
+  const readme = await Deno.readTextFile(`${REPO}docs/reply-protocol.md`);
   const blocks: Record<string, string> = {};
   for (const match of readme.matchAll(/### From [^\n]+\n\n```(\w+)\n([\s\S]*?)```/g)) {
     blocks[match[1]] = match[2];
@@ -15,7 +16,7 @@ async function readmeSnippets(): Promise<Record<string, string>> {
 }
 
 Deno.test({
-  name: "the README's reply snippets are the files examples/snippets runs",
+  name: "the docs' reply snippets are the files examples/snippets runs",
   async fn() {
     const blocks = await readmeSnippets();
     const files: [string, string][] = [
@@ -29,7 +30,7 @@ Deno.test({
       assert.equal(
         text.replace(/^#!.*\n/, ""),
         blocks[language],
-        `${file} differs from the README`,
+        `${file} differs from docs/reply-protocol.md`,
       );
     }
   },
@@ -61,19 +62,15 @@ for (
     ],
   ] as const
 ) {
+  const program = JSON.parse(cmd)[0];
+  const runnable = program.startsWith(".") || program.startsWith("{") || await installed(program);
   Deno.test({
-    name: `the README's ${language} reply snippet answers a request as a handler`,
+    ...skipWhen(
+      runnable ? undefined : `${program} (with what it needs) is not installed`,
+      `the docs' ${language} reply snippet answers a request as a handler`,
+    ),
     ...E2E,
-    async fn(t) {
-      const program = JSON.parse(cmd)[0];
-      if (!program.startsWith(".") && !program.startsWith("{") && !(await installed(program))) {
-        await t.step({
-          name: `skipped: ${program} (with what it needs) is not installed`,
-          ignore: true,
-          fn() {},
-        });
-        return;
-      }
+    async fn() {
       const uro = await startUrocket({
         config: `
 paths:

@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
+import { skipWhen } from "../_skip.ts";
 import { E2E, FIXTURES, isAlive, runUrocket, startUrocket, TEST_OPENAPI } from "./_harness.ts";
 
 const BUILT = new URL("../../build/urocket-spawn", import.meta.url).pathname;
 /** `deno task test` builds the helper first; without a C compiler there is none. */
 const built = await Deno.stat(BUILT).then(() => true, () => false);
+const NOT_BUILT = built ? undefined : `the spawn helper is not built (no C compiler): ${BUILT}`;
 
 const STUBBORN = `
 paths:
@@ -36,8 +38,10 @@ async function assertTreeKilled(uro: Awaited<ReturnType<typeof startUrocket>>) {
 }
 
 Deno.test({
-  name: "urocket spawns through the spawn server, says so at start, and kills the whole tree",
-  ignore: !built,
+  ...skipWhen(
+    NOT_BUILT,
+    "urocket spawns through the spawn server, says so at start, and kills the whole tree",
+  ),
   ...E2E,
   async fn() {
     const uro = await startUrocket({ config: STUBBORN });
@@ -103,8 +107,10 @@ Deno.test({
 });
 
 Deno.test({
-  name: "urocket restarts a spawn server that died, and later requests are answered",
-  ignore: !built,
+  ...skipWhen(
+    NOT_BUILT,
+    "urocket restarts a spawn server that died, and later requests are answered",
+  ),
   ...E2E,
   async fn() {
     const uro = await startUrocket({
@@ -137,9 +143,10 @@ paths:
 });
 
 Deno.test({
-  name:
+  ...skipWhen(
+    NOT_BUILT,
     "a request whose handler still runs when the spawn server dies is still answered by its reply",
-  ignore: !built,
+  ),
   ...E2E,
   async fn() {
     const uro = await startUrocket({

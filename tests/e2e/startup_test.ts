@@ -284,24 +284,20 @@ Deno.test({
 });
 
 Deno.test({
-  name: "the seed's example loads unchanged and answers 502 at once, since echo never replies",
+  name:
+    "the seed's example loads with only its wd moved, and answers 502 at once (echo never replies)",
   ...E2E,
-  async fn(t) {
-    try {
-      await Deno.mkdir("/src/scripts/php", { recursive: true });
-    } catch (error) {
-      await t.step({
-        name: `skipped: cannot create /src/scripts/php (${(error as Error).message})`,
-        ignore: true,
-        fn() {},
-      });
-      return;
-    }
+  async fn() {
     const seed = await Deno.readTextFile(`${REPO}examples/seed/urocket-service.yaml`);
     const paths = seed.slice(seed.indexOf("paths:"));
+    // The seed's wd is absolute; the test's own folder stands in for the filesystem's root.
+    const moved = paths.replace(/^( +wd: )(\/src\/scripts\/php)$/m, "$1{{dir}}$2");
+    const changed = moved.split("\n").filter((line, i) => line !== paths.split("\n")[i]);
+    assert.deepEqual(changed, ["        wd: {{dir}}/src/scripts/php"]);
     const uro = await startUrocket({
-      config: paths,
+      config: moved,
       openapi: await Deno.readTextFile(`${REPO}examples/seed/openapi.yaml`),
+      files: { "src/scripts/php/README.md": "The seed's working directory.\n" },
     });
     try {
       const answer = await uro.call("/get/pets");

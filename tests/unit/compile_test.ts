@@ -94,7 +94,7 @@ Deno.test({
   name: "compileArgs() builds main.ts for the target with the permission set and V8 flags",
   fn() {
     const args = compileArgs({ target: "aarch64-unknown-linux-gnu", output: "/out/urocket" });
-    assert.deepEqual(args.slice(0, 2), ["compile", "-P"]);
+    assert.deepEqual(args.slice(0, 3), ["compile", "-q", "-P"]);
     assert.equal(args[args.indexOf("--target") + 1], "aarch64-unknown-linux-gnu");
     assert.equal(args[args.indexOf("--output") + 1], "/out/urocket");
     assert.ok(args.includes("--v8-flags=--max-semi-space-size=1"));

@@ -264,25 +264,19 @@ Deno.test({
 });
 
 Deno.test({
-  name:
-    "the Dockerfile's build stage has what deno task compile reads, and a C compiler for the helper",
+  name: "the Dockerfile's build stage runs deno task compile, with a C compiler for the helper",
   async fn() {
     const dockerfile = await Deno.readTextFile(`${REPO}/Dockerfile`);
     const build = dockerfile.split(/^FROM /m).find((stage) => / AS build\b/.test(stage));
     assert.ok(build, "the Dockerfile has no build stage");
-    const copied = [...build.matchAll(/^COPY (?!--from)(.+)$/gm)]
-      .flatMap((m) => m[1].split(/\s+/).slice(0, -1))
-      .map((path) => path.replace(/\/$/, ""));
     const tasks = (JSON.parse(await Deno.readTextFile(`${REPO}/deno.json`)).tasks) as Record<
       string,
       string
     >;
     assert.match(build, /deno task compile\b/);
-    // compile builds the helper from native/ (tools/build_helper.ts), then compiles main.ts.
+    // compile builds the helper from native/ (tools/build_helper.ts), then compiles main.ts; what
+    // the build context holds for it is tested in docker_context_test.ts.
     assert.match(tasks.compile, /tools\/build_helper\.ts/);
-    for (const needed of ["deno.json", "deno.lock", "main.ts", "lib", "native", "tools"]) {
-      assert.ok(copied.includes(needed), `the build stage does not copy ${needed}`);
-    }
     assert.match(build, /apt-get install[^\n]*\bgcc\b[^\n]*\blibc6-dev\b/);
   },
 });

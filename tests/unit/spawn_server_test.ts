@@ -11,10 +11,13 @@ import { Logger } from "../../lib/log/logger.ts";
 import { type OutputStream, type Spawned, SpawnError } from "../../lib/process/spawn.ts";
 import { commandStatus, SpawnServer } from "../../lib/process/spawn_server.ts";
 import { chooseSpawner } from "../../lib/process/spawn_strategy.ts";
+import { skipWhen } from "../_skip.ts";
 
 const BUILT = new URL("../../build/urocket-spawn", import.meta.url).pathname;
 /** `deno task test` builds the helper first; without a C compiler there is none. */
 const built = await Deno.stat(BUILT).then(() => true, () => false);
+const NOT_BUILT = built ? undefined : `the spawn helper is not built (no C compiler): ${BUILT}`;
+const NOT_ROOT = Deno.uid() === 0 ? undefined : "needs root";
 const logger = new Logger({ write: () => Promise.resolve() });
 
 Deno.test("commandStatus() reads an exit code and a signal from a raw wait status", () => {
@@ -48,9 +51,10 @@ Deno.test("chooseSpawner() falls back when the built helper speaks another proto
 });
 
 Deno.test({
-  name:
+  ...skipWhen(
+    NOT_BUILT,
     "chooseSpawner() copies a helper it cannot execute in place (as in a compiled urocket) into its private directory",
-  ignore: !built,
+  ),
   async fn() {
     const dir = await Deno.makeTempDir();
     const tmp = await Deno.makeTempDir();
@@ -89,8 +93,10 @@ Deno.test({
 });
 
 Deno.test({
-  name: "SpawnServer.spawn() rejects with the errno of a program or folder that cannot be used",
-  ignore: !built,
+  ...skipWhen(
+    NOT_BUILT,
+    "SpawnServer.spawn() rejects with the errno of a program or folder that cannot be used",
+  ),
   async fn() {
     await withServer(async (server, dir) => {
       await Deno.writeTextFile(`${dir}/script`, "#!/bin/sh\n", { mode: 0o644 });
@@ -163,9 +169,10 @@ const VERSION_SPEC = {
 };
 
 Deno.test({
-  name:
+  ...skipWhen(
+    NOT_BUILT,
     "SpawnServer.spawn() rejects with ENOMEM when the server cannot allocate a request's argv, and the server serves on",
-  ignore: !built,
+  ),
   async fn() {
     await withShortServer(async (server) => {
       const small = await server.spawn(VERSION_SPEC);
@@ -187,9 +194,10 @@ Deno.test({
 });
 
 Deno.test({
-  name:
+  ...skipWhen(
+    NOT_BUILT,
     "SpawnServer's server exits with status 2 when it cannot allocate room for a request frame, instead of crashing",
-  ignore: !built,
+  ),
   async fn() {
     await withShortServer(async (server, exited) => {
       // A frame of 7 MiB: the server's request buffer would grow to 8 MiB.
@@ -245,9 +253,10 @@ function output(spawned: Spawned): Promise<Output> {
 }
 
 Deno.test({
-  name:
+  ...skipWhen(
+    NOT_BUILT,
     "SpawnServer makes a process's cgroup with its limits, joins it before exec, and removes it on release (cgroupfs layout)",
-  ignore: !built,
+  ),
   async fn() {
     await withServer(async (server, dir) => {
       const cg = `${dir}/cg`;
@@ -308,8 +317,10 @@ Deno.test({
 });
 
 Deno.test({
-  name: "SpawnServer switches a process to another user and its groups before exec",
-  ignore: !built || Deno.uid() !== 0,
+  ...skipWhen(
+    NOT_BUILT ?? NOT_ROOT,
+    "SpawnServer switches a process to another user and its groups before exec",
+  ),
   async fn() {
     const dir = await Deno.makeTempDir();
     await Deno.chmod(dir, 0o755);
@@ -356,6 +367,8 @@ async function realCgroup2(): Promise<string | undefined> {
 }
 
 const kernelMount = await realCgroup2();
+const NO_KERNEL_CGROUP = kernelMount ? undefined : NOT_BUILT ?? NOT_ROOT ??
+  "no cgroup2 mount this test can write (cgroup v1, the hybrid layout, or a read-only cgroupfs)";
 
 /** A new cgroup of the real kernel, for one test. */
 async function kernelCgroup(): Promise<string> {
@@ -378,9 +391,10 @@ async function gone(pid: number): Promise<boolean> {
 }
 
 Deno.test({
-  name:
+  ...skipWhen(
+    NO_KERNEL_CGROUP,
     "SpawnServer on the real kernel: the process is in its cgroup by its first command, cpu.stat counts it, release kills an escaped process and removes the group",
-  ignore: kernelMount === undefined,
+  ),
   async fn() {
     const kernelGroup = await kernelCgroup();
     const dir = await Deno.makeTempDir();
@@ -432,9 +446,10 @@ Deno.test({
 });
 
 Deno.test({
-  name:
+  ...skipWhen(
+    NO_KERNEL_CGROUP,
     "urocket-spawn --cgroup-setup on the real kernel moves the processes of the cgroup, its parent first, into a leaf",
-  ignore: kernelMount === undefined,
+  ),
   async fn() {
     const group = await kernelCgroup();
     try {
@@ -465,9 +480,10 @@ Deno.test({
 });
 
 Deno.test({
-  name:
+  ...skipWhen(
+    NOT_BUILT,
     "SpawnServer relays a process's stderr and stdout byte for byte, over many chunks, invalid UTF-8 and newlines included",
-  ignore: !built,
+  ),
   async fn() {
     await withServer(async (server, dir) => {
       // 300 KiB of every byte value on each stream: many 16 KiB relay chunks, interleaved.
@@ -490,9 +506,10 @@ Deno.test({
 });
 
 Deno.test({
-  name:
+  ...skipWhen(
+    NOT_BUILT,
     "SpawnServer relays all a process wrote before it exited ahead of its exit, so none is cut off",
-  ignore: !built,
+  ),
   async fn() {
     await withServer(async (server, dir) => {
       // 48 KiB of stderr each, written at once before exiting: more than one 16 KiB relay chunk.
@@ -521,9 +538,10 @@ Deno.test({
 });
 
 Deno.test({
-  name:
+  ...skipWhen(
+    NOT_BUILT,
     "SpawnServer.close() removes the cgroups of processes still running, even while they fill their relayed output",
-  ignore: !built,
+  ),
   async fn() {
     const dir = await Deno.makeTempDir();
     const cg = `${dir}/cg`;
@@ -560,10 +578,12 @@ Deno.test({
 });
 
 Deno.test({
-  name:
-    "SpawnServer feeds a 64 KiB payload to a pipe that holds less, as the handler reads, instead of blocking",
   // Needs root to run the server as nobody, and setpriv (util-linux).
-  ignore: !built || Deno.uid() !== 0 || !(await exists("/usr/bin/setpriv")),
+  ...skipWhen(
+    NOT_BUILT ?? NOT_ROOT ??
+      (await exists("/usr/bin/setpriv") ? undefined : "setpriv (util-linux) is not installed"),
+    "SpawnServer feeds a 64 KiB payload to a pipe that holds less, as the handler reads, instead of blocking",
+  ),
   // A server that blocks on the pipe never answers: fail, rather than hang the suite.
   timeout: 30_000,
   async fn() {
@@ -605,9 +625,10 @@ exec setpriv --reuid=65534 --regid=65534 --clear-groups bash -c '
 });
 
 Deno.test({
-  name:
+  ...skipWhen(
+    NOT_BUILT,
     "SpawnServer stops relaying the output of a process that escaped its group once the relay is dropped",
-  ignore: !built,
+  ),
   async fn() {
     await withServer(async (server, dir) => {
       // The escaped process keeps stderr and writes to it until a write fails (EPIPE).
@@ -643,8 +664,10 @@ function exists(path: string): Promise<boolean> {
 }
 
 Deno.test({
-  name: "SpawnServer.close() kills a server that does not exit, instead of waiting for it forever",
-  ignore: !built,
+  ...skipWhen(
+    NOT_BUILT,
+    "SpawnServer.close() kills a server that does not exit, instead of waiting for it forever",
+  ),
   async fn() {
     const dir = await Deno.makeTempDir();
     const server = SpawnServer.start({ helper: BUILT, dir });
