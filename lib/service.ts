@@ -110,7 +110,8 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   const metrics = new Metrics(VERSION, {
     processGroups: () => processes.running,
     pending: () => registry.size,
-    logLinesDropped: () => logger.dropped,
+    logLinesDropped: () => logger.droppedOutput,
+    logDropped: () => logger.dropped,
   });
   let readiness: Readiness = "starting";
   const strategy: SpawnStrategy = options.spawner

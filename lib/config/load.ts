@@ -62,6 +62,8 @@ export interface OperationConfig {
   killGraceMs: number;
   maxBody: number;
   maxReply: number;
+  /** Bytes of output lines logged per process; the rest is read and discarded. */
+  logLimit: number;
   afterExit: "fail" | "wait";
   /** Kill deadline of the process group once a reply streams, from the reply's start. */
   streamTimeoutMs: number;
@@ -128,6 +130,7 @@ export const DEFAULTS = {
   killGrace: "2s",
   maxBody: "1MiB",
   maxReply: "10MiB",
+  logLimit: "1MiB",
   afterExit: "fail",
   streamTimeout: "5m",
   limitsEnforce: "required",
@@ -298,6 +301,7 @@ function resolve(
     "kill-grace": top("kill-grace", DEFAULTS.killGrace),
     "max-body": top("max-body", DEFAULTS.maxBody),
     "max-reply": top("max-reply", DEFAULTS.maxReply),
+    "log-limit": top("log-limit", DEFAULTS.logLimit),
     "after-exit": top("after-exit", DEFAULTS.afterExit),
     "stream-timeout": top("stream-timeout", DEFAULTS.streamTimeout),
   };
@@ -373,6 +377,7 @@ type RawLimits = {
   "kill-grace"?: string | number;
   "max-body"?: string | number;
   "max-reply"?: string | number;
+  "log-limit"?: string | number;
   "after-exit"?: "fail" | "wait";
   "stream-timeout"?: string | number;
 };
@@ -503,6 +508,7 @@ function resolveOperation(
     killGraceMs: limit("kill-grace", parseDuration),
     maxBody: limit("max-body", parseSize),
     maxReply: limit("max-reply", parseSize),
+    logLimit: limit("log-limit", parseSize),
     afterExit: raw["after-exit"] ?? ctx.defaults["after-exit"],
     streamTimeoutMs: limit("stream-timeout", parseDuration),
     maxInflight: raw["max-inflight"],

@@ -136,6 +136,7 @@ Deno.test("parseConfig() applies the documented defaults to an operation that se
     killGraceMs: 2_000,
     maxBody: 1024 * 1024,
     maxReply: 10 * 1024 * 1024,
+    logLimit: 1024 * 1024,
     afterExit: "fail",
     streamTimeoutMs: 300_000,
     maxInflight: undefined,
@@ -172,6 +173,7 @@ Deno.test("parseConfig() passes the top-level limits down to every operation", a
       "kill-grace: 500ms",
       "max-body: 10KiB",
       "max-reply: 2MB",
+      "log-limit: 64KiB",
       "after-exit: wait",
       "",
     ].join("\n") + withGet(...LIST),
@@ -181,6 +183,7 @@ Deno.test("parseConfig() passes the top-level limits down to every operation", a
   strictEqual(op.killGraceMs, 500);
   strictEqual(op.maxBody, 10 * 1024);
   strictEqual(op.maxReply, 2_000_000);
+  strictEqual(op.logLimit, 64 * 1024);
   strictEqual(op.afterExit, "wait");
 });
 
@@ -192,6 +195,7 @@ Deno.test("parseConfig() lets an operation override the top-level limits", async
         "      kill-grace: 1",
         "      max-body: 1M",
         "      max-reply: 512",
+        "      log-limit: 2KB",
         "      after-exit: fail",
         "      max-inflight: 2",
         ...LIST,
@@ -202,6 +206,7 @@ Deno.test("parseConfig() lets an operation override the top-level limits", async
   strictEqual(op.killGraceMs, 1_000);
   strictEqual(op.maxBody, 1_000_000);
   strictEqual(op.maxReply, 512);
+  strictEqual(op.logLimit, 2_000);
   strictEqual(op.afterExit, "fail");
   strictEqual(op.maxInflight, 2);
 });
@@ -753,13 +758,14 @@ Deno.test("parseConfig() refuses an invalid listen address", async () => {
 
 Deno.test("parseConfig() refuses invalid top-level sizes and durations at their keys", async () => {
   const problems = await problemsOf(
-    "timeout: soon\nkill-grace: 2d\nmax-body: 1XB\nmax-reply: -5\n",
+    "timeout: soon\nkill-grace: 2d\nmax-body: 1XB\nmax-reply: -5\nlog-limit: lots\n",
   );
   deepStrictEqual(problems.map((p) => [p.key, p.line]), [
     ["timeout", 1],
     ["kill-grace", 2],
     ["max-body", 3],
     ["max-reply", 4],
+    ["log-limit", 5],
   ]);
   match(problems[0].message, /^Invalid duration "soon"/);
   match(problems[2].message, /^Invalid size "1XB"/);
@@ -769,11 +775,13 @@ Deno.test("parseConfig() refuses invalid per-operation sizes and durations at th
   const problems = await problemsOf(withGet(
     "      timeout: 10 minutes",
     "      max-body: 1 parsec",
+    "      log-limit: 1 page",
     ...LIST,
   ));
   deepStrictEqual(problems.map((p) => [p.key, p.line]), [
     ["paths./pets.get.timeout", 4],
     ["paths./pets.get.max-body", 5],
+    ["paths./pets.get.log-limit", 6],
   ]);
 });
 
