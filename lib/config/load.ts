@@ -147,6 +147,13 @@ const NUL_MESSAGE = "Contains a NUL byte, which no command line, environment or 
 const MAX_SOCKET_PATH = 107;
 
 /**
+ * The longest name urocket binds its socket as before renaming it into
+ * place, in the socket's folder: `.u` and its pid in base 36 (at most 5
+ * digits: pids stop at 4 Mi).
+ */
+export const SOCKET_STAGING_BYTES = 7;
+
+/**
  * Reads the config file at `file`; a file that cannot be read is a
  * configuration problem like any other.
  *
@@ -295,6 +302,15 @@ function resolve(
   const socket = absolutePath(top("socket", DEFAULTS.socket), dir);
   if (new TextEncoder().encode(socket).length > MAX_SOCKET_PATH) {
     report(["socket"], `Socket path is longer than ${MAX_SOCKET_PATH} bytes: use a shorter path`);
+  } else if (
+    new TextEncoder().encode(dirname(socket)).length + 1 + SOCKET_STAGING_BYTES > MAX_SOCKET_PATH
+  ) {
+    report(
+      ["socket"],
+      `Socket folder path is longer than ${MAX_SOCKET_PATH - 1 - SOCKET_STAGING_BYTES} bytes: ` +
+        "urocket binds the socket beside it (as .u and its pid) before moving it in place; " +
+        "use a shorter folder",
+    );
   }
   const defaults: Required<Pick<RawLimits, keyof RawLimits>> = {
     timeout: top("timeout", DEFAULTS.timeout),

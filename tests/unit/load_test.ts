@@ -376,6 +376,15 @@ Deno.test("parseConfig() refuses a socket path longer than a unix socket allows"
   match(problem.message, /longer than 107 bytes/);
 });
 
+Deno.test("parseConfig() refuses a socket folder that leaves no room to bind the socket beside it", async () => {
+  // 103 bytes fit a socket path, but not the folder's 100 bytes and ".u" with a pid.
+  const folder = `/tmp/${"f".repeat(95)}`;
+  strictEqual((await load(`socket: ${folder.slice(0, -1)}/a.sock\n`)).socket.length, 106);
+  const problem = await onlyProblem(`socket: ${folder}/a\n`);
+  strictEqual(problem.key, "socket");
+  match(problem.message, /^Socket folder path is longer than 99 bytes/);
+});
+
 // --- cmd ------------------------------------------------------------------------------------
 
 Deno.test("parseConfig() splits a cmd string with POSIX quoting and no expansion", async () => {
