@@ -199,7 +199,8 @@ export class KeptServer<A extends Deno.Addr> {
       this.#accepting = true;
       this.#recovered();
     }
-    reserve.fill();
+    // The reserve comes back when there is room for it twice: never from the last descriptors.
+    if (reserve.held < reserve.size && reserve.hasRoom()) reserve.fill();
     return true;
   }
 
