@@ -18,6 +18,7 @@
 
 import { parseArgs } from "node:util";
 import { type Check, evaluate, type SoakMeasurements } from "./soak_checks.ts";
+import { idleConnections, stoppedLogReader } from "./soak_hostile.ts";
 
 const REPO = new URL("../", import.meta.url).pathname.replace(/\/$/, "");
 const HANDLER = `${REPO}/bench/soak_handler.sh`;
@@ -426,29 +427,6 @@ async function runPhase(server: Server, options: PhaseOptions): Promise<PhaseRes
   return { requests: options.requests, seconds, answeredAsExpected, mismatches, counts };
 }
 
-/**
- * A hostile client beside the mix: idle connections to the front, opened
- * and held, never sending a byte. Returns what closes them.
- */
-async function idleConnections(server: Server, count: number): Promise<() => void> {
-  const [hostname, port] = String(server.start!.listen).split(/:(?=\d+$)/);
-  const connections: Deno.Conn[] = [];
-  for (let i = 0; i < count; i++) {
-    connections.push(await Deno.connect({ hostname, port: Number(port) }));
-  }
-  return () => {
-    for (const connection of connections) connection.close();
-  };
-}
-
-/**
- * A log collector that hangs: urocket's stdout is not read any more, so its
- * log queue fills and lines are dropped. Returns what reads again.
- */
-function stoppedLogReader(server: Server): () => void {
-  return server.stopReading();
-}
-
 /** The value of metric `name` on urocket's admin listener. */
 async function scrape(server: Server, name: string): Promise<number> {
   const text = await (await fetch(`http://${server.start!.admin}/metrics`)).text();
@@ -640,7 +618,10 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     );
     // The hostile phase: the mix again, beside clients that try to exhaust urocket. Each actor
     // starts before the mix and is ended after it; descriptors and memory are read once they left.
-    const actors = [await idleConnections(server, IDLE_CONNECTIONS), stoppedLogReader(server)];
+    const actors = [
+      await idleConnections(String(server.start!.listen), IDLE_CONNECTIONS),
+      stoppedLogReader(server),
+    ];
     let hostile: PhaseResult;
     let hostilePeak: number;
     try {
