@@ -24,7 +24,7 @@ export function reserveSizeFor(nofile: number | undefined): number {
  * const reserve = new DescriptorReserve(32);
  * reserve.fill();     // true: 32 descriptors held
  * reserve.release();  // at the limit: 32 free for in-flight work
- * reserve.fill() && reserve.hasRoom(); // true once 64 are free again
+ * reserve.refillWithRoom(); // true, and held again, once 64 are free
  * ```
  */
 export class DescriptorReserve {
@@ -59,16 +59,18 @@ export class DescriptorReserve {
   }
 
   /**
-   * Whether {@link size} descriptors beyond those held could be opened now:
-   * opens and closes them at once. With a full reserve, room for the front
-   * to accept again without taking what the reserve is for.
+   * Fills the reserve when there is room for it twice over — the reserve,
+   * and as many descriptors free besides — and says whether there was:
+   * the reserve never takes the last free descriptors, which requests in
+   * flight need. Probes by opening and closing them at once.
    */
-  hasRoom(): boolean {
-    const probe = new DescriptorReserve(this.size);
+  refillWithRoom(): boolean {
+    const probe = new DescriptorReserve(2 * this.size - this.#files.length);
     try {
-      return probe.fill();
+      if (!probe.fill()) return false;
     } finally {
       probe.release();
     }
+    return this.fill();
   }
 }

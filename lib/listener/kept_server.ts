@@ -33,7 +33,7 @@ export interface KeptServerOptions<A extends Deno.Addr> {
 }
 
 /** The waits between attempts to bind again, in ms; the last repeats. */
-export const RETRY_MS = [50, 100, 250, 500, 1000] as const;
+export const RETRY_MS = [0, 50, 100, 250, 500, 1000] as const;
 /** At most one line saying a listener stopped accepting per this many ms (per listener). */
 export const REPORT_WINDOW_MS = 10_000;
 /**
@@ -174,7 +174,7 @@ export class KeptServer<A extends Deno.Addr> {
   /** One attempt to bind again; true when a new server listens. */
   async #bind(): Promise<boolean> {
     const { reserve, waitForRoom } = this.#options;
-    if (waitForRoom && !(reserve.fill() && reserve.hasRoom())) {
+    if (waitForRoom && !reserve.refillWithRoom()) {
       this.#lastError = "too many open files";
       return false;
     }
@@ -199,8 +199,7 @@ export class KeptServer<A extends Deno.Addr> {
       this.#accepting = true;
       this.#recovered();
     }
-    // The reserve comes back when there is room for it twice: never from the last descriptors.
-    if (reserve.held < reserve.size && reserve.hasRoom()) reserve.fill();
+    if (reserve.held < reserve.size) reserve.refillWithRoom();
     return true;
   }
 

@@ -14,9 +14,12 @@ import { call, E2E, startUrocket } from "./_harness.ts";
 const HELPER = new URL("../../build/urocket-spawn", import.meta.url).pathname;
 const built = await Deno.stat(HELPER).then(() => true, () => false);
 
+/** Requests in flight while urocket is at its limit. */
+const IN_FLIGHT = 8;
+
 const CONFIG = `
 admin: 127.0.0.1:0
-max-inflight: 8
+max-inflight: 16
 paths:
   /run:
     post:
@@ -76,11 +79,14 @@ async function atTheLimit(env: Record<string, string>) {
   }
   let idle: Deno.Conn[] = [];
   try {
-    // A request in flight before the table fills: its handler waits for the test to reply.
-    const inFlight = uro.call("/run", { method: "POST", body: "{}" });
+    // Requests in flight before the table fills: their handlers wait for the test to reply.
+    const inFlight = Array.from(
+      { length: IN_FLIGHT },
+      () => uro.call("/run", { method: "POST", body: "{}" }),
+    );
     // Awaited below; a urocket that dies meanwhile must fail the test there, not the runner.
-    inFlight.catch(() => {});
-    const [held] = await uro.held(1);
+    for (const request of inFlight) request.catch(() => {});
+    const held = await uro.held(IN_FLIGHT);
 
     const { hostname, port } = new URL(uro.url);
     idle = await fillWithIdleConnections({ hostname, port: Number(port) }, 2000);
@@ -100,13 +106,18 @@ async function atTheLimit(env: Record<string, string>) {
       fetch(`${uro.url}/other`, { method: "POST", body: "{}" }).then((r) => r.text()),
     );
 
-    // The request in flight still gets its answer: its reply reaches the socket.
-    const replied = await uro.reply(`/uri/${held.reqId}`, { body: '{"late":true}' });
-    assert.equal(replied.status, 200);
-    const answer = await inFlight;
-    assert.equal(answer.status, 200);
-    assert.deepEqual(answer.json(), { late: true });
-    await uro.release(held.pid);
+    // The requests in flight still get their answers: their replies, all at once, reach the
+    // socket (each takes a descriptor: the reserve urocket released is there for them).
+    const replies = await Promise.all(
+      held.map((h) => uro.reply(`/uri/${h.reqId}`, { body: `{"late":"${h.reqId}"}` })),
+    );
+    assert.deepEqual(replies.map((r) => r.status), held.map(() => 200));
+    for (const request of inFlight) {
+      const answer = await request;
+      assert.equal(answer.status, 200);
+      assert.deepEqual(answer.json(), { late: answer.headers.get("x-request-id") });
+    }
+    for (const h of held) await uro.release(h.pid);
 
     // The idle clients leave: urocket binds its port again, without a restart.
     for (const connection of idle) connection.close();

@@ -14,14 +14,15 @@ Deno.test("reserveSizeFor() holds an eighth of the limit, at most RESERVE_SIZE, 
   strictEqual(reserveSizeFor(4), 1);
 });
 
-Deno.test("DescriptorReserve holds descriptors until released, and checks for room without keeping any", () => {
+Deno.test("DescriptorReserve holds descriptors until released, and refills when there is room", () => {
   const reserve = new DescriptorReserve(3);
   strictEqual(reserve.fill(), true);
   strictEqual(reserve.held, 3);
-  strictEqual(reserve.hasRoom(), true);
-  strictEqual(reserve.held, 3);
   reserve.release();
   strictEqual(reserve.held, 0);
+  strictEqual(reserve.refillWithRoom(), true);
+  strictEqual(reserve.held, 3);
+  reserve.release();
 });
 
 Deno.test("isDescriptorLimit() recognises EMFILE and ENFILE and nothing else", () => {
