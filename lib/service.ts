@@ -215,7 +215,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     const adminApp = createAdminApp({
       readiness: () => {
         if (readiness !== "ready") return readiness;
-        if (!frontServer.accepting) return "not_accepting";
+        if (!frontServer.accepting || !replySocket.accepting) return "not_accepting";
         return replySocket.present ? "ready" : "socket_missing";
       },
       metrics: () => metrics.render(),

@@ -9,9 +9,9 @@ import { Hono } from "hono";
 
 /**
  * Where the service is in its life, as readiness reports it: only `ready`
- * answers 200. `not_accepting`: the front cannot accept connections (at
- * the limit on open descriptors); `socket_missing`: the reply socket file
- * is gone or replaced, and not yet recreated.
+ * answers 200. `not_accepting`: the front or the reply socket cannot
+ * accept connections (at the limit on open descriptors); `socket_missing`:
+ * the reply socket file is gone or replaced, and not yet recreated.
  */
 export type Readiness = "starting" | "ready" | "draining" | "not_accepting" | "socket_missing";
 

@@ -114,17 +114,14 @@ export class ReplySocket {
     return this.#createdGid;
   }
 
-  /**
-   * Whether the file urocket bound is at the path and its listener accepts;
-   * looked at now (one lstat).
-   */
+  /** Whether the socket's listener accepts (it stops at the descriptor limit). */
+  get accepting(): boolean {
+    return this.#server.accepting;
+  }
+
+  /** Whether the file urocket bound is at the path and accepting; looked at now (one lstat). */
   get present(): boolean {
-    if (!this.#server.accepting) return false;
-    try {
-      return identity(Deno.lstatSync(this.#options.path)) === this.#bound;
-    } catch {
-      return false;
-    }
+    return this.#server.accepting && this.#isOurs();
   }
 
   /** Runs `fn` with no check or heal in between (a reload changing the socket's mode). */
