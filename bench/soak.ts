@@ -4,7 +4,9 @@
  * a request can go, twice to warm up and once measured, then checks from
  * the outside that nothing leaked: every request got its expected status, no
  * spawned process is alive, urocket's open descriptors and resident memory
- * are back to their level, nothing is pending.
+ * are back to their level, nothing is pending. A last, hostile phase runs
+ * the mix again beside hostile clients (idle connections, a log reader that
+ * stops reading) and reports resident memory and descriptors after it.
  *
  * Usage: deno task soak [--requests N] [--concurrency C] [--seed S]
  * (defaults 20,000 requests at concurrency 32). It reads /proc, so it runs
@@ -16,6 +18,7 @@
 
 import { parseArgs } from "node:util";
 import { type Check, evaluate, type SoakMeasurements } from "./soak_checks.ts";
+import { idleConnections, stoppedLogReader } from "./soak_hostile.ts";
 
 const REPO = new URL("../", import.meta.url).pathname.replace(/\/$/, "");
 const HANDLER = `${REPO}/bench/soak_handler.sh`;
@@ -59,6 +62,18 @@ const FD_SETTLE_MS = 10_000;
 const ANSWER_LIMIT_MS = 120_000;
 /** How long urocket may take to stop after SIGTERM before it is killed (and the soak fails). */
 const STOP_LIMIT_MS = 60_000;
+/** Idle connections held open to the front through the hostile phase. */
+const IDLE_CONNECTIONS = 256;
+/**
+ * The kinds of the hostile phase's mix: those whose outcome the client sees
+ * alone, since log lines may be dropped while the log reader is stopped
+ * (`abort` and `duplicate` are checked on the handler's stderr lines); and
+ * not `payload`, whose multi-MiB bodies leave more in the heap than the
+ * hostile clients do (measured: +90 to +140 MiB over 3,000 requests of this
+ * mix with payloads, with or without hostile clients), which would hide
+ * what they cost.
+ */
+const HOSTILE_KINDS: readonly Kind[] = ["replied", "slow", "timeout", "crash", "exit", "late"];
 
 /** Options of {@link runSoak}. */
 export interface SoakOptions {
@@ -81,6 +96,8 @@ type LogLine = Record<string, unknown> & { msg: string };
 class Server {
   readonly #child: Deno.ChildProcess;
   readonly #listeners = new Set<(line: LogLine) => void>();
+  /** Resolved while urocket's stdout is read; a pending promise while the reader is stopped. */
+  #reading: Promise<void> = Promise.resolve();
   readonly done: Promise<void>;
   readonly stderr: Promise<string>;
   shutdown?: LogLine;
@@ -111,6 +128,8 @@ class Server {
   async #read(): Promise<void> {
     let buffer = "";
     for await (const chunk of this.#child.stdout.pipeThrough(new TextDecoderStream())) {
+      // While stopped, nothing more is taken from the pipe: urocket's writes to stdout wait.
+      await this.#reading;
       buffer += chunk;
       let nl;
       while ((nl = buffer.indexOf("\n")) >= 0) {
@@ -127,6 +146,13 @@ class Server {
         for (const listener of this.#listeners) listener(line);
       }
     }
+  }
+
+  /** Stops reading urocket's stdout, as a log collector that hangs would; returns what resumes it. */
+  stopReading(): () => void {
+    let resume!: () => void;
+    this.#reading = new Promise<void>((resolve) => resume = resolve);
+    return resume;
   }
 
   /** Calls `listener` for every line from now on; returns a function that stops it. */
@@ -188,13 +214,16 @@ function random(seed: number): () => number {
   };
 }
 
-function pick(rng: () => number): Kind {
-  const total = MIX.reduce((sum, [, weight]) => sum + weight, 0);
+function pick(rng: () => number, kinds?: readonly Kind[]): Kind {
+  const mix: readonly (readonly [Kind, number])[] = kinds
+    ? MIX.filter(([kind]) => kinds.includes(kind))
+    : MIX;
+  const total = mix.reduce((sum, [, weight]) => sum + weight, 0);
   let r = rng() * total;
-  for (const [kind, weight] of MIX) {
+  for (const [kind, weight] of mix) {
     if ((r -= weight) < 0) return kind;
   }
-  return MIX[0][0];
+  return mix[0][0];
 }
 
 /** What one phase saw. */
@@ -206,11 +235,24 @@ interface PhaseResult {
   counts: Record<string, number>;
 }
 
+/** Options of {@link runPhase}. */
+interface PhaseOptions {
+  name: string;
+  requests: number;
+  concurrency: number;
+  rng: () => number;
+  /** The kinds to draw from; default the whole mix. */
+  kinds?: readonly Kind[];
+  /**
+   * Set while log lines may be dropped (the log reader stopped): a request
+   * without an access line is judged by its answer alone, and the phase has
+   * settled once `settled` says so instead of once every line is in.
+   */
+  logMayDrop?: { settled: () => boolean };
+}
+
 /** One phase: `requests` requests of the mix, `concurrency` at a time, then settling. */
-async function runPhase(
-  server: Server,
-  options: { name: string; requests: number; concurrency: number; rng: () => number },
-): Promise<PhaseResult> {
+async function runPhase(server: Server, options: PhaseOptions): Promise<PhaseResult> {
   const url = `http://${server.start!.listen}`;
   const front = Deno.createHttpClient({});
   const socket = Deno.createHttpClient({
@@ -266,7 +308,7 @@ async function runPhase(
   const started = performance.now();
 
   const one = async (index: number) => {
-    const kind = pick(options.rng);
+    const kind = pick(options.rng, options.kinds);
     if (kind !== "payload") return await send(index, kind);
     await acquirePayload();
     try {
@@ -353,9 +395,9 @@ async function runPhase(
 
   // Settle: every access line in, and every spawned group gone.
   const deadline = Date.now() + SETTLE_MS;
-  const settled = () =>
+  const settled = options.logMayDrop?.settled ?? (() =>
     access.size === kinds.size &&
-    [...access.values()].every((l) => typeof l.pid !== "number" || exited.has(String(l.req_id)));
+    [...access.values()].every((l) => typeof l.pid !== "number" || exited.has(String(l.req_id))));
   while (!settled() && Date.now() < deadline) {
     let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([onChange, new Promise((r) => timer = setTimeout(r, 1000))]);
@@ -369,6 +411,10 @@ async function runPhase(
   for (const [id, kind] of kinds) {
     const line = access.get(id);
     const fail = (what: string) => mismatches.push(`${id}: ${what}`);
+    if (!line && options.logMayDrop) {
+      if (clientOk.has(id)) answeredAsExpected++;
+      continue;
+    }
     if (!line) {
       fail("no access line");
       continue;
@@ -388,6 +434,13 @@ async function runPhase(
     if (clientOk.has(id)) answeredAsExpected++;
   }
   return { requests: options.requests, seconds, answeredAsExpected, mismatches, counts };
+}
+
+/** The value of metric `name` on urocket's admin listener. */
+async function scrape(server: Server, name: string): Promise<number> {
+  const text = await (await fetch(`http://${server.start!.admin}/metrics`)).text();
+  const line = text.split("\n").find((l) => l.startsWith(`${name} `));
+  return line ? Number(line.slice(name.length + 1)) : NaN;
 }
 
 /** Open descriptors of `pid`, as the targets they point to. */
@@ -475,6 +528,7 @@ function configFor(dir: string, marker: string): unknown {
   return {
     openapi: `${dir}/openapi.json`,
     listen: "127.0.0.1:0",
+    admin: "127.0.0.1:0",
     socket: `${dir}/u.sock`,
     "max-inflight": 1024,
     timeout: "30s",
@@ -571,6 +625,43 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
         Object.entries(measured.counts).map(([kind, n]) => `${kind} ${n}`).join(", ")
       }`,
     );
+    // The hostile phase: the mix again, beside clients that try to exhaust urocket. Each actor
+    // starts before the mix and is ended after it; descriptors and memory are read once they left.
+    const actors = [
+      await idleConnections(String(server.start!.listen), IDLE_CONNECTIONS),
+      stoppedLogReader(server),
+    ];
+    let hostile: PhaseResult;
+    let hostilePeak: number;
+    try {
+      [hostile, hostilePeak] = await peakRssDuring(
+        pid,
+        runPhase(server, {
+          name: "hostile",
+          requests: options.requests,
+          concurrency: options.concurrency,
+          rng,
+          kinds: HOSTILE_KINDS,
+          logMayDrop: { settled: () => processesWith(marker).length === 0 },
+        }),
+      );
+    } finally {
+      for (const end of actors) end();
+    }
+    const hostileFds = await settledFds(pid, baselineFds.length);
+    const hostileRss = rssMiB(pid);
+    const logDropped = await scrape(server, "urocket_log_dropped_total");
+    print(
+      `${"hostile".padEnd(12)} ${String(hostile.requests).padStart(8)} ${
+        hostile.seconds.toFixed(1).padStart(8)
+      } ${(hostile.requests / hostile.seconds).toFixed(0).padStart(7)} ${
+        hostileRss.toFixed(1).padStart(9)
+      } ${hostilePeak.toFixed(1).padStart(10)} ${String(hostileFds.length).padStart(5)}`,
+    );
+    print(
+      `hostile: ${IDLE_CONNECTIONS} idle connections and a stopped log reader beside the mix; ` +
+        `${logDropped} log lines dropped meanwhile`,
+    );
     const aliveBeforeStop = processesWith(marker);
     const { status, killed } = await server.stop();
     const alive = [...new Set([...aliveBeforeStop, ...processesWith(marker)])];
@@ -599,6 +690,14 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
         }
         : undefined,
       rssMiB: { baseline: baselineRss, after: afterRss },
+      hostile: {
+        sent: hostile.requests,
+        answeredAsExpected: hostile.answeredAsExpected,
+        mismatches: hostile.mismatches,
+        fdsAfter: hostileFds.length,
+        rssMiBAfter: hostileRss,
+        logDropped,
+      },
     };
     const checks = evaluate(measurements);
     print("checks:");

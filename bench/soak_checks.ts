@@ -24,6 +24,22 @@ export interface SoakMeasurements {
   shutdown?: { inFlight: number; processes: number };
   /** Resident memory of urocket: the highest the warm-ups reached, and after the measured run. */
   rssMiB: { baseline: number; after: number };
+  /** The hostile phase, when it ran: the mix beside clients that try to exhaust urocket. */
+  hostile?: HostileMeasurements;
+}
+
+/** What the hostile phase measured. */
+export interface HostileMeasurements {
+  sent: number;
+  /** Requests answered as their kind expects (by the client; by the access line when logged). */
+  answeredAsExpected: number;
+  mismatches: string[];
+  /** Open descriptors of urocket once the hostile clients left. */
+  fdsAfter: number;
+  /** Resident memory of urocket after the phase, once its descriptors settled. */
+  rssMiBAfter: number;
+  /** `urocket_log_dropped_total` after the phase. */
+  logDropped: number;
 }
 
 /** How much resident memory may grow. */
@@ -59,6 +75,13 @@ export function evaluate(m: SoakMeasurements, bound: MemoryBound = MEMORY_BOUND)
   const growth = m.rssMiB.after - m.rssMiB.baseline;
   const allowed = allowedGrowthMiB(m.requests, bound);
   return [
+    ...checks(m, growth, allowed, bound),
+    ...(m.hostile ? hostileChecks(m, m.hostile, allowed) : []),
+  ];
+}
+
+function checks(m: SoakMeasurements, growth: number, allowed: number, bound: MemoryBound): Check[] {
+  return [
     {
       name: "every request got its expected status",
       ok: m.answeredAsExpected === m.sent && m.mismatches.length === 0,
@@ -91,6 +114,30 @@ export function evaluate(m: SoakMeasurements, bound: MemoryBound = MEMORY_BOUND)
       detail: `${m.rssMiB.baseline.toFixed(1)} → ${m.rssMiB.after.toFixed(1)} MiB: ` +
         `${growth >= 0 ? "+" : ""}${growth.toFixed(1)} MiB, bound ${allowed.toFixed(1)} MiB ` +
         `(${bound.perTenThousand} MiB per 10,000 requests, at least ${bound.floor} MiB)`,
+    },
+  ];
+}
+
+/** The hostile phase's checks: urocket answered, and memory and descriptors stayed bounded. */
+function hostileChecks(m: SoakMeasurements, h: HostileMeasurements, allowed: number): Check[] {
+  const growth = h.rssMiBAfter - m.rssMiB.baseline;
+  return [
+    {
+      name: "the hostile phase: every request got its expected status",
+      ok: h.answeredAsExpected === h.sent && h.mismatches.length === 0,
+      detail: `${h.answeredAsExpected}/${h.sent}; ${h.logDropped} log lines dropped` +
+        (h.mismatches.length ? `; first mismatches: ${h.mismatches.slice(0, 5).join("; ")}` : ""),
+    },
+    {
+      name: "the hostile phase: open file descriptors back to their level once its clients left",
+      ok: h.fdsAfter <= m.fds.baseline,
+      detail: `${m.fds.baseline} → ${h.fdsAfter}`,
+    },
+    {
+      name: "the hostile phase: resident memory within its bound",
+      ok: growth <= allowed,
+      detail: `${m.rssMiB.baseline.toFixed(1)} → ${h.rssMiBAfter.toFixed(1)} MiB: ` +
+        `${growth >= 0 ? "+" : ""}${growth.toFixed(1)} MiB, bound ${allowed.toFixed(1)} MiB`,
     },
   ];
 }

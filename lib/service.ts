@@ -38,17 +38,19 @@ import {
   type SupervisionVerdict,
 } from "./process/supervision.ts";
 import { ProcessTable } from "./process/table.ts";
+import { DescriptorReserve, reserveSizeFor } from "./listener/descriptor_reserve.ts";
+import { KeptServer } from "./listener/kept_server.ts";
+import { raiseNofile } from "./process/nofile.ts";
 import { createReplyFetch } from "./reply/app.ts";
 import {
   applySocketAccess,
-  claimSocketPath,
-  removeSocket,
   type SocketAccess,
   socketAccessChain,
   socketAccessOf,
   socketAccessProblem,
   SocketError,
 } from "./reply/socket.ts";
+import { ReplySocket } from "./reply/socket_keeper.ts";
 import { VERSION } from "./version.ts";
 
 /** Options of {@link startService}. */
@@ -112,7 +114,8 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   const metrics = new Metrics(VERSION, {
     processGroups: () => processes.running,
     pending: () => registry.size,
-    logLinesDropped: () => logger.dropped,
+    logLinesDropped: () => logger.droppedOutput,
+    logDropped: () => logger.dropped,
   });
   let readiness: Readiness = "starting";
   const strategy: SpawnStrategy = options.spawner
@@ -125,32 +128,37 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       dispose: () => Promise.resolve(),
     }
     : await chooseSpawner({ env: options.env, logger });
-
-  try {
-    await claimSocketPath(config.socket);
-  } catch (error) {
+  // Deno raises the soft limit itself where it can; the helper does it where Deno did not, and
+  // says what the limit is (Deno cannot read it without --allow-all).
+  const nofile = strategy.helper
+    ? await raiseNofile(strategy.helper, Deno.pid)
+    : "no spawn helper to read it";
+  const reserve = new DescriptorReserve(
+    reserveSizeFor(typeof nofile === "string" ? undefined : nofile.soft),
+  );
+  reserve.fill();
+  const undo = async () => {
+    reserve.release();
     await strategy.dispose();
+  };
+
+  let replySocket: ReplySocket;
+  try {
+    replySocket = await ReplySocket.open({
+      path: config.socket,
+      fetch: createReplyFetch({ registry, logger, templates: () => generation.outtakes, metrics }),
+      access: (createdGid) => accessOf(generation.config, createdGid),
+      logger,
+      reserve,
+    });
+  } catch (error) {
+    await undo();
     throw error;
   }
-  const replyFetch = createReplyFetch({
-    registry,
-    logger,
-    templates: () => generation.outtakes,
-    metrics,
-  });
-  let replyServer: Deno.HttpServer<Deno.UnixAddr>;
-  try {
-    replyServer = Deno.serve({ path: config.socket, onListen() {} }, replyFetch);
-  } catch (error) {
-    await strategy.dispose();
-    throw new SocketError(
-      `Cannot listen on socket ${JSON.stringify(config.socket)}: ${(error as Error).message}`,
-    );
-  }
   const closeSocket = async () => {
-    await bounded(replyServer.shutdown(), CLOSE_WAIT_MS);
+    await bounded(replySocket.close(), CLOSE_WAIT_MS);
     try {
-      await removeSocket(config.socket);
+      await replySocket.remove();
     } catch (error) {
       // Something urocket cannot remove now sits at the path: that must not stop the shutdown
       // half-way (or hide why a start failed); the next start refuses the path and says why.
@@ -161,19 +169,11 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     }
   };
   let verdict: SupervisionVerdict;
-  /**
-   * The group the socket was created with (urocket's own; its directory's, when that directory is
-   * set-group-ID): the socket's group without socket-group, and again when a reload removes it.
-   */
-  let ownGid = 0;
   try {
-    const created = await socketAccessOf(config.socket);
-    ownGid = created.gid;
-    await applySocketAccess(config.socket, accessOf(config), { from: created });
     verdict = await checkSupervision(config, await supervisionFacts(config));
   } catch (error) {
     await closeSocket();
-    await strategy.dispose();
+    await undo();
     if (error instanceof ConfigError) throw error;
     throw new SocketError(
       `Cannot set up socket ${JSON.stringify(config.socket)}: ${(error as Error).message}`,
@@ -181,7 +181,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   }
   if (verdict.problems.length > 0) {
     await closeSocket();
-    await strategy.dispose();
+    await undo();
     throw new ConfigError(verdict.problems);
   }
 
@@ -199,16 +199,17 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     stopping: stopping.signal,
     observer: consoleState,
   });
-  let frontServer: Deno.HttpServer<Deno.NetAddr>;
+  let frontServer: KeptServer<Deno.NetAddr>;
   try {
-    frontServer = Deno.serve({
-      hostname: config.listen.hostname,
-      port: config.listen.port,
-      onListen() {},
-    }, withDocs(frontApp.fetch, { generation: () => generation, logger }));
+    frontServer = await keep(
+      "front",
+      config.listen,
+      withDocs(frontApp.fetch, { generation: () => generation, logger }),
+      true,
+    );
   } catch (error) {
     await closeSocket();
-    await strategy.dispose();
+    await undo();
     throw new ConfigError([{
       file: config.file,
       key: "listen",
@@ -219,12 +220,16 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   }
   const front = frontServer.addr;
 
-  let adminServer: Deno.HttpServer<Deno.NetAddr> | undefined;
+  let adminServer: KeptServer<Deno.NetAddr> | undefined;
   if (config.admin) {
     const adminApp = createAdminApp({
-      // Ready also takes the remote key sets of JWT schemes, fetched at start.
-      readiness: () =>
-        readiness === "ready" && !generation.security.runtime.ready ? "starting" : readiness,
+      readiness: () => {
+        if (readiness !== "ready") return readiness;
+        // Ready also takes the remote key sets of JWT schemes, fetched at start.
+        if (!generation.security.runtime.ready) return "starting";
+        if (!frontServer.accepting || !replySocket.accepting) return "not_accepting";
+        return replySocket.present ? "ready" : "socket_missing";
+      },
       metrics: () => metrics.render(),
       metricsContentType: EXPOSITION_CONTENT_TYPE,
       console: consoleState && createConsoleApp({
@@ -248,15 +253,11 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       }),
     });
     try {
-      adminServer = Deno.serve({
-        hostname: config.admin.hostname,
-        port: config.admin.port,
-        onListen() {},
-      }, adminApp.fetch);
+      adminServer = await keep("admin", config.admin, adminApp.fetch, false);
     } catch (error) {
       await frontServer.shutdown();
       await closeSocket();
-      await strategy.dispose();
+      await undo();
       throw new ConfigError([{
         file: config.file,
         key: "admin",
@@ -276,6 +277,9 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     socket: config.socket,
     operations: generation.operations.length,
     pid: Deno.pid,
+    ...(typeof nofile === "string" ? { nofile: null, nofile_unknown: nofile } : {
+      nofile: nofile.soft,
+    }),
   });
   // Said once: the fallback is correct but forks all of urocket per request, and cannot tell
   // what a process used.
@@ -346,7 +350,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     await waitUnlessForced(drained, FRONT_WAIT_MS);
     await closeSocket();
     generation.security.runtime.stop();
-    await strategy.dispose();
+    await undo();
     // Last: probes and scrapes see the drain (503) until there is nothing left to drain.
     if (adminServer) await bounded(adminServer.shutdown(), CLOSE_WAIT_MS);
     logger.info("stopped", { reason, ...(forced ? { forced: true } : {}) });
@@ -389,7 +393,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     }
     try {
       const socket = next!.config.socket;
-      await applySocketAccess(socket, accessOf(next!.config), {
+      await applySocketAccess(socket, accessOf(next!.config, replySocket.createdGid), {
         from: await socketAccessOf(socket),
       });
     } catch (error) {
@@ -455,7 +459,9 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       reloading = (async () => {
         do {
           reloadAgain = false;
-          await reloadOnce();
+          // A socket removed meanwhile is recreated first; no check changes it during the reload.
+          await replySocket.check();
+          await replySocket.exclusive(reloadOnce);
         } while (reloadAgain && !stopPromise);
       })().finally(() => reloading = undefined);
       return reloading;
@@ -463,14 +469,42 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     finished,
   };
 
-  /** The socket's mode and group as `next` says: without socket-group, the group it was made with. */
-  function accessOf(next: ServiceConfig): SocketAccess {
-    return { mode: next.socketMode, gid: next.socketGroup?.gid ?? ownGid };
+  /**
+   * The socket's mode and group as `next` says: without socket-group, the group it was created with
+   * (urocket's own; its folder's, when that folder is set-group-ID).
+   */
+  function accessOf(next: ServiceConfig, createdGid: number): SocketAccess {
+    return { mode: next.socketMode, gid: next.socketGroup?.gid ?? createdGid };
+  }
+
+  /** Serves `fetch` on `address`, bound again whenever its listener dies. */
+  function keep(
+    name: string,
+    address: { hostname: string; port: number },
+    fetch: Deno.ServeHandler<Deno.NetAddr>,
+    waitForRoom: boolean,
+  ): Promise<KeptServer<Deno.NetAddr>> {
+    // Port 0 picks one at the first bind; later binds take the same one.
+    let port = address.port;
+    return KeptServer.start({
+      name,
+      bind: () => {
+        const server = Deno.serve({ hostname: address.hostname, port, onListen() {} }, fetch);
+        port = server.addr.port;
+        return Promise.resolve(server);
+      },
+      logger,
+      reserve,
+      waitForRoom,
+    });
   }
 
   /** What {@link checkSupervision} needs, with the socket as `next` would leave it. */
   async function supervisionFacts(next: ServiceConfig) {
-    const chain = await socketAccessChain(next.socket, accessOf(next));
+    const chain = await socketAccessChain(
+      next.socket,
+      accessOf(next, replySocket.createdGid),
+    );
     return {
       strategy,
       uid: chain[0].uid,

@@ -34,6 +34,9 @@
  *                                  prepares DIR (default: the cgroup this
  *                                  process is in) for one cgroup per handler,
  *                                  prints one line and exits (see setup())
+ *   urocket-spawn --nofile PID     raises the soft RLIMIT_NOFILE of PID to its
+ *                                  hard limit, prints one line and exits (see
+ *                                  nofile())
  *
  * Requests on the control connection, one frame each: a 4-byte
  * little-endian length, then that many bytes of NUL-terminated fields:
@@ -1079,6 +1082,36 @@ static int setup(const char *needed, const char *given) {
   return 0;
 }
 
+/* ---- --nofile ------------------------------------------------------------------------------- */
+
+/*
+ * Raises the soft limit on open descriptors of process `arg` (urocket: Deno
+ * has no setrlimit, and a process may change another's limits with
+ * prlimit(2) when both are the same user's) to its hard limit, and prints
+ * "nofile SOFT HARD" as they are afterwards — unchanged when the raise is not
+ * allowed —, else "no MESSAGE" when they cannot be read.
+ */
+static int nofile(const char *arg) {
+  char *end;
+  long pid = strtol(arg, &end, 10);
+  if (*arg == 0 || *end != 0 || pid <= 0) {
+    printf("no the pid \"%s\" is not a positive number\n", arg);
+    return 1;
+  }
+  struct rlimit limit;
+  if (prlimit((pid_t)pid, RLIMIT_NOFILE, NULL, &limit) < 0) {
+    printf("no cannot read the descriptor limit of process %ld: %s\n", pid, strerror(errno));
+    return 1;
+  }
+  if (limit.rlim_cur < limit.rlim_max) {
+    struct rlimit raised = {limit.rlim_max, limit.rlim_max};
+    if (prlimit((pid_t)pid, RLIMIT_NOFILE, &raised, NULL) == 0) limit = raised;
+  }
+  printf("nofile %llu %llu\n", (unsigned long long)limit.rlim_cur,
+         (unsigned long long)limit.rlim_max);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   if (argc == 2 && strcmp(argv[1], "--version") == 0) {
     puts("urocket-spawn " PROTOCOL);
@@ -1088,7 +1121,8 @@ int main(int argc, char **argv) {
   if ((argc == 3 || argc == 4) && strcmp(argv[1], "--cgroup-setup") == 0) {
     return setup(argv[2], argc == 4 ? argv[3] : NULL);
   }
-  fprintf(stderr,
-          "usage: urocket-spawn --version | --serve SOCKET | --cgroup-setup NEEDED [DIR]\n");
+  if (argc == 3 && strcmp(argv[1], "--nofile") == 0) return nofile(argv[2]);
+  fprintf(stderr, "usage: urocket-spawn --version | --serve SOCKET | --cgroup-setup NEEDED [DIR]"
+                  " | --nofile PID\n");
   return 2;
 }

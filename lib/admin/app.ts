@@ -7,8 +7,13 @@
 
 import { Hono } from "hono";
 
-/** Where the service is in its life, as readiness reports it. */
-export type Readiness = "starting" | "ready" | "draining";
+/**
+ * Where the service is in its life, as readiness reports it: only `ready`
+ * answers 200. `not_accepting`: the front or the reply socket cannot
+ * accept connections (at the limit on open descriptors); `socket_missing`:
+ * the reply socket file is gone or replaced, and not yet recreated.
+ */
+export type Readiness = "starting" | "ready" | "draining" | "not_accepting" | "socket_missing";
 
 /** What the admin app needs. */
 export interface AdminDeps {
@@ -29,7 +34,8 @@ const TEXT = { "content-type": "text/plain; charset=utf-8", "cache-control": "no
  *
  * - `GET /healthz`: 200 while the process runs (liveness).
  * - `GET /readyz`: 200 when config is loaded and the front and the socket
- *   listen; 503 while starting or draining (readiness).
+ *   listen; 503 while starting or draining, while the front cannot accept,
+ *   and while the reply socket is missing (readiness).
  * - `GET /metrics`: Prometheus text.
  * - `GET /` and `/api/…`: the console, when `deps.console` is given.
  *

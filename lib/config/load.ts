@@ -64,6 +64,8 @@ export interface OperationConfig {
   killGraceMs: number;
   maxBody: number;
   maxReply: number;
+  /** Bytes of output lines logged per process; the rest is read and discarded. */
+  logLimit: number;
   afterExit: "fail" | "wait";
   /** Kill deadline of the process group once a reply streams, from the reply's start. */
   streamTimeoutMs: number;
@@ -138,6 +140,7 @@ export const DEFAULTS = {
   killGrace: "2s",
   maxBody: "1MiB",
   maxReply: "10MiB",
+  logLimit: "1MiB",
   afterExit: "fail",
   streamTimeout: "5m",
   limitsEnforce: "required",
@@ -152,6 +155,13 @@ const NUL_MESSAGE = "Contains a NUL byte, which no command line, environment or 
 
 /** Longest unix socket path Linux accepts (sun_path is 108 bytes with its NUL). */
 const MAX_SOCKET_PATH = 107;
+
+/**
+ * The longest name urocket binds its socket as before renaming it into
+ * place, in the socket's folder: `.u` and its pid in base 36 (at most 5
+ * digits: pids stop at 4 Mi).
+ */
+export const SOCKET_STAGING_BYTES = 7;
 
 /**
  * Reads the config file at `file`; a file that cannot be read is a
@@ -300,12 +310,22 @@ function resolve(
   const socket = absolutePath(top("socket", DEFAULTS.socket), dir);
   if (new TextEncoder().encode(socket).length > MAX_SOCKET_PATH) {
     report(["socket"], `Socket path is longer than ${MAX_SOCKET_PATH} bytes: use a shorter path`);
+  } else if (
+    new TextEncoder().encode(dirname(socket)).length + 1 + SOCKET_STAGING_BYTES > MAX_SOCKET_PATH
+  ) {
+    report(
+      ["socket"],
+      `Socket folder path is longer than ${MAX_SOCKET_PATH - 1 - SOCKET_STAGING_BYTES} bytes: ` +
+        "urocket binds the socket beside it (as .u and its pid) before moving it in place; " +
+        "use a shorter folder",
+    );
   }
   const defaults: Required<Pick<RawLimits, keyof RawLimits>> = {
     timeout: top("timeout", DEFAULTS.timeout),
     "kill-grace": top("kill-grace", DEFAULTS.killGrace),
     "max-body": top("max-body", DEFAULTS.maxBody),
     "max-reply": top("max-reply", DEFAULTS.maxReply),
+    "log-limit": top("log-limit", DEFAULTS.logLimit),
     "after-exit": top("after-exit", DEFAULTS.afterExit),
     "stream-timeout": top("stream-timeout", DEFAULTS.streamTimeout),
   };
@@ -383,6 +403,7 @@ type RawLimits = {
   "kill-grace"?: string | number;
   "max-body"?: string | number;
   "max-reply"?: string | number;
+  "log-limit"?: string | number;
   "after-exit"?: "fail" | "wait";
   "stream-timeout"?: string | number;
 };
@@ -513,6 +534,7 @@ function resolveOperation(
     killGraceMs: limit("kill-grace", parseDuration),
     maxBody: limit("max-body", parseSize),
     maxReply: limit("max-reply", parseSize),
+    logLimit: limit("log-limit", parseSize),
     afterExit: raw["after-exit"] ?? ctx.defaults["after-exit"],
     streamTimeoutMs: limit("stream-timeout", parseDuration),
     maxInflight: raw["max-inflight"],

@@ -29,6 +29,7 @@ export {
   parseOuttake,
   readConfigFile,
   type ServiceConfig,
+  SOCKET_STAGING_BYTES,
 } from "./load.ts";
 export {
   ConfigSchema,

@@ -99,6 +99,10 @@ const sharedLimits = {
   ).optional(),
   "max-body": size("Largest request body accepted; larger gets 413").optional(),
   "max-reply": size("Largest reply body accepted from a process; larger gets 502").optional(),
+  "log-limit": size(
+    "Most output (stdout and stderr lines) logged per process; past it one output_truncated " +
+      "line, and the rest is read and discarded",
+  ).optional(),
   "after-exit": afterExit.optional(),
   "stream-timeout": duration(
     "Once a reply streams, the process group's kill deadline, counted from the reply's start",

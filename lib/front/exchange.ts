@@ -282,6 +282,16 @@ async function start(
         const kept = deps.logger.offerOutput(stream, requestId, line, truncated);
         if (!kept) record.droppedLines = (record.droppedLines ?? 0) + 1;
       },
+      logLimit: op.logLimit,
+      onTruncated: (stream, bytes) =>
+        deps.logger.warn("output_truncated", {
+          req_id: requestId,
+          operation: operation.name,
+          stream,
+          bytes,
+          log_limit: op.logLimit,
+          message: "the process passed log-limit: the rest of its output is read and discarded",
+        }),
     });
   } catch (error) {
     slot.failed();
@@ -339,6 +349,7 @@ async function start(
         : {}),
       stats_source: end.stats?.source ?? "none",
       ...(record.droppedLines ? { dropped_lines: record.droppedLines } : {}),
+      ...(end.discardedBytes !== undefined ? { discarded_bytes: end.discardedBytes } : {}),
     });
     deps.metrics?.processEnded({
       operation: operation.name,

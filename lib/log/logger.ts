@@ -2,9 +2,13 @@
  * JSON-lines logger, the only code that writes to the console.
  *
  * Lines are queued and written asynchronously: a synchronous `console.log`
- * into a slow pipe would block the whole server. The queue is bounded; when
- * it is full, process output ({@link Logger.offerOutput}) is dropped and
- * counted, while urocket's own lines (start, access, process exit) are kept.
+ * into a slow pipe would block the whole server. The queue is bounded in
+ * size: past {@link LoggerOptions.maxQueueBytes}, process output
+ * ({@link Logger.offerOutput}) is dropped and counted; urocket's own lines
+ * (start, access, process exit) are kept up to the larger
+ * {@link LoggerOptions.maxOwnQueueBytes}, and dropped and counted past it
+ * too, so that a log reader that stopped reading costs a bounded amount of
+ * memory and never blocks urocket.
  *
  * @module
  */
@@ -24,6 +28,13 @@ export interface LoggerOptions {
    * droppable lines are dropped. Default 1 Mi.
    */
   maxQueueBytes?: number;
+  /**
+   * Queue size (same unit) above which urocket's own lines are dropped too:
+   * what a log reader that stopped reading may cost. The text queued, the
+   * batch being written included, never exceeds it by more than one line.
+   * Default {@link MAX_OWN_QUEUE_BYTES}.
+   */
+  maxOwnQueueBytes?: number;
   /** Clock, injectable for tests. */
   now?: () => Date;
   /**
@@ -58,6 +69,13 @@ export const LOG_EXIT_WAIT_MS = 5_000;
  */
 const LINGER_MAX_BATCH = 64 * 1024;
 
+/**
+ * The default bound of the whole log queue, urocket's own lines included:
+ * 4 Mi UTF-16 code units of JSON text (4 MiB for ASCII; 8 MiB of memory at
+ * worst, plus its UTF-8 copy while a batch is being written).
+ */
+export const MAX_OWN_QUEUE_BYTES = 4 * 1024 * 1024;
+
 /** `000` to `999`: the milliseconds of a log line's time. */
 const MILLIS = Array.from({ length: 1000 }, (_, ms) => String(ms).padStart(3, "0"));
 
@@ -74,12 +92,14 @@ const MILLIS = Array.from({ length: 1000 }, (_, ms) => String(ms).padStart(3, "0
 export class Logger {
   #write: (chunk: Uint8Array) => Promise<void>;
   #maxQueueBytes: number;
+  #maxOwnQueueBytes: number;
   /** Milliseconds since the epoch: Date.now, or the injected clock. */
   #clock: () => number;
   #queue: string[] = [];
   #queuedBytes = 0;
   #draining: Promise<void> | undefined;
   #dropped = 0;
+  #droppedOutput = 0;
   #encoder = new TextEncoder();
   #lastMs = NaN;
   #lastTime = "";
@@ -100,19 +120,36 @@ export class Logger {
   constructor(options: LoggerOptions) {
     this.#write = options.write;
     this.#maxQueueBytes = options.maxQueueBytes ?? 1024 * 1024;
+    this.#maxOwnQueueBytes = Math.max(
+      this.#maxQueueBytes,
+      options.maxOwnQueueBytes ?? MAX_OWN_QUEUE_BYTES,
+    );
     const now = options.now;
     this.#clock = now ? () => now().getTime() : Date.now;
     this.#lingerMs = options.lingerMs ?? 0;
     this.#lingerMaxBatch = Math.min(LINGER_MAX_BATCH, this.#maxQueueBytes / 2);
   }
 
-  /** Lines dropped so far because the queue was full. */
+  /** Lines dropped so far because the queue was full: process output and urocket's own. */
   get dropped(): number {
     return this.#dropped;
   }
 
-  /** Queues a line that is never dropped. */
+  /** Process output lines dropped so far because the queue was over `maxQueueBytes`. */
+  get droppedOutput(): number {
+    return this.#droppedOutput;
+  }
+
+  /**
+   * Queues one of urocket's own lines, unless the queue is over
+   * `maxOwnQueueBytes` (the log's reader stopped reading): then it is
+   * dropped and counted.
+   */
   log(level: Level, msg: string, fields: Fields = {}): void {
+    if (this.#queuedBytes >= this.#maxOwnQueueBytes) {
+      this.#dropped++;
+      return;
+    }
     this.#enqueue(this.#format(level, msg, fields));
   }
 
@@ -133,6 +170,7 @@ export class Logger {
   ): boolean {
     if (this.#queuedBytes >= this.#maxQueueBytes) {
       this.#dropped++;
+      this.#droppedOutput++;
       return false;
     }
     // A process's lines come in runs (a chunk of its output, the same millisecond): they share

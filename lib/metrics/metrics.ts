@@ -27,8 +27,10 @@ export interface MetricsSources {
   processGroups: () => number;
   /** Requests waiting for a reply. */
   pending: () => number;
-  /** Log lines dropped so far because the log queue was full. */
+  /** Process output lines dropped so far because the log queue was full. */
   logLinesDropped: () => number;
+  /** Every log line dropped so far because the log queue was full, urocket's own included. */
+  logDropped: () => number;
 }
 
 /** How a request ended, for {@link Metrics.requestEnded}. */
@@ -56,7 +58,7 @@ export interface ProcessStats {
  *
  * @example
  * ```ts
- * const metrics = new Metrics(version, { processGroups: () => 0, pending: () => 0, logLinesDropped: () => 0 });
+ * const metrics = new Metrics(version, { processGroups: () => 0, pending: () => 0, logLinesDropped: () => 0, logDropped: () => 0 });
  * metrics.requestEnded({ operation: "listPets", status: 200, outcome: "replied" });
  * metrics.render(); // Prometheus text
  * ```
@@ -143,6 +145,12 @@ export class Metrics {
       name: "urocket_log_lines_dropped_total",
       help: "Process output lines dropped because the log queue was full",
       collect: sources.logLinesDropped,
+    });
+    r.counter({
+      name: "urocket_log_dropped_total",
+      help: "Log lines dropped because the log queue was full (its reader is slow or gone): " +
+        "process output and urocket's own lines",
+      collect: sources.logDropped,
     });
   }
 

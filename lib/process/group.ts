@@ -6,7 +6,7 @@
  * @module
  */
 
-import { LineSplitter, readLines } from "./output.ts";
+import { LineSplitter, OutputBudget, readLines } from "./output.ts";
 import type {
   ExitStatus,
   GroupUsage,
@@ -52,6 +52,8 @@ export interface ProcessEnd {
   stats?: ProcessStats;
   /** Whether the kernel killed a process of its cgroup for exceeding memory. */
   oomKilled?: boolean;
+  /** Bytes of output read and discarded past `logLimit`, when it was passed. */
+  discardedBytes?: number;
 }
 
 /** Options of {@link ProcessGroup.start}. */
@@ -65,7 +67,17 @@ export interface ProcessGroupOptions {
   killGraceMs: number;
   /** Called for each output line; stdout only when `spec.stdout`. */
   onOutput: (stream: OutputStream, line: string, truncated: boolean) => void;
+  /**
+   * Bytes of output lines passed to `onOutput`, both streams together
+   * (`log-limit`); the rest is read and discarded. Default: no limit.
+   */
+  logLimit?: number;
+  /** Called once, with the stream and the bytes logged, when the output passes `logLimit`. */
+  onTruncated?: (stream: OutputStream, loggedBytes: number) => void;
 }
+
+/** Gives the line callback of one output stream. */
+type LineSink = (stream: OutputStream) => (line: string, truncated: boolean) => void;
 
 /** Polling backoff while a group outlives its leader, in ms. */
 const POLL_STEPS = [5, 10, 25, 50, 100, 250, 500];
@@ -132,15 +144,22 @@ export class ProcessGroup {
   #openReaders = 0;
   /** Called when the last output stream has ended, once `#drain` waits for it. */
   #onReadersEnded: (() => void) | undefined;
+  #budget: OutputBudget;
 
   private constructor(spawned: Spawned, options: ProcessGroupOptions) {
     this.pid = spawned.pid;
     this.exited = spawned.status;
     if (spawned.feedStdin) spawned.feedStdin(options.payload ?? new Uint8Array());
     else if (spawned.stdin) writePayload(spawned.stdin, options.payload ?? new Uint8Array());
+    this.#budget = new OutputBudget(options.logLimit ?? Infinity);
+    const onLine = (stream: OutputStream) => (line: string, truncated: boolean) => {
+      const taken = this.#budget.take(line);
+      if (taken === "logged") options.onOutput(stream, line, truncated);
+      else if (taken === "cut") options.onTruncated?.(stream, this.#budget.logged);
+    };
     this.#stopReading = spawned.output.kind === "relay"
-      ? this.#receive(spawned.output, options.onOutput)
-      : this.#read(spawned.output, options.onOutput);
+      ? this.#receive(spawned.output, onLine)
+      : this.#read(spawned.output, onLine);
     this.#killGraceMs = options.killGraceMs;
     this.#deadline = performance.now() + options.timeoutMs;
     this.#armDeadline("timeout");
@@ -151,21 +170,26 @@ export class ProcessGroup {
   // per stream, because 1,000 processes in flight hold 1,000 of each (see BENCHMARKS.md).
 
   /** Splits relayed output into lines as it is pushed. Returns what stops it. */
-  #receive(relay: OutputRelay, onOutput: ProcessGroupOptions["onOutput"]): () => void {
+  #receive(relay: OutputRelay, onLine: LineSink): () => void {
     const { streams } = relay;
+    const budget = this.#budget;
     // Per stream, in the order of `streams`; undefined once it has ended.
     const lines: (LineSplitter | undefined)[] = streams.map((stream) =>
-      new LineSplitter((line, truncated) => onOutput(stream, line, truncated))
+      new LineSplitter(onLine(stream))
     );
     this.#openReaders = streams.length;
     relay.attach({
-      data: (stream, bytes) => lines[streams.indexOf(stream)]?.push(bytes),
+      data: (stream, bytes) => {
+        // Past log-limit the chunk is only counted: no decoding, no splitting.
+        if (budget.cut) budget.discard(bytes.length);
+        else lines[streams.indexOf(stream)]?.push(bytes);
+      },
       end: (stream) => {
         const at = streams.indexOf(stream);
         const ending = lines[at];
         if (!ending) return;
         lines[at] = undefined;
-        ending.end();
+        if (!budget.cut) ending.end();
         this.#readerEnded();
       },
     });
@@ -173,14 +197,12 @@ export class ProcessGroup {
   }
 
   /** Reads output streams line by line. Returns what stops it. */
-  #read(streams: OutputStreams, onOutput: ProcessGroupOptions["onOutput"]): () => void {
+  #read(streams: OutputStreams, onLine: LineSink): () => void {
     const stop = new AbortController();
     this.#openReaders = streams.stdout ? 2 : 1;
     const read = (stream: OutputStream, from: ReadableStream<Uint8Array>) =>
-      readLines(from, {
-        onLine: (line, truncated) => onOutput(stream, line, truncated),
-        signal: stop.signal,
-      }).then(() => this.#readerEnded());
+      readLines(from, { onLine: onLine(stream), signal: stop.signal, budget: this.#budget })
+        .then(() => this.#readerEnded());
     read("stderr", streams.stderr);
     if (streams.stdout) read("stdout", streams.stdout);
     return () => stop.abort();
@@ -282,6 +304,7 @@ export class ProcessGroup {
       ...(lingering ? { lingering } : {}),
       ...statsOf(status, group),
       ...(oomKills ? { oomKilled: true } : {}),
+      ...(this.#budget.cut ? { discardedBytes: this.#budget.discarded } : {}),
     };
   }
 

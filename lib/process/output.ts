@@ -74,6 +74,82 @@ export class LineSplitter {
   }
 }
 
+/**
+ * How much of a process's output may be logged (`log-limit`), shared by its
+ * stdout and stderr: each line costs its UTF-8 bytes and its newline. From
+ * the first line that does not fit on, nothing more is logged; the rest is
+ * still read (a process must never block on a full pipe) and only counted.
+ *
+ * @example
+ * ```ts
+ * const budget = new OutputBudget(10);
+ * budget.take("12345678"); // "logged": 9 bytes
+ * budget.take("abc");      // "cut": the first line past the limit
+ * budget.take("d");        // "discarded"
+ * ```
+ */
+export class OutputBudget {
+  #limit: number;
+  #logged = 0;
+  #discarded = 0;
+  #cut = false;
+
+  constructor(limit: number) {
+    this.#limit = limit;
+  }
+
+  /** Whether the limit has been passed: what is read from then on is discarded. */
+  get cut(): boolean {
+    return this.#cut;
+  }
+
+  /** Bytes logged (lines and their newlines). */
+  get logged(): number {
+    return this.#logged;
+  }
+
+  /** Bytes read and discarded once the limit was passed. */
+  get discarded(): number {
+    return this.#discarded;
+  }
+
+  /**
+   * Counts `line`: `logged` when it fits, `cut` for the first line that
+   * does not (say so once), `discarded` for every line after it.
+   */
+  take(line: string): "logged" | "cut" | "discarded" {
+    const bytes = utf8Length(line) + 1;
+    if (this.#cut) {
+      this.#discarded += bytes;
+      return "discarded";
+    }
+    if (this.#logged + bytes > this.#limit) {
+      this.#cut = true;
+      this.#discarded += bytes;
+      return "cut";
+    }
+    this.#logged += bytes;
+    return "logged";
+  }
+
+  /** Counts `bytes` of raw output read and discarded without being split into lines. */
+  discard(bytes: number): void {
+    this.#discarded += bytes;
+  }
+}
+
+/** The length of `text` in UTF-8, without encoding it. */
+function utf8Length(text: string): number {
+  let bytes = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x80) continue;
+    // A surrogate pair is 4 bytes, 2 code units: one more byte each.
+    bytes += code < 0x800 || (code >= 0xd800 && code <= 0xdfff) ? 1 : 2;
+  }
+  return bytes;
+}
+
 function isHighSurrogate(code: number): boolean {
   return code >= 0xd800 && code <= 0xdbff;
 }
@@ -85,6 +161,8 @@ export interface ReadLinesOptions {
   onLine: OnLine;
   /** Stops reading (and cancels the stream) when aborted. */
   signal?: AbortSignal;
+  /** Once it is cut, chunks are read, counted and discarded instead of split into lines. */
+  budget?: OutputBudget;
 }
 
 /**
@@ -104,7 +182,8 @@ export async function readLines(
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
-      lines.push(value);
+      if (options.budget?.cut) options.budget.discard(value.length);
+      else lines.push(value);
     }
   } catch {
     // The stream broke: what was read so far is still logged below.
@@ -112,5 +191,5 @@ export async function readLines(
     // Not releaseLock(): nothing reads this stream after us, and releasing costs an Error with a stack.
     options.signal?.removeEventListener("abort", stop);
   }
-  lines.end();
+  if (!options.budget?.cut) lines.end();
 }

@@ -21,10 +21,16 @@ Deno.test("createAdminApp() answers /healthz 200 whatever the readiness", async 
   }
 });
 
-Deno.test("createAdminApp() answers /readyz 200 only when ready, 503 while starting or draining", async () => {
+Deno.test("createAdminApp() answers /readyz 200 only when ready, 503 while starting, draining, not accepting or without socket", async () => {
   const { app, current } = setup("starting");
-  const expected = { starting: 503, ready: 200, draining: 503 } as const;
-  for (const state of ["starting", "ready", "draining"] as const) {
+  const expected = {
+    starting: 503,
+    ready: 200,
+    draining: 503,
+    not_accepting: 503,
+    socket_missing: 503,
+  } as const;
+  for (const state of Object.keys(expected) as (keyof typeof expected)[]) {
     current.state = state;
     const response = await app.request("/readyz");
     strictEqual(response.status, expected[state], state);

@@ -137,3 +137,47 @@ Deno.test("ProcessGroup drops a relay still open once the group is gone, and end
   strictEqual(dropped(), 1);
   deepStrictEqual(lines, ["stderr: still here"]);
 });
+
+Deno.test("ProcessGroup stops logging output past logLimit, says so once, and counts the rest", async () => {
+  const { relay, sink } = testRelay();
+  let exit!: (status: ExitStatus) => void;
+  const spawned: Spawned = {
+    ...exited({}, null),
+    status: new Promise((resolve) => exit = resolve),
+    output: relay,
+  };
+  const lines: string[] = [];
+  const cuts: string[] = [];
+  const group = await ProcessGroup.start({
+    program: "/bin/true",
+    args: [],
+    cwd: "/",
+    env: {},
+    stdin: false,
+    stdout: true,
+  }, {
+    spawner: () => spawned,
+    timeoutMs: 60_000,
+    killGraceMs: 10,
+    onOutput: (stream, line) => lines.push(`${stream}: ${line}`),
+    // "12345\n" and "é\n" (3 bytes: é is 2 in UTF-8) fit in 10 bytes; "abc\n" does not.
+    logLimit: 10,
+    onTruncated: (stream, bytes) => cuts.push(`${stream} ${bytes}`),
+  });
+  const encode = (text: string) => new TextEncoder().encode(text);
+  sink().data("stdout", encode("12345\n"));
+  sink().data("stderr", encode("é\nabc\nd\n"));
+  sink().data("stdout", encode("x".repeat(1000)));
+  sink().end("stderr");
+  sink().end("stdout");
+  exit({ success: true, code: 0, signal: null, groupAlive: false });
+  const ended = await group.ended;
+  deepStrictEqual(lines, ["stdout: 12345", "stderr: é"]);
+  deepStrictEqual(cuts, ["stderr 9"]);
+  strictEqual(ended.discardedBytes, 4 + 2 + 1000);
+});
+
+Deno.test("ProcessGroup.ended has no discardedBytes when the output stayed within logLimit", async () => {
+  const ended = await end(exited({}));
+  strictEqual(ended.discardedBytes, undefined);
+});

@@ -138,6 +138,7 @@ Deno.test("parseConfig() applies the documented defaults to an operation that se
     killGraceMs: 2_000,
     maxBody: 1024 * 1024,
     maxReply: 10 * 1024 * 1024,
+    logLimit: 1024 * 1024,
     afterExit: "fail",
     streamTimeoutMs: 300_000,
     securityOpen: false,
@@ -175,6 +176,7 @@ Deno.test("parseConfig() passes the top-level limits down to every operation", a
       "kill-grace: 500ms",
       "max-body: 10KiB",
       "max-reply: 2MB",
+      "log-limit: 64KiB",
       "after-exit: wait",
       "",
     ].join("\n") + withGet(...LIST),
@@ -184,6 +186,7 @@ Deno.test("parseConfig() passes the top-level limits down to every operation", a
   strictEqual(op.killGraceMs, 500);
   strictEqual(op.maxBody, 10 * 1024);
   strictEqual(op.maxReply, 2_000_000);
+  strictEqual(op.logLimit, 64 * 1024);
   strictEqual(op.afterExit, "wait");
 });
 
@@ -195,6 +198,7 @@ Deno.test("parseConfig() lets an operation override the top-level limits", async
         "      kill-grace: 1",
         "      max-body: 1M",
         "      max-reply: 512",
+        "      log-limit: 2KB",
         "      after-exit: fail",
         "      max-inflight: 2",
         ...LIST,
@@ -205,6 +209,7 @@ Deno.test("parseConfig() lets an operation override the top-level limits", async
   strictEqual(op.killGraceMs, 1_000);
   strictEqual(op.maxBody, 1_000_000);
   strictEqual(op.maxReply, 512);
+  strictEqual(op.logLimit, 2_000);
   strictEqual(op.afterExit, "fail");
   strictEqual(op.maxInflight, 2);
 });
@@ -372,6 +377,15 @@ Deno.test("parseConfig() refuses a socket path longer than a unix socket allows"
   strictEqual(problem.key, "socket");
   strictEqual(problem.line, 1);
   match(problem.message, /longer than 107 bytes/);
+});
+
+Deno.test("parseConfig() refuses a socket folder that leaves no room to bind the socket beside it", async () => {
+  // 103 bytes fit a socket path, but not the folder's 100 bytes and ".u" with a pid.
+  const folder = `/tmp/${"f".repeat(95)}`;
+  strictEqual((await load(`socket: ${folder.slice(0, -1)}/a.sock\n`)).socket.length, 106);
+  const problem = await onlyProblem(`socket: ${folder}/a\n`);
+  strictEqual(problem.key, "socket");
+  match(problem.message, /^Socket folder path is longer than 99 bytes/);
 });
 
 // --- cmd ------------------------------------------------------------------------------------
@@ -756,13 +770,14 @@ Deno.test("parseConfig() refuses an invalid listen address", async () => {
 
 Deno.test("parseConfig() refuses invalid top-level sizes and durations at their keys", async () => {
   const problems = await problemsOf(
-    "timeout: soon\nkill-grace: 2d\nmax-body: 1XB\nmax-reply: -5\n",
+    "timeout: soon\nkill-grace: 2d\nmax-body: 1XB\nmax-reply: -5\nlog-limit: lots\n",
   );
   deepStrictEqual(problems.map((p) => [p.key, p.line]), [
     ["timeout", 1],
     ["kill-grace", 2],
     ["max-body", 3],
     ["max-reply", 4],
+    ["log-limit", 5],
   ]);
   match(problems[0].message, /^Invalid duration "soon"/);
   match(problems[2].message, /^Invalid size "1XB"/);
@@ -772,11 +787,13 @@ Deno.test("parseConfig() refuses invalid per-operation sizes and durations at th
   const problems = await problemsOf(withGet(
     "      timeout: 10 minutes",
     "      max-body: 1 parsec",
+    "      log-limit: 1 page",
     ...LIST,
   ));
   deepStrictEqual(problems.map((p) => [p.key, p.line]), [
     ["paths./pets.get.timeout", 4],
     ["paths./pets.get.max-body", 5],
+    ["paths./pets.get.log-limit", 6],
   ]);
 });
 

@@ -1,4 +1,4 @@
-import { deepStrictEqual, strictEqual } from "node:assert/strict";
+import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
 import { Logger, writeAllTo } from "../../lib/log/logger.ts";
 
 const decoder = new TextDecoder();
@@ -186,7 +186,7 @@ Deno.test("Logger.offerOutput() drops and counts lines while the queue is over m
   strictEqual(logger.dropped, 2);
 });
 
-Deno.test("Logger.log() never drops a line, even over maxQueueBytes", async () => {
+Deno.test("Logger.log() keeps urocket's own lines over maxQueueBytes", async () => {
   const held = gate();
   const chunks: string[] = [];
   const logger = new Logger({
@@ -204,6 +204,39 @@ Deno.test("Logger.log() never drops a line, even over maxQueueBytes", async () =
   const lines = chunks.join("").split("\n").filter(Boolean).map((line) => JSON.parse(line));
   deepStrictEqual(lines.map((l) => l.msg), ["start", "kept", "kept", "kept", "kept", "kept"]);
   strictEqual(logger.dropped, 1);
+  strictEqual(logger.droppedOutput, 1);
+});
+
+Deno.test("Logger.log() drops and counts lines past maxOwnQueueBytes: a stopped reader costs bounded memory", async () => {
+  const held = gate();
+  const chunks: string[] = [];
+  let writes = 0;
+  const logger = new Logger({
+    write: async (chunk) => {
+      writes++;
+      chunks.push(decoder.decode(chunk));
+      await held.promise;
+    },
+    maxQueueBytes: 100,
+    maxOwnQueueBytes: 1000,
+  });
+  // The reader takes nothing: the first batch waits forever, and the queue grows up to the bound.
+  for (let i = 0; i < 1000; i++) logger.info("access", { i, pad: "p".repeat(50) });
+  await settle();
+  strictEqual(writes, 1);
+  ok(logger.dropped > 900, `dropped ${logger.dropped}`);
+  strictEqual(logger.droppedOutput, 0);
+  const kept = 1000 - logger.dropped;
+  // About 80 characters a line: the queue, with the batch in the write, holds at most 1000 and a line.
+  ok(kept * 80 <= 1000 + 80, `kept ${kept} lines`);
+  held.open();
+  await logger.flush();
+  const lines = chunks.join("").split("\n").filter(Boolean).map((line) => JSON.parse(line).i);
+  deepStrictEqual(lines, Array.from({ length: kept }, (_, i) => i));
+  // Once the reader reads again, nothing is dropped.
+  logger.info("again");
+  await logger.flush();
+  strictEqual(logger.dropped, 1000 - kept);
 });
 
 Deno.test("Logger keeps writing later lines after a write rejects", async () => {

@@ -91,11 +91,12 @@ Deno.test("MetricsRegistry refuses bad names, duplicates, a missing label and a 
 });
 
 function newMetrics() {
-  const state = { groups: 0, pending: 0, dropped: 0 };
+  const state = { groups: 0, pending: 0, dropped: 0, droppedAll: 0 };
   const metrics = new Metrics("9.9.9", {
     processGroups: () => state.groups,
     pending: () => state.pending,
     logLinesDropped: () => state.dropped,
+    logDropped: () => state.droppedAll,
   });
   return { metrics, state, read: () => samples(metrics.render()) };
 }
@@ -117,6 +118,7 @@ Deno.test("Metrics names every metric with the urocket_ prefix and Prometheus su
     ["urocket_replies_rejected_total", "counter"],
     ["urocket_config_reloads_total", "counter"],
     ["urocket_log_lines_dropped_total", "counter"],
+    ["urocket_log_dropped_total", "counter"],
   ]);
 });
 
@@ -132,6 +134,7 @@ Deno.test("Metrics counts requests, answers, spawn failures, timeouts and reject
   state.groups = 3;
   state.pending = 2;
   state.dropped = 7;
+  state.droppedAll = 9;
   const s = read();
   strictEqual(s.get('urocket_build_info{version="9.9.9"}'), 1);
   strictEqual(s.get('urocket_requests_total{operation="run",status="200",outcome="replied"}'), 2);
@@ -144,6 +147,7 @@ Deno.test("Metrics counts requests, answers, spawn failures, timeouts and reject
   strictEqual(s.get("urocket_process_groups_alive"), 3);
   strictEqual(s.get("urocket_requests_pending"), 2);
   strictEqual(s.get("urocket_log_lines_dropped_total"), 7);
+  strictEqual(s.get("urocket_log_dropped_total"), 9);
 });
 
 Deno.test("Metrics.processEnded() fills the CPU and memory histograms only when stats are given", () => {

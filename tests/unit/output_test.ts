@@ -1,5 +1,5 @@
-import { deepStrictEqual } from "node:assert/strict";
-import { LineSplitter, readLines } from "../../lib/process/output.ts";
+import { deepStrictEqual, strictEqual } from "node:assert/strict";
+import { LineSplitter, OutputBudget, readLines } from "../../lib/process/output.ts";
 
 const encoder = new TextEncoder();
 
@@ -58,4 +58,36 @@ Deno.test("readLines() reads a stream to its end through the same splitting", as
   });
   await readLines(stream, { onLine: (line) => lines.push(line) });
   deepStrictEqual(lines, ["one", "two", "three"]);
+});
+
+Deno.test("OutputBudget.take() counts UTF-8 bytes and a newline per line, and cuts once", () => {
+  const budget = new OutputBudget(12);
+  strictEqual(budget.take("ab"), "logged"); // 3
+  strictEqual(budget.take("€"), "logged"); // 4: three bytes in UTF-8
+  strictEqual(budget.take("😀"), "logged"); // 5: four bytes, two UTF-16 code units
+  strictEqual(budget.take(""), "cut"); // 1 more would be 13
+  strictEqual(budget.take("x"), "discarded");
+  budget.discard(100);
+  strictEqual(budget.logged, 12);
+  strictEqual(budget.discarded, 1 + 2 + 100);
+  strictEqual(budget.cut, true);
+});
+
+Deno.test("readLines() reads past a cut budget without splitting, so a writer never blocks", async () => {
+  const budget = new OutputBudget(4);
+  const lines: string[] = [];
+  const chunks = ["abc\n", "def\nghi\n", "x".repeat(70_000)];
+  const stream = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      const next = chunks.shift();
+      if (next === undefined) controller.close();
+      else controller.enqueue(new TextEncoder().encode(next));
+    },
+  });
+  await readLines(stream, {
+    onLine: (line) => budget.take(line) === "logged" && lines.push(line),
+    budget,
+  });
+  deepStrictEqual(lines, ["abc"]);
+  strictEqual(budget.discarded, 8 + 70_000);
 });

@@ -117,6 +117,7 @@ async function withReplyServer(
     processGroups: () => 0,
     pending: () => 0,
     logLinesDropped: () => 0,
+    logDropped: () => 0,
   });
   const logger = new Logger({ write: () => Promise.resolve() });
   const app = createReplyApp({ registry, logger, templates: ["/uri/{req_id}"], metrics });

@@ -65,3 +65,30 @@ Deno.test("allowedGrowthMiB() grows with the requests of the measured run, above
   strictEqual(allowedGrowthMiB(1_000), MEMORY_BOUND.floor);
   strictEqual(allowedGrowthMiB(100_000), 10 * MEMORY_BOUND.perTenThousand);
 });
+
+const HOSTILE = {
+  sent: 20_000,
+  answeredAsExpected: 20_000,
+  mismatches: [],
+  fdsAfter: 26,
+  rssMiBAfter: 205,
+  logDropped: 1234,
+};
+
+Deno.test("evaluate() checks the hostile phase, when it ran: answers, descriptors, memory", () => {
+  const names = (m: SoakMeasurements) => evaluate(m).map((c) => c.name);
+  strictEqual(names(CLEAN).some((n) => n.startsWith("the hostile phase")), false);
+  deepStrictEqual(failing({ ...CLEAN, hostile: HOSTILE }), []);
+  deepStrictEqual(
+    failing({ ...CLEAN, hostile: { ...HOSTILE, answeredAsExpected: 19_999 } }),
+    ["the hostile phase: every request got its expected status"],
+  );
+  deepStrictEqual(
+    failing({ ...CLEAN, hostile: { ...HOSTILE, fdsAfter: 27 } }),
+    ["the hostile phase: open file descriptors back to their level once its clients left"],
+  );
+  deepStrictEqual(
+    failing({ ...CLEAN, hostile: { ...HOSTILE, rssMiBAfter: 200 + 97 } }),
+    ["the hostile phase: resident memory within its bound"],
+  );
+});

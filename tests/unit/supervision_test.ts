@@ -26,6 +26,7 @@ function op(path: string, extra: Partial<OperationConfig> = {}): OperationConfig
     killGraceMs: 1000,
     maxBody: 1,
     maxReply: 1,
+    logLimit: 1,
     afterExit: "fail",
     streamTimeoutMs: 1000,
     securityOpen: false,
