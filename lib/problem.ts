@@ -12,6 +12,7 @@ export type ProblemKind =
   | "bad_request"
   | "not_found"
   | "method_not_allowed"
+  | "request_timeout"
   | "payload_too_large"
   | "uri_too_long"
   | "headers_too_large"
@@ -30,6 +31,7 @@ const STATUS: Record<ProblemKind, number> = {
   bad_request: 400,
   not_found: 404,
   method_not_allowed: 405,
+  request_timeout: 408,
   payload_too_large: 413,
   uri_too_long: 414,
   unsupported_media_type: 415,
@@ -49,6 +51,7 @@ const TITLE: Record<ProblemKind, string> = {
   bad_request: "Bad Request",
   not_found: "Not Found",
   method_not_allowed: "Method Not Allowed",
+  request_timeout: "Request Timeout",
   payload_too_large: "Content Too Large",
   uri_too_long: "URI Too Long",
   unsupported_media_type: "Unsupported Media Type",

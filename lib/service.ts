@@ -184,6 +184,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   }
 
   const stopping = new AbortController();
+  const draining = new AbortController();
   const frontApp = createFrontApp({
     generation: () => generation,
     registry,
@@ -193,6 +194,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     inheritedEnv: inheritedEnv(options.env),
     metrics,
     stopping: stopping.signal,
+    draining: draining.signal,
   });
   let frontServer: Deno.HttpServer<Deno.NetAddr>;
   try {
@@ -288,6 +290,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   const stop = async (reason: string) => {
     // First of all, so that load balancers stop sending before the front stops accepting.
     readiness = "draining";
+    draining.abort();
     const { shutdownDelayMs, shutdownTimeoutMs, operations } = generation.config;
     logger.info("shutdown", {
       reason,

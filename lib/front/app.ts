@@ -7,6 +7,7 @@
  */
 
 import { Hono } from "hono";
+import { BodyBudget } from "../body_budget.ts";
 import type { Operation } from "../generation.ts";
 import { HttpProblem, problemResponse, toProblem } from "../problem.ts";
 import { type AccessRecord, exchange, type FrontDeps } from "./exchange.ts";
@@ -28,7 +29,11 @@ const MAX_CLIENT_ID = 128;
  */
 export function createFrontApp(deps: FrontDeps): Hono {
   const app = new Hono();
-  app.all("*", (c) => handle(c.req.raw, deps));
+  const front: FrontDeps = {
+    ...deps,
+    bodies: deps.bodies ?? new BodyBudget(() => deps.generation().config.maxBodyMemory),
+  };
+  app.all("*", (c) => handle(c.req.raw, front));
   return app;
 }
 
@@ -112,7 +117,7 @@ async function handle(request: Request, deps: FrontDeps): Promise<Response> {
     } else {
       answered();
     }
-    return response;
+    return closeWhenDraining(response, deps);
   } catch (error) {
     const problem = toProblem(error);
     if (problem.kind === "internal") {
@@ -123,6 +128,16 @@ async function handle(request: Request, deps: FrontDeps): Promise<Response> {
     }
     answered();
     logAccess(problem.status);
-    return problemResponse(problem, requestId);
+    return closeWhenDraining(problemResponse(problem, requestId), deps);
   }
+}
+
+/**
+ * While urocket drains, `Connection: close` on every answer: a keep-alive
+ * client then opens a new connection for its next request (to another
+ * instance) instead of sending it on one that is about to close.
+ */
+function closeWhenDraining(response: Response, deps: FrontDeps): Response {
+  if (deps.draining?.aborted) response.headers.set("connection", "close");
+  return response;
 }
