@@ -4,9 +4,10 @@ import { E2E } from "./_harness.ts";
 const REPO = new URL("../../", import.meta.url).pathname;
 
 Deno.test({
-  name: "a short soak (1,000 requests of the whole mix, after two warm-ups) leaks nothing",
+  name:
+    "a short soak (1,000 requests of the whole mix, after two warm-ups, then alongside attackers) leaks nothing",
   ...E2E,
-  // Three phases of 1,000 requests take about half a minute here; leave room for a busy machine.
+  // Four phases of 1,000 requests take about a minute here; leave room for a busy machine.
   timeout: 240_000,
   async fn() {
     const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
@@ -24,6 +25,11 @@ Deno.test({
         "open file descriptors back to their level after the second warm-up",
         "nothing pending: in_flight 0, processes 0 at shutdown",
         "resident memory growth within its bound",
+        "hostile: the mix got its expected answers alongside the attackers: 1000/1000",
+        "hostile: tiny chunks got only the answers they may",
+        "hostile: stalled uploads got only the answers they may",
+        "hostile: peak resident memory within max-body-memory above the warm-ups",
+        "hostile: open file descriptors back to their level once the attackers left",
       ]
     ) {
       assert.ok(report.includes(`ok   ${check}`), `${check}\n${report}`);
