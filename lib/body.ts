@@ -88,22 +88,22 @@ const MIN_CAPACITY = 1024;
  * settles — or, for a small body Deno reads itself, once Deno lets go of them
  * (see {@link ONE_CALL_MAX}).
  */
-export async function readBodyWithin(
+export function readBodyWithin(
   request: Request,
   limit: number,
   options: ReadBodyOptions = {},
 ): Promise<Uint8Array<ArrayBuffer>> {
   const declared = declaredLength(request.headers);
-  if (declared !== undefined && declared > limit) throw new BodyTooLarge(limit);
-  if (declared === 0) return new Uint8Array();
+  if (declared !== undefined && declared > limit) return Promise.reject(new BodyTooLarge(limit));
+  if (declared === 0) return Promise.resolve(new Uint8Array());
   // With a Content-Length within the limit the HTTP layer delivers exactly that many bytes, so
   // Deno's one-call read is safe. `request.body` is not looked at first: the getter builds a
   // ReadableStream the one-call read then has to go through.
   if (declared !== undefined && declared <= ONE_CALL_MAX) {
-    return await readInOneCall(request, declared, options);
+    return readInOneCall(request, declared, options);
   }
-  if (!request.body) return new Uint8Array();
-  return await collect(request.body, limit, declared, options);
+  const body = request.body;
+  return body ? collect(body, limit, declared, options) : Promise.resolve(new Uint8Array());
 }
 
 /** Deno's one-call read of a declared body, raced against the timeout. */
