@@ -23,14 +23,16 @@
  *    the same handler without it.
  * 6. validate-in on a 1 KB JSON body against the same request without it, through the real
  *    server, and the validator alone in memory (bench/validation_bench.ts).
- * 7. Reload: wrk at c=8 on a config of 400 operations, without and then
+ * 7. Security: wrk at c=8 on the same operation guarded by a bearer JWT (RS256, a key set
+ *    file), by http basic (htpasswd, bcrypt cost 10) and by nothing, in alternating rounds.
+ * 8. Reload: wrk at c=8 on a config of 400 operations, without and then
  *    with a SIGHUP every 500 ms; the reloads' own durations (their log
  *    lines). Not in the default set (BENCH_ONLY=reload).
  *
  * Options (environment): BENCH_SECONDS (per wrk run, default 8, at most 10),
  * BENCH_UROCKET (another checkout's folder to measure instead, e.g. a
  * baseline from `git archive`), BENCH_ONLY (comma list of: table, startup,
- * inflight, logstdout, validation, spawn; and reload). Extra environment for urocket itself:
+ * inflight, logstdout, validation, auth, spawn; and reload). Extra environment for urocket itself:
  * BENCH_UROCKET_ENV (e.g. `UROCKET_SPAWN_HELPER=off`).
  *
  * @module
@@ -41,7 +43,8 @@ const UROCKET = Deno.env.get("BENCH_UROCKET") ?? REPO;
 const OUT = `${REPO}/.bench`;
 const SECONDS = Math.min(10, Number(Deno.env.get("BENCH_SECONDS") ?? 8));
 const ONLY = new Set(
-  (Deno.env.get("BENCH_ONLY") ?? "table,startup,inflight,logstdout,validation,spawn").split(","),
+  (Deno.env.get("BENCH_ONLY") ?? "table,startup,inflight,logstdout,validation,auth,spawn")
+    .split(","),
 );
 const EXTRA_ENV = Object.fromEntries(
   (Deno.env.get("BENCH_UROCKET_ENV") ?? "").split(/\s+/).filter(Boolean).map((pair) => {
@@ -264,10 +267,11 @@ interface Load {
   requests: number;
 }
 
-const wrkScript = (body: string) => `
+const wrkScript = (body: string, headers: Record<string, string> = {}) => `
 wrk.method = "POST"
 wrk.body = '${body}'
 wrk.headers["Content-Type"] = "application/json"
+${Object.entries(headers).map(([name, value]) => `wrk.headers["${name}"] = "${value}"`).join("\n")}
 done = function(summary, latency, requests)
   local e = summary.errors
   io.write(string.format('{"requests":%d,"duration_us":%d,"socket_errors":%d,"status_errors":%d,"p50_us":%d,"p99_us":%d}\\n',
@@ -281,9 +285,10 @@ async function wrk(
   connections: number,
   seconds = SECONDS,
   body = BODY,
+  headers: Record<string, string> = {},
 ): Promise<Load> {
   const script = `${OUT}/post.lua`;
-  await Deno.writeTextFile(script, wrkScript(body));
+  await Deno.writeTextFile(script, wrkScript(body, headers));
   const result = await run("wrk", [
     "-t1",
     `-c${connections}`,
@@ -678,6 +683,63 @@ async function validateIn(dir: string): Promise<string> {
   }
 }
 
+/**
+ * The cost of security schemes: the same handler behind a bearer JWT, behind http basic, and
+ * unguarded. Basic's successful checks are remembered (60 s), so after the first request it
+ * measures the cache, which is what a client sending the same password sees.
+ */
+async function authSchemes(dir: string): Promise<string> {
+  const { exportJWK, generateKeyPair, SignJWT } = await import("jose");
+  const { hashSync } = await import("bcryptjs");
+  const { publicKey, privateKey } = await generateKeyPair("RS256", { extractable: true });
+  const jwk = { ...await exportJWK(publicKey), kid: "bench", alg: "RS256" };
+  await Deno.writeTextFile(`${dir}/jwks.json`, JSON.stringify({ keys: [jwk] }));
+  await Deno.writeTextFile(`${dir}/htpasswd`, `bench:${hashSync("bench-password", 10)}\n`, {
+    mode: 0o600,
+  });
+  const token = await new SignJWT({ sub: "bench", scope: "bench" })
+    .setProtectedHeader({ alg: "RS256", kid: "bench" })
+    .setIssuer("https://issuer.bench/").setAudience("bench").setExpirationTime("1h")
+    .sign(privateKey);
+  const names = ["none", "bearer", "basic"] as const;
+  const openapi = "openapi: 3.0.3\ninfo: { title: bench, version: '1' }\ncomponents:\n" +
+    "  securitySchemes:\n    bearer: { type: http, scheme: bearer }\n" +
+    "    basic: { type: http, scheme: basic }\npaths:\n" +
+    names.map((name) =>
+      `  /${name}:\n    post:\n      operationId: ${name}\n` +
+      `      security: [${name === "none" ? "" : `{ ${name}: [] }`}]\n` +
+      "      responses: { '200': { description: ok } }\n"
+    ).join("");
+  const config = `listen: 127.0.0.1:0\nsocket: ${dir}/u.sock\nmax-inflight: 512\nsecurity:\n` +
+    `  bearer: { jwks: ${dir}/jwks.json, issuer: "https://issuer.bench/", audience: bench }\n` +
+    `  basic: { htpasswd: ${dir}/htpasswd }\npaths:\n` +
+    names.map((name) => `  /${name}:\n    post:\n      inject: { cmd: ${OUT}/handler }\n`)
+      .join("");
+  const headers: Record<(typeof names)[number], Record<string, string>> = {
+    none: {},
+    bearer: { Authorization: `Bearer ${token}` },
+    basic: { Authorization: `Basic ${btoa("bench:bench-password")}` },
+  };
+  const uro = await startUrocket(dir, config, openapi);
+  try {
+    for (const name of names) await wrk(`${uro.url}/${name}`, 8, 1, BODY, headers[name]);
+    const loads: Record<string, Load[]> = { none: [], bearer: [], basic: [] };
+    for (let round = 0; round < 2; round++) {
+      for (const name of names) {
+        loads[name].push(await wrk(`${uro.url}/${name}`, 8, SECONDS / 2, BODY, headers[name]));
+      }
+    }
+    const rps = (name: string) => loads[name].reduce((sum, l) => sum + l.rps, 0) / 2;
+    const errors = (name: string) => loads[name].reduce((sum, l) => sum + l.errors, 0);
+    return `security schemes, c=8: none ${f1(rps("none"))} req/s; bearer JWT (RS256) ` +
+      `${f1(rps("bearer"))} = ${f2(rps("bearer") / rps("none"))}×; basic (bcrypt 10, cached) ` +
+      `${f1(rps("basic"))} = ${f2(rps("basic") / rps("none"))}×; errors ` +
+      names.map(errors).join("/");
+  } finally {
+    await uro.stop();
+  }
+}
+
 /** The validator alone, in memory (bench/validation_bench.ts), as `deno bench` prints it. */
 async function validationMicro(): Promise<string> {
   const result = await run(Deno.execPath(), ["bench", "-A", `${REPO}/bench/validation_bench.ts`], {
@@ -731,6 +793,7 @@ async function main() {
     if (ONLY.has("logstdout")) say(await logstdout(dir));
     if (ONLY.has("validation")) say(await validateIn(dir));
     if (ONLY.has("validation")) say(await validationMicro());
+    if (ONLY.has("auth")) say(await authSchemes(dir));
     if (ONLY.has("spawn")) say("spawn candidates:\n" + await spawnCandidates());
     if (ONLY.has("reload")) say(await reload(dir));
   } finally {

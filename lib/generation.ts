@@ -19,6 +19,7 @@ import {
   readConfigFile,
   type ServiceConfig,
 } from "./config/mod.ts";
+import { docsProblems } from "./docs/mod.ts";
 import {
   DocumentError,
   type DocumentOperation,
@@ -28,6 +29,7 @@ import {
 } from "./openapi/document.ts";
 import { Router } from "./openapi/router.ts";
 import type { OperationValidator } from "./openapi/validation/mod.ts";
+import { type Guard, prepareSecurity, type SecurityRuntime } from "./security/mod.ts";
 
 /** A configured operation bound to its OpenAPI operation. */
 export interface Operation {
@@ -44,6 +46,8 @@ export interface Operation {
   defaultContentType: string;
   /** Checks requests and replies against the document; set when `validate-in` or `validate-out` is. */
   validator?: OperationValidator;
+  /** Who may call it, when its document requires anything (see lib/security/). */
+  guard?: Guard;
 }
 
 /** One loaded configuration. */
@@ -57,6 +61,8 @@ export interface Generation {
   outtakes: string[];
   /** Things said once at start that do not stop it. */
   warnings: Problem[];
+  /** The remote key sets, and what guards each operation (`urocket check` shows it). */
+  security: { runtime: SecurityRuntime; summaries: Map<string, string> };
 }
 
 /**
@@ -144,6 +150,10 @@ export async function loadGeneration(file: string, options: LoadOptions): Promis
     if (isStackOverflow(error)) throw tooDeep(problems, config.openapi);
     throw error;
   }
+  const security = await prepareSecurity(document, operations, config);
+  problems.push(...security.problems);
+  warnings.push(...security.warnings);
+  for (const op of operations) op.guard = security.guards.get(op.key);
   if (problems.length > 0) throw new ConfigError(problems);
   const configured = new Map(
     operations.map((op) => [`${op.document.method} ${op.document.path}`, op]),
@@ -166,6 +176,8 @@ export async function loadGeneration(file: string, options: LoadOptions): Promis
       value: configured.get(`${docOp.method} ${docOp.path}`) ?? null,
     })),
   );
+  const docsClash = docsProblems(config.docs, config.file, router);
+  if (docsClash.length > 0) throw new ConfigError(docsClash);
   return {
     config,
     document,
@@ -173,6 +185,7 @@ export async function loadGeneration(file: string, options: LoadOptions): Promis
     operations,
     outtakes: [...new Set(operations.map((op) => op.config.outtake))],
     warnings,
+    security: { runtime: security.runtime, summaries: security.summaries },
   };
 }
 
@@ -278,6 +291,7 @@ export function operationChanges(old: Generation, next: Generation) {
 export function settingChanges(old: ServiceConfig, next: ServiceConfig): string[] {
   const keys: [string, (config: ServiceConfig) => unknown][] = [
     ["openapi", (c) => c.openapi],
+    ["docs", (c) => c.docs],
     ["socket-mode", (c) => c.socketMode],
     ["socket-group", (c) => c.socketGroup?.gid],
     ["limits-enforce", (c) => c.limitsEnforce],

@@ -10,6 +10,8 @@ import { SpawnError } from "./process/spawn.ts";
 /** Machine-readable kinds of problem; each becomes `type: urn:urocket:problem:<kind>`. */
 export type ProblemKind =
   | "bad_request"
+  | "unauthorized"
+  | "forbidden"
   | "not_found"
   | "method_not_allowed"
   | "request_timeout"
@@ -24,11 +26,15 @@ export type ProblemKind =
   | "not_implemented"
   | "bad_gateway"
   | "overloaded"
+  | "too_many_requests"
+  | "unavailable"
   | "shutting_down"
   | "timeout";
 
 const STATUS: Record<ProblemKind, number> = {
   bad_request: 400,
+  unauthorized: 401,
+  forbidden: 403,
   not_found: 404,
   method_not_allowed: 405,
   request_timeout: 408,
@@ -38,17 +44,21 @@ const STATUS: Record<ProblemKind, number> = {
   conflict: 409,
   gone: 410,
   invalid_reply: 422,
+  too_many_requests: 429,
   headers_too_large: 431,
   internal: 500,
   not_implemented: 501,
   bad_gateway: 502,
   overloaded: 503,
+  unavailable: 503,
   shutting_down: 503,
   timeout: 504,
 };
 
 const TITLE: Record<ProblemKind, string> = {
   bad_request: "Bad Request",
+  unauthorized: "Unauthorized",
+  forbidden: "Forbidden",
   not_found: "Not Found",
   method_not_allowed: "Method Not Allowed",
   request_timeout: "Request Timeout",
@@ -58,11 +68,13 @@ const TITLE: Record<ProblemKind, string> = {
   conflict: "Conflict",
   gone: "Gone",
   invalid_reply: "Unprocessable Content",
+  too_many_requests: "Too Many Requests",
   headers_too_large: "Request Header Fields Too Large",
   internal: "Internal Server Error",
   not_implemented: "Not Implemented",
   bad_gateway: "Bad Gateway",
   overloaded: "Service Unavailable",
+  unavailable: "Service Unavailable",
   shutting_down: "Service Unavailable",
   timeout: "Gateway Timeout",
 };

@@ -16,6 +16,8 @@ import {
   // kill-grace's bound leaves room for it below a timer's limit.
   SHUTDOWN_KILL_WAIT_MS,
 } from "./config/mod.ts";
+import { ConsoleState, createConsoleApp } from "./console/mod.ts";
+import { withDocs } from "./docs/mod.ts";
 import { createFrontApp } from "./front/app.ts";
 import {
   type Generation,
@@ -185,6 +187,8 @@ export async function startService(options: ServiceOptions): Promise<Service> {
 
   const stopping = new AbortController();
   const draining = new AbortController();
+  // The console lives on the admin listener: without one, nothing observes the exchange.
+  const consoleState = config.admin ? new ConsoleState() : undefined;
   const frontApp = createFrontApp({
     generation: () => generation,
     registry,
@@ -195,6 +199,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     metrics,
     stopping: stopping.signal,
     draining: draining.signal,
+    observer: consoleState,
   });
   let frontServer: Deno.HttpServer<Deno.NetAddr>;
   try {
@@ -202,7 +207,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       hostname: config.listen.hostname,
       port: config.listen.port,
       onListen() {},
-    }, frontApp.fetch);
+    }, withDocs(frontApp.fetch, { generation: () => generation, logger }));
   } catch (error) {
     await closeSocket();
     await strategy.dispose();
@@ -219,9 +224,30 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   let adminServer: Deno.HttpServer<Deno.NetAddr> | undefined;
   if (config.admin) {
     const adminApp = createAdminApp({
-      readiness: () => readiness,
+      // Ready also takes the remote key sets of JWT schemes, fetched at start.
+      readiness: () =>
+        readiness === "ready" && !generation.security.runtime.ready ? "starting" : readiness,
       metrics: () => metrics.render(),
       metricsContentType: EXPOSITION_CONTENT_TYPE,
+      console: consoleState && createConsoleApp({
+        state: consoleState,
+        startedAt: Date.now(),
+        signal: stopping.signal,
+        facts: () => ({
+          version: VERSION,
+          pid: Deno.pid,
+          spawnMode: strategy.mode,
+          statsSource: strategy.mode === "spawn_server" ? "wait4" : "none",
+          config: generation.config.file,
+          openapi: generation.document.file,
+          listen: formatListen(front),
+          docs: generation.config.docs,
+          operations: generation.operations.length,
+          maxInflight: generation.config.maxInflight,
+          processes: processes.running,
+          logLinesDropped: logger.dropped,
+        }),
+      }),
     });
     try {
       adminServer = Deno.serve({
@@ -240,7 +266,8 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       }]);
     }
   }
-  // Config loaded, front and socket listening: from here /readyz answers 200.
+  // Config loaded, front and socket listening: from here /readyz answers 200 (once key sets are in).
+  await generation.security.runtime.start(logger);
   readiness = "ready";
   logger.info("start", {
     version: VERSION,
@@ -321,6 +348,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     // The answers of the last requests; the reply socket stays up until they are sent.
     await waitUnlessForced(drained, FRONT_WAIT_MS);
     await closeSocket();
+    generation.security.runtime.stop();
     await strategy.dispose();
     // Last: probes and scrapes see the drain (503) until there is nothing left to drain.
     if (adminServer) await bounded(adminServer.shutdown(), CLOSE_WAIT_MS);
@@ -359,6 +387,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
         duration_ms: Math.round(performance.now() - started),
       });
       metrics.reloaded("refused");
+      consoleState?.reloaded("refused", problems.map(formatProblem));
       return;
     }
     try {
@@ -373,10 +402,16 @@ export async function startService(options: ServiceOptions): Promise<Service> {
         problems: [`${next!.config.file}: socket: ${(error as Error).message}`],
       });
       metrics.reloaded("refused");
+      consoleState?.reloaded("refused", [
+        `${next!.config.file}: socket: ${(error as Error).message}`,
+      ]);
       return;
     }
+    // Key sets of URLs both configurations name go on as they are; the others start now.
+    await next!.security.runtime.start(logger, old.security.runtime);
     // Atomic for new requests: the front reads generation() once per request.
     generation = next!;
+    old.security.runtime.stop();
     logger.info("reload", {
       outcome: "applied",
       config: next!.config.file,
@@ -387,6 +422,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       duration_ms: Math.round(performance.now() - started),
     });
     metrics.reloaded("applied");
+    consoleState?.reloaded("applied");
     limits = logLimits(logger, nextVerdict.limits, limits);
     logWarnings(logger, next!.warnings);
   };

@@ -23,6 +23,7 @@
 
 import { dirname } from "node:path";
 import { parseArgs } from "node:util";
+import { SWAGGER_UI_FILES, SWAGGER_UI_KEPT, swaggerUiDir } from "../lib/docs/mod.ts";
 import { VERSION } from "../lib/version.ts";
 
 const REPO = new URL("../", import.meta.url).pathname.replace(/\/$/, "");
@@ -44,6 +45,30 @@ export const RELEASE_TARGETS = [
  */
 export const INCLUDES: readonly string[] = ["build/urocket-spawn"];
 
+/**
+ * Files embedded in every binary: the console's page, script and style,
+ * which urocket reads beside its code (lib/console/app.ts). Swagger UI's
+ * files come with the `swagger-ui-dist` package, which the binary embeds
+ * because lib/docs imports it; {@link docsExcludes} leaves out what the
+ * reference page does not load.
+ */
+export const ASSETS: readonly string[] = ["lib/console/static"];
+
+/**
+ * The files of the `swagger-ui-dist` package the binary leaves out: every
+ * one but those the reference page loads and the licence (source maps and
+ * other builds, about 10 MB).
+ */
+export async function docsExcludes(): Promise<string[]> {
+  const dir = await swaggerUiDir();
+  const kept = new Set([...Object.keys(SWAGGER_UI_FILES), ...SWAGGER_UI_KEPT]);
+  const excluded: string[] = [];
+  for await (const entry of Deno.readDir(dir)) {
+    if (!kept.has(entry.name)) excluded.push(`${dir}/${entry.name}`);
+  }
+  return excluded.sort();
+}
+
 /** V8 flags of the binary, as `deno task start` runs urocket (see README: Memory). */
 export const V8_FLAGS = "--max-semi-space-size=1";
 
@@ -55,6 +80,8 @@ export interface CompileSpec {
   target: string;
   /** Absolute path of the executable to write. */
   output: string;
+  /** Absolute paths of files the binary leaves out (see {@link docsExcludes}). */
+  exclude?: string[];
 }
 
 /** The `deno` arguments that build `spec`, with the permission set and the includes. */
@@ -65,10 +92,11 @@ export function compileArgs(spec: CompileSpec): string[] {
     `--v8-flags=${V8_FLAGS}`,
     "--config",
     `${REPO}/deno.json`,
-    ...(spec.target === Deno.build.target ? INCLUDES : []).flatMap((path) => [
+    ...[...ASSETS, ...(spec.target === Deno.build.target ? INCLUDES : [])].flatMap((path) => [
       "--include",
       `${REPO}/${path}`,
     ]),
+    ...(spec.exclude ?? []).flatMap((path) => ["--exclude", path]),
     "--target",
     spec.target,
     "--output",
@@ -193,7 +221,7 @@ async function main(args: string[]): Promise<number> {
       : values.output.startsWith("/")
       ? values.output
       : `${Deno.env.get("INIT_CWD") ?? Deno.cwd()}/${values.output}`;
-    const code = await build({ target, output });
+    const code = await build({ target, output, exclude: await docsExcludes() });
     if (code !== 0) return code;
   }
   return 0;

@@ -18,6 +18,8 @@ export interface AdminDeps {
   metrics: () => string;
   /** The content type of {@link metrics}' text. */
   metricsContentType: string;
+  /** The console's routes (`/`, `/api/…`), mounted beside the probes when given. */
+  console?: Hono;
 }
 
 const TEXT = { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" };
@@ -29,6 +31,7 @@ const TEXT = { "content-type": "text/plain; charset=utf-8", "cache-control": "no
  * - `GET /readyz`: 200 when config is loaded and the front and the socket
  *   listen; 503 while starting or draining (readiness).
  * - `GET /metrics`: Prometheus text.
+ * - `GET /` and `/api/…`: the console, when `deps.console` is given.
  *
  * @example
  * ```ts
@@ -47,6 +50,7 @@ export function createAdminApp(deps: AdminDeps): Hono {
     new Response(deps.metrics(), {
       headers: { "content-type": deps.metricsContentType, "cache-control": "no-store" },
     }));
+  if (deps.console) app.route("/", deps.console);
   app.notFound(() =>
     new Response("Not found: try /healthz, /readyz or /metrics\n", { status: 404, headers: TEXT })
   );

@@ -82,12 +82,14 @@ export async function check(options: CheckOptions): Promise<number> {
   output.out(`${count} operation${count === 1 ? "" : "s"} wired:`);
   const rows = [
     // The command last: it is the long one.
-    ["METHOD", "PATH", "CHANNEL", "TIMEOUT", "CMD"],
+    ["METHOD", "PATH", "CHANNEL", "TIMEOUT", "SECURITY", "CMD"],
     ...generation.operations.map((op) => [
       op.config.method.toUpperCase(),
       op.config.path,
       op.config.channel,
       formatDuration(op.config.timeoutMs),
+      // Schemes of one alternative joined by +, alternatives by |; "open" or "none".
+      generation.security.summaries.get(op.key) ?? "none",
       [op.config.program, ...op.config.args].map(quoteWord).join(" "),
     ]),
   ];

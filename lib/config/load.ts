@@ -17,6 +17,7 @@ import {
   OperationSchema,
   type RawResourceLimits,
 } from "./schema.ts";
+import { type SchemeConfig, SchemeConfigSchema } from "./security.ts";
 import { ENV_NAME, headerEnvName, isReservedEnvName } from "./reserved_env.ts";
 import { splitCommand } from "./split_command.ts";
 import { parseCpu, parseDuration, parseSize } from "./units.ts";
@@ -73,6 +74,8 @@ export interface OperationConfig {
   limits?: OperationLimits;
   /** Who the process runs as, when `user` is set. */
   user?: RunAs;
+  /** `security: open`: served without enforcing what the document requires. */
+  securityOpen: boolean;
   /** Line of the operation's block in the config file. */
   line?: number;
 }
@@ -86,6 +89,8 @@ export interface ServiceConfig {
   listen: ListenAddress;
   /** The admin listener (health, readiness, metrics); undefined when off. */
   admin?: ListenAddress;
+  /** Where the front serves the API reference (`/docs`); undefined when off. */
+  docs?: string;
   socket: string;
   socketMode: number;
   /** The socket file's group, when `socket-group` is set. */
@@ -99,6 +104,10 @@ export interface ServiceConfig {
   shutdownDelayMs: number;
   /** Then, how long in-flight requests may finish before their groups are killed. */
   shutdownTimeoutMs: number;
+  /** The `security` mapping as written (checked against the document by lib/security/). */
+  security: Record<string, SchemeConfig>;
+  /** Line of each `security` entry, by scheme name, for problems found later. */
+  securityLines: Record<string, number | undefined>;
   operations: OperationConfig[];
   /** Things worth saying at start that do not stop it. */
   warnings: Problem[];
@@ -296,6 +305,7 @@ function resolve(
   } else if (admin && typeof listen !== "string" && sameBinding(admin, listen)) {
     report(["admin"], `The admin listener cannot share the front's port ${admin.port}`);
   }
+  const docs = top<string | undefined>("docs", undefined);
   const socket = absolutePath(top("socket", DEFAULTS.socket), dir);
   if (new TextEncoder().encode(socket).length > MAX_SOCKET_PATH) {
     report(["socket"], `Socket path is longer than ${MAX_SOCKET_PATH} bytes: use a shorter path`);
@@ -330,6 +340,7 @@ function resolve(
     openapi: absolutePath(top("openapi", DEFAULTS.openapi), dir),
     listen: typeof listen === "string" ? { hostname: "0.0.0.0", port: 8080 } : listen,
     ...(admin && typeof admin !== "string" ? { admin } : {}),
+    ...(docs !== undefined ? { docs } : {}),
     socket,
     socketMode: parseInt(top("socket-mode", DEFAULTS.socketMode), 8),
     ...(typeof socketGroup === "number"
@@ -340,6 +351,7 @@ function resolve(
     maxBodyMemory: parseSize(top("max-body-memory", DEFAULTS.maxBodyMemory)),
     shutdownDelayMs: parseDuration(top("shutdown-delay", DEFAULTS.shutdownDelay)),
     shutdownTimeoutMs: parseDuration(top("shutdown-timeout", DEFAULTS.shutdownTimeout)),
+    ...resolveSecurity(data.security, locate),
     operations: [],
     warnings: [],
   };
@@ -548,6 +560,7 @@ function resolveOperation(
     afterExit: raw["after-exit"] ?? ctx.defaults["after-exit"],
     streamTimeoutMs: limit("stream-timeout", parseDuration),
     maxInflight: raw["max-inflight"],
+    securityOpen: raw.security === "open",
   };
   if (raw.timeout !== undefined && op.timeoutMs <= 0) {
     report(["timeout"], "The timeout must be greater than zero");
@@ -577,6 +590,28 @@ function resolveOperation(
     report(["group"], 'A group needs a user: set "user" too');
   }
   return op;
+}
+
+/**
+ * The `security` entries that pass the schema on their own (a bad one is
+ * reported by the schema and left out), with the line of each.
+ */
+function resolveSecurity(
+  value: unknown,
+  locate: Reporters["locate"],
+): Pick<ServiceConfig, "security" | "securityLines"> {
+  const security: Record<string, SchemeConfig> = {};
+  const securityLines: Record<string, number | undefined> = {};
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    return { security, securityLines };
+  }
+  for (const [name, entry] of Object.entries(value)) {
+    const parsed = SchemeConfigSchema.safeParse(entry);
+    if (!parsed.success) continue;
+    security[name] = parsed.data;
+    securityLines[name] = locate(["security", name], true);
+  }
+  return { security, securityLines };
 }
 
 /** The smallest memory limit accepted: below it, a bare number of bytes was surely meant as MiB. */
@@ -810,6 +845,13 @@ function formatKeyPath(path: PropertyKey[]): string {
 
 function knownKeysAt(path: PropertyKey[]): string[] {
   if (path.length === 0) return Object.keys(ConfigSchema.shape);
+  if (path[0] === "security") {
+    if (path.length === 2) return Object.keys(SchemeConfigSchema.shape);
+    if (path.length === 3 && path[2] === "hmac") {
+      return Object.keys(SchemeConfigSchema.shape.hmac.unwrap().shape);
+    }
+    return [];
+  }
   if (path[0] !== "paths") return [];
   if (path.length === 2) return [...HTTP_METHODS];
   if (path.length === 3) return Object.keys(OperationSchema.shape);

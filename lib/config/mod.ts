@@ -38,6 +38,7 @@ export {
   SHUTDOWN_KILL_WAIT_MS,
   STREAM_KILL_BACKSTOP_MS,
 } from "./schema.ts";
+export { type SchemeConfig, SecurityConfigSchema } from "./security.ts";
 export {
   ENV_NAME,
   headerEnvName,

@@ -18,6 +18,10 @@ export const RESERVED_ENV_NAMES: readonly string[] = [
   "UROCKET_DEADLINE_MS",
   "TRACEPARENT",
   "TRACESTATE",
+  "AUTH_SCHEME",
+  "AUTH_SUBJECT",
+  "AUTH_SCOPES",
+  "AUTH_CLAIMS",
 ];
 
 /**

@@ -9,6 +9,7 @@
 
 import { z } from "zod";
 import { parseCpu, parseDuration, parseSize } from "./units.ts";
+import { SecurityConfigSchema } from "./security.ts";
 
 /** HTTP methods an OpenAPI path item can hold, in the document's own order. */
 export const HTTP_METHODS = [
@@ -160,6 +161,13 @@ const operation = z.strictObject({
   group: userOrGroup(
     "The process's group (name in /etc/group, or gid); default: the user's own",
   ).optional(),
+  security: z.literal("open", {
+    error: 'The only value per operation is "open": schemes are configured under the ' +
+      "top-level security",
+  }).optional().meta({
+    description: "`open`: serve the operation without enforcing the security its document " +
+      "requires (warned at start)",
+  }),
 }).meta({
   // The id makes the generated JSON Schema define an operation once and refer to it per method.
   id: "operation",
@@ -188,8 +196,17 @@ export const ConfigSchema = z.strictObject({
     description: "Address of the HTTP front, host:port; [::]:8080 for IPv6; port 0 = any",
   }),
   admin: z.string().min(1).optional().meta({
-    description: "Address of the admin listener (/healthz, /readyz, /metrics), host:port; " +
-      "off when absent",
+    description: "Address of the admin listener (/healthz, /readyz, /metrics, the console at /), " +
+      "host:port; off when absent",
+  }),
+  docs: z.string({ error: 'Expected a path such as "/docs"' }).regex(
+    /^(\/[A-Za-z0-9._~!$&'()*+,;=:@-]+)+$/,
+    'Expected a path of plain segments such as "/docs" (no trailing slash, no braces, ? or #)',
+  ).refine((path) => !/\/\.\.?(\/|$)/.test(path), {
+    error: 'A "." or ".." segment would be resolved away by clients: name the path plainly',
+  }).optional().meta({
+    description: "Where the front serves the API reference page and the document " +
+      "(<docs>/openapi.json, <docs>/openapi.yaml); off when absent",
   }),
   socket: z.string().min(1).optional().meta({
     description: "Path of the unix socket that processes reply to",
@@ -222,6 +239,7 @@ export const ConfigSchema = z.strictObject({
   "shutdown-timeout": duration(
     "Then, how long in-flight requests may finish before their process groups are killed",
   ).optional(),
+  security: SecurityConfigSchema.optional(),
   paths: z.record(
     z.string().startsWith("/", { error: "A path must start with /" }),
     pathItem,

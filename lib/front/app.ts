@@ -10,7 +10,8 @@ import { Hono } from "hono";
 import { BodyBudget } from "../body_budget.ts";
 import type { Operation } from "../generation.ts";
 import { HttpProblem, problemResponse, toProblem } from "../problem.ts";
-import { type AccessRecord, exchange, type FrontDeps } from "./exchange.ts";
+import { type AccessRecord, bodyLimits, exchange, type FrontDeps, rawQuery } from "./exchange.ts";
+import { admit } from "./guard.ts";
 import { annotateDenoSpan, denoActiveSpan, traceContext } from "./trace.ts";
 
 export type { FrontDeps } from "./exchange.ts";
@@ -57,6 +58,15 @@ async function handle(request: Request, deps: FrontDeps): Promise<Response> {
     const clientId = request.headers.get("x-request-id");
     const outcome = record.outcome ?? "rejected";
     deps.metrics?.requestEnded({ operation: label, status, outcome });
+    deps.observer?.finished({
+      reqId: requestId,
+      operation: operation?.name,
+      method: request.method,
+      path: url.pathname,
+      status,
+      outcome,
+      durationMs: answeredMs || Math.round(performance.now() - started),
+    });
     deps.logger.info("access", {
       req_id: requestId,
       trace_id: trace.traceId,
@@ -71,6 +81,9 @@ async function handle(request: Request, deps: FrontDeps): Promise<Response> {
       ...(record.bytes !== undefined ? { bytes: record.bytes } : {}),
       ...(record.droppedLines ? { dropped_lines: record.droppedLines } : {}),
       ...(record.errors ? { errors: record.errors } : {}),
+      ...(record.authScheme !== undefined ? { auth_scheme: record.authScheme } : {}),
+      ...(record.authSubject !== undefined ? { auth_subject: record.authSubject } : {}),
+      ...(record.authError !== undefined ? { auth_error: record.authError } : {}),
     });
   };
   try {
@@ -100,6 +113,22 @@ async function handle(request: Request, deps: FrontDeps): Promise<Response> {
     }
     operation = match.value;
     label = operation.name;
+    deps.observer?.admitted({
+      reqId: requestId,
+      operation: operation.name,
+      method: request.method,
+      path: url.pathname,
+    });
+    // Security before the body is read, validation and the spawn (lib/front/guard.ts).
+    const admitted = operation.guard &&
+      await admit(operation.guard, {
+        request,
+        requestId,
+        query: rawQuery(request.url),
+        bodyLimits: bodyLimits(deps, operation.config),
+        record,
+        logger: deps.logger,
+      });
     const response = await exchange(deps, {
       request,
       requestId,
@@ -110,6 +139,7 @@ async function handle(request: Request, deps: FrontDeps): Promise<Response> {
       record,
       trace,
       onComplete: logAccess,
+      admitted,
     });
     if (record.outcome === "client_gone") {
       answeredMs = Math.round(performance.now() - started);

@@ -12,6 +12,7 @@ import type { BodyBudget } from "../body_budget.ts";
 import type { Generation, Operation } from "../generation.ts";
 import type { Logger } from "../log/logger.ts";
 import type { Metrics } from "../metrics/metrics.ts";
+import type { ExchangeObserver } from "../console/mod.ts";
 import type { ValidationError, Verdict } from "../openapi/validation/mod.ts";
 import type { PendingRequest, PendingRequests, ReplyEvent } from "../pending/registry.ts";
 import { buildChildEnv, checkExecSize } from "../process/env.ts";
@@ -19,7 +20,8 @@ import { ProcessGroup } from "../process/group.ts";
 import type { Spawner } from "../process/spawn.ts";
 import type { ProcessTable } from "../process/table.ts";
 import { HttpProblem } from "../problem.ts";
-import { encodePayload, payloadArgument, readBody } from "./payload.ts";
+import type { Admitted } from "./guard.ts";
+import { type BodyLimits, encodePayload, payloadArgument, readBody } from "./payload.ts";
 import { relay } from "./relay.ts";
 import type { TraceContext } from "./trace.ts";
 
@@ -52,6 +54,8 @@ export interface FrontDeps {
    * the front app makes one when none is given.
    */
   bodies?: BodyBudget;
+  /** Told each step of every request's life (the console); optional. */
+  observer?: ExchangeObserver;
 }
 
 /** How a request ended, for the access line. */
@@ -67,7 +71,12 @@ export type Outcome =
   | "stream_timeout"
   | "invalid_reply"
   | "oom_killed"
-  | "shutdown";
+  | "shutdown"
+  // Refused by the operation's security (lib/front/guard.ts).
+  | "unauthorized"
+  | "forbidden"
+  | "auth_busy"
+  | "auth_unavailable";
 
 /** Facts about a request the access line reports, filled in as it goes. */
 export interface AccessRecord {
@@ -79,6 +88,11 @@ export interface AccessRecord {
   bytes?: number;
   /** How the request or the reply broke the contract (capped list). */
   errors?: ValidationError[];
+  /** The scheme(s) the caller passed, and who it is: never a credential. */
+  authScheme?: string;
+  authSubject?: string;
+  /** Why credentials were refused (`scheme: reason`), for the log only. */
+  authError?: string;
 }
 
 /** Everything an exchange starts from. */
@@ -95,6 +109,8 @@ export interface ExchangeInput {
   trace?: TraceContext;
   /** Called once the response is complete (for a streamed reply: when its body has ended). */
   onComplete: (status: number) => void;
+  /** What the operation's security let through (absent when it has none). */
+  admitted?: Admitted;
 }
 
 /**
@@ -123,6 +139,7 @@ export async function exchange(deps: FrontDeps, input: ExchangeInput): Promise<R
     case "reply":
       if (op.validateOut && operation.validator) checkReply(waited.event, operation, record);
       record.outcome = "replied";
+      if (!(waited.event.reply.body instanceof Uint8Array)) deps.observer?.streaming(requestId);
       return respond(waited.event, {
         requestId,
         operation,
@@ -179,11 +196,7 @@ async function start(
 
   // Refused before the body is read, which may take up to body-timeout and max-body bytes.
   refuseWhenFull(deps, input);
-  const body = await readBody(request, {
-    maxBody: op.maxBody,
-    bodyTimeoutMs: op.bodyTimeoutMs,
-    budget: deps.bodies,
-  });
+  const body = input.admitted?.body ?? await readBody(request, bodyLimits(deps, op));
   if (op.validateIn && operation.validator) {
     const verdict = operation.validator.checkRequest({
       params: input.params,
@@ -216,7 +229,7 @@ async function start(
       requestId,
       uriPath: input.url.pathname,
       method: request.method,
-      queryString: rawQuery(request.url),
+      queryString: input.admitted?.queryString ?? rawQuery(request.url),
       contentType: payload.contentType,
       contentLength: payload.bytes.length,
       pathParams: input.params,
@@ -226,6 +239,8 @@ async function start(
       deadlineMs,
       traceparent: input.trace?.traceparent,
       tracestate: input.trace?.tracestate,
+      auth: input.admitted?.identity &&
+        { ...input.admitted.identity, claims: input.admitted.claims },
     },
     op.env,
     op.user?.home ? { ...deps.inheritedEnv, HOME: op.user.home } : deps.inheritedEnv,
@@ -267,6 +282,7 @@ async function start(
       timeoutMs: op.timeoutMs,
       killGraceMs: op.killGraceMs,
       onOutput: (stream, line, truncated) => {
+        deps.observer?.output(requestId, stream, line);
         const kept = deps.logger.offerOutput(stream, requestId, line, truncated);
         if (!kept) record.droppedLines = (record.droppedLines ?? 0) + 1;
       },
@@ -296,7 +312,18 @@ async function start(
   }
   record.pid = group.pid;
   slot.started(group);
+  deps.observer?.spawned(requestId, group.pid);
   group.ended.then((end) => {
+    deps.observer?.processEnded(requestId, {
+      pid: end.pid,
+      exitCode: end.exitCode,
+      signal: end.signal,
+      killReason: end.killReason,
+      lifetimeMs: end.lifetimeMs,
+      cpuMs: end.stats && round3(end.stats.cpuUserMs + end.stats.cpuSysMs),
+      maxRssKb: end.stats?.maxRssKb,
+      statsSource: end.stats?.source ?? "none",
+    });
     deps.logger.info("process_exit", {
       req_id: requestId,
       operation: operation.name,
@@ -329,6 +356,11 @@ async function start(
     });
   });
   return { pending, group };
+}
+
+/** The bounds of `operation`'s request body, counted in the front's body budget. */
+export function bodyLimits(deps: FrontDeps, op: Operation["config"]): BodyLimits {
+  return { maxBody: op.maxBody, bodyTimeoutMs: op.bodyTimeoutMs, budget: deps.bodies };
 }
 
 /**
@@ -371,7 +403,7 @@ function shuttingDown(): HttpProblem {
  * The query of `url` (a request's own, as Deno hands it over) exactly as the
  * client sent it, without `?`: `URL.search` re-encodes `"`, `'`, `<` and `>`.
  */
-function rawQuery(url: string): string {
+export function rawQuery(url: string): string {
   const start = url.indexOf("?");
   if (start === -1) return "";
   const end = url.indexOf("#", start);

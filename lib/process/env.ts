@@ -35,6 +35,14 @@ export interface RequestFacts {
   traceparent?: string;
   /** W3C `tracestate` passed on with it, when the client sent one. */
   tracestate?: string;
+  /** Who the caller is, when the operation's security let it through with credentials. */
+  auth?: {
+    scheme: string;
+    subject?: string;
+    scopes: string[];
+    /** The token's claims as JSON. */
+    claims?: string;
+  };
 }
 
 /**
@@ -70,6 +78,12 @@ export function buildChildEnv(
   // Configured env can never set these (reserved), so an absent trace leaves them unset.
   if (facts.traceparent !== undefined) env.TRACEPARENT = facts.traceparent;
   if (facts.tracestate !== undefined) env.TRACESTATE = facts.tracestate;
+  if (facts.auth) {
+    env.AUTH_SCHEME = facts.auth.scheme;
+    if (facts.auth.subject !== undefined) env.AUTH_SUBJECT = facts.auth.subject;
+    env.AUTH_SCOPES = facts.auth.scopes.join(" ");
+    if (facts.auth.claims !== undefined) env.AUTH_CLAIMS = facts.auth.claims;
+  }
   return env;
 }
 

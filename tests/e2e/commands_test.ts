@@ -230,9 +230,9 @@ paths:
         `  admin    127.0.0.1:0`,
         `  socket   ${uro.socket}`,
         "2 operations wired:",
-        "  METHOD  PATH         CHANNEL  TIMEOUT  CMD",
-        `  POST    /run         stdin    1500ms   ${fixtures}/marker.sh 'it'\\''s here'`,
-        `  GET     /run/{name}  cmdline  2m       ${fixtures}/marker.sh`,
+        "  METHOD  PATH         CHANNEL  TIMEOUT  SECURITY  CMD",
+        `  POST    /run         stdin    1500ms   none      ${fixtures}/marker.sh 'it'\\''s here'`,
+        `  GET     /run/{name}  cmdline  2m       none      ${fixtures}/marker.sh`,
         "Without config, answering 501: POST /other, GET /unwired",
         "",
       ]);

@@ -1,6 +1,15 @@
 import assert from "node:assert/strict";
-import { compileArgs, INCLUDES, missingRuntime, notUrocket } from "../../tools/compile.ts";
+import {
+  ASSETS,
+  compileArgs,
+  docsExcludes,
+  INCLUDES,
+  missingRuntime,
+  notUrocket,
+} from "../../tools/compile.ts";
 import { VERSION } from "../../lib/version.ts";
+
+const REPO = new URL("../../", import.meta.url).pathname;
 
 /** What `deno compile` 2.9.6 printed on a machine without internet access. */
 const NO_INTERNET = `Check main.ts
@@ -97,12 +106,37 @@ Deno.test({
   name: "compileArgs() embeds the spawn helper only in a binary for this machine's target",
   fn() {
     const here = compileArgs({ target: Deno.build.target, output: "/out/urocket" });
-    const includes = here.flatMap((a, i) => a === "--include" ? [here[i + 1]] : []);
-    assert.deepEqual(includes.map((path) => path.replace(/^.*\/build\//, "build/")), INCLUDES);
+    const includes = (args: string[]) =>
+      args.flatMap((a, i) => a === "--include" ? [args[i + 1].slice(REPO.length)] : []);
+    assert.deepEqual(includes(here), [...ASSETS, ...INCLUDES]);
     assert.ok(INCLUDES.includes("build/urocket-spawn"));
     const other = Deno.build.target.startsWith("x86_64")
       ? "aarch64-unknown-linux-gnu"
       : "x86_64-unknown-linux-gnu";
-    assert.ok(!compileArgs({ target: other, output: "/out/u" }).includes("--include"));
+    assert.deepEqual(includes(compileArgs({ target: other, output: "/out/u" })), ASSETS);
+  },
+});
+
+Deno.test({
+  name: "compileArgs() embeds the console's files in every binary, and they are the ones it serves",
+  async fn() {
+    assert.ok(ASSETS.includes("lib/console/static"));
+    for (const name of ["index.html", "console.js", "console.css"]) {
+      assert.ok((await Deno.stat(`${REPO}lib/console/static/${name}`)).isFile, name);
+    }
+  },
+});
+
+Deno.test({
+  name: "docsExcludes() leaves out swagger-ui-dist's unused files but keeps what the page loads",
+  async fn() {
+    const excluded = await docsExcludes();
+    const names = excluded.map((path) => path.slice(path.lastIndexOf("/") + 1));
+    for (const kept of ["swagger-ui-bundle.js", "swagger-ui.css", "absolute-path.js", "LICENSE"]) {
+      assert.ok(!names.includes(kept), `${kept} is embedded`);
+    }
+    assert.ok(names.includes("swagger-ui-bundle.js.map"), names.join(", "));
+    const args = compileArgs({ target: Deno.build.target, output: "/out/u", exclude: excluded });
+    assert.equal(args.filter((a) => a === "--exclude").length, excluded.length);
   },
 });

@@ -110,6 +110,8 @@ Deno.test("parseConfig() applies the documented top-level defaults to an empty f
     maxBodyMemory: 64 * 1024 * 1024,
     shutdownDelayMs: 5_000,
     shutdownTimeoutMs: 25_000,
+    security: {},
+    securityLines: {},
     operations: [],
     warnings: [],
   });
@@ -140,6 +142,7 @@ Deno.test("parseConfig() applies the documented defaults to an operation that se
     maxReply: 10 * 1024 * 1024,
     afterExit: "fail",
     streamTimeoutMs: 300_000,
+    securityOpen: false,
     maxInflight: undefined,
   });
 });
@@ -1362,4 +1365,36 @@ Deno.test("formatListen() writes back what parseListen() reads, brackets around 
     if (typeof address === "string") fail(address);
     strictEqual(formatListen(address), text);
   }
+});
+
+// --- security -------------------------------------------------------------------------------
+
+Deno.test("parseConfig() keeps the security mapping and suggests the key a scheme misspells", async () => {
+  const config = await load(
+    "security:\n  api_key: { keys-file: keys }\n  bearer:\n    jwks: jwks.json\n    issuer: i\n" +
+      "    audience: [a, b]\n    leeway: 30s\n" + withGet(...LIST, "      security: open"),
+  );
+  deepStrictEqual(config.security, {
+    api_key: { "keys-file": "keys" },
+    bearer: { jwks: "jwks.json", issuer: "i", audience: ["a", "b"], leeway: "30s" },
+  });
+  deepStrictEqual(config.securityLines, { api_key: 2, bearer: 3 });
+  strictEqual(operation(config, "get").securityOpen, true);
+  const typo = await onlyProblem("security:\n  api_key: { keys_file: keys }\n");
+  strictEqual(typo.key, "security.api_key.keys_file");
+  match(typo.message, /Unknown key "keys_file": did you mean "keys-file"\?/);
+  const hmac = await onlyProblem("security:\n  gh: { hmac: { secret-file: s, algorithm: md5 } }\n");
+  strictEqual(hmac.key, "security.gh.hmac.algorithm");
+});
+
+Deno.test('parseConfig() takes only "open" as an operation\'s security', async () => {
+  const problem = await onlyProblem(withGet(...LIST, "      security: closed"));
+  strictEqual(problem.key, "paths./pets.get.security");
+  match(problem.message, /The only value per operation is "open"/);
+});
+
+Deno.test("parseConfig() refuses an env that would set the caller's identity (AUTH_*)", async () => {
+  const problem = await onlyProblem(withGet(...LIST, "        env: [AUTH_SUBJECT=admin]"));
+  strictEqual(problem.key, "paths./pets.get.inject.env[0]");
+  match(problem.message, /AUTH_SUBJECT is set by urocket for every request/);
 });

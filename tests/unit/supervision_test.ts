@@ -29,6 +29,7 @@ function op(path: string, extra: Partial<OperationConfig> = {}): OperationConfig
     maxReply: 1,
     afterExit: "fail",
     streamTimeoutMs: 1000,
+    securityOpen: false,
     ...extra,
   };
 }
@@ -48,6 +49,8 @@ function config(
     maxBodyMemory: 1,
     shutdownDelayMs: 0,
     shutdownTimeoutMs: 0,
+    security: {},
+    securityLines: {},
     operations,
     warnings: [],
   };
