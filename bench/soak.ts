@@ -4,9 +4,11 @@
  * a request can go, twice to warm up and once measured, then checks from
  * the outside that nothing leaked: every request got its expected status, no
  * spawned process is alive, urocket's open descriptors and resident memory
- * are back to their level, nothing is pending. A last, hostile phase runs
- * the mix again beside hostile clients (idle connections, a log reader that
- * stops reading) and reports resident memory and descriptors after it.
+ * are back to their level, nothing is pending. A hostile phase runs the mix
+ * again beside hostile clients (idle connections, a log reader that stops
+ * reading) and reports resident memory and descriptors after it; an attack
+ * phase then runs it while attackers (bench/soak_hostile.ts) work on request
+ * bodies.
  *
  * Usage: deno task soak [--requests N] [--concurrency C] [--seed S]
  * (defaults 20,000 requests at concurrency 32). It reads /proc, so it runs
@@ -17,8 +19,15 @@
  */
 
 import { parseArgs } from "node:util";
-import { type Check, evaluate, type SoakMeasurements } from "./soak_checks.ts";
-import { idleConnections, stoppedLogReader } from "./soak_hostile.ts";
+import { allowedGrowthMiB, type Check, evaluate, type SoakMeasurements } from "./soak_checks.ts";
+import {
+  attackChecks,
+  type Attacker,
+  idleConnections,
+  stalledUploads,
+  stoppedLogReader,
+  tinyChunkBodies,
+} from "./soak_hostile.ts";
 
 const REPO = new URL("../", import.meta.url).pathname.replace(/\/$/, "");
 const HANDLER = `${REPO}/bench/soak_handler.sh`;
@@ -60,6 +69,8 @@ const SETTLE_MS = 60_000;
 const FD_SETTLE_MS = 10_000;
 /** Longest wait for any one answer: far past every timeout, so that the soak always ends. */
 const ANSWER_LIMIT_MS = 120_000;
+/** max-body-memory of the soak's config (its default: 64 MiB, above its max-body of 8 MiB). */
+const HOSTILE_BODY_MEMORY_MIB = 64;
 /** How long urocket may take to stop after SIGTERM before it is killed (and the soak fails). */
 const STOP_LIMIT_MS = 60_000;
 /** Idle connections held open to the front through the hostile phase. */
@@ -534,6 +545,8 @@ function configFor(dir: string, marker: string): unknown {
     timeout: "30s",
     "kill-grace": "1s",
     "max-body": "8MiB",
+    // Short enough for the hostile phase's stalled uploads to time out within it.
+    "body-timeout": "10s",
     paths: Object.fromEntries(
       MIX.map(([kind]) => [
         `/${kind}`,
@@ -553,6 +566,64 @@ function openapiFor(): unknown {
       }]),
     ),
   };
+}
+
+/**
+ * The attack phase, after the hostile one: the mix again, while attackers
+ * work on request bodies (see bench/soak_hostile.ts); then urocket's resident memory
+ * and descriptors once they have left. Its checks: the mix answered as
+ * expected, each attacker got only the answers it may, the peak stayed within max-body-memory and the
+ * measured run's own bound above the warm-ups, and the descriptors came back.
+ */
+async function attackPhase(
+  server: Server,
+  options: { requests: number; concurrency: number; rng: () => number },
+  baseline: { rss: number; fds: number; print: (line: string) => void },
+): Promise<Check[]> {
+  const pid = server.pid;
+  const [hostname, port] = String(server.start!.listen).split(/:(?=\d+$)/);
+  const target = { hostname, port: Number(port) };
+  const attackers: Attacker[] = [
+    tinyChunkBodies(target, { path: "/payload", chunks: 50_000, clients: 1 }),
+    // 40 MiB of the 64 MiB max-body-memory: the mix's payloads (4 at a time, up to 4 MiB) still fit.
+    stalledUploads(target, { path: "/replied", size: 1024 * 1024, connections: 40 }),
+  ];
+  const [result, peak] = await peakRssDuring(
+    pid,
+    runPhase(server, { name: "attack", ...options }),
+  );
+  const reports = await Promise.all(attackers.map((attacker) => attacker.stop()));
+  const fds = await settledFds(pid, baseline.fds);
+  const rss = rssMiB(pid);
+  baseline.print(
+    `${"attack".padEnd(12)} ${String(result.requests).padStart(8)} ${
+      result.seconds.toFixed(1).padStart(8)
+    } ${(result.requests / result.seconds).toFixed(0).padStart(7)} ${rss.toFixed(1).padStart(9)} ${
+      peak.toFixed(1).padStart(10)
+    } ${String(fds.length).padStart(5)}`,
+  );
+  const bound = HOSTILE_BODY_MEMORY_MIB + allowedGrowthMiB(options.requests);
+  return [
+    {
+      name: "attack: the mix got its expected answers alongside the attackers",
+      ok: result.answeredAsExpected === result.requests && result.mismatches.length === 0,
+      detail: `${result.answeredAsExpected}/${result.requests}` +
+        (result.mismatches.length ? `; first: ${result.mismatches.slice(0, 5).join("; ")}` : ""),
+    },
+    ...attackChecks(reports),
+    {
+      name: "attack: peak resident memory within max-body-memory above the warm-ups",
+      ok: peak - baseline.rss <= bound,
+      detail: `${baseline.rss.toFixed(1)} → peak ${peak.toFixed(1)} MiB, bound +${
+        bound.toFixed(1)
+      } MiB (max-body-memory ${HOSTILE_BODY_MEMORY_MIB} MiB and the measured run's bound)`,
+    },
+    {
+      name: "attack: open file descriptors back to their level once the attackers left",
+      ok: fds.length <= baseline.fds,
+      detail: `${baseline.fds} → ${fds.length}`,
+    },
+  ];
 }
 
 /** Runs the soak and reports on `print`. */
@@ -662,6 +733,11 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       `hostile: ${IDLE_CONNECTIONS} idle connections and a stopped log reader beside the mix; ` +
         `${logDropped} log lines dropped meanwhile`,
     );
+    const attack = await attackPhase(server, {
+      requests: options.requests,
+      concurrency: options.concurrency,
+      rng,
+    }, { rss: baselineRss, fds: baselineFds.length, print });
     const aliveBeforeStop = processesWith(marker);
     const { status, killed } = await server.stop();
     const alive = [...new Set([...aliveBeforeStop, ...processesWith(marker)])];
@@ -699,7 +775,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
         logDropped,
       },
     };
-    const checks = evaluate(measurements);
+    const checks = [...evaluate(measurements), ...attack];
     print("checks:");
     for (const check of checks) {
       print(`  ${check.ok ? "ok  " : "FAIL"} ${check.name}: ${check.detail}`);
@@ -717,8 +793,9 @@ const USAGE = `Usage: deno task soak [--requests N] [--concurrency C] [--seed S]
 
 Drives urocket with a random mix (replied, slow, timeout, crash, exit without
 reply, duplicate reply, late reply, client abort, multi-MiB payload): two
-warm-ups, then the measured run, each of N requests (default 20000) at
-concurrency C (default 32). Exits 1 when a check fails.`;
+warm-ups, then the measured run, then a hostile phase (the mix alongside
+bodies of one-byte chunks and stalled uploads), each of N requests (default
+20000) at concurrency C (default 32). Exits 1 when a check fails.`;
 
 if (import.meta.main) {
   let values;

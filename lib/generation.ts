@@ -296,6 +296,7 @@ export function settingChanges(old: ServiceConfig, next: ServiceConfig): string[
     ["socket-group", (c) => c.socketGroup?.gid],
     ["limits-enforce", (c) => c.limitsEnforce],
     ["max-inflight", (c) => c.maxInflight],
+    ["max-body-memory", (c) => c.maxBodyMemory],
     ["shutdown-delay", (c) => c.shutdownDelayMs],
     ["shutdown-timeout", (c) => c.shutdownTimeoutMs],
   ];

@@ -14,6 +14,7 @@ export type ProblemKind =
   | "forbidden"
   | "not_found"
   | "method_not_allowed"
+  | "request_timeout"
   | "payload_too_large"
   | "uri_too_long"
   | "headers_too_large"
@@ -36,6 +37,7 @@ const STATUS: Record<ProblemKind, number> = {
   forbidden: 403,
   not_found: 404,
   method_not_allowed: 405,
+  request_timeout: 408,
   payload_too_large: 413,
   uri_too_long: 414,
   unsupported_media_type: 415,
@@ -59,6 +61,7 @@ const TITLE: Record<ProblemKind, string> = {
   forbidden: "Forbidden",
   not_found: "Not Found",
   method_not_allowed: "Method Not Allowed",
+  request_timeout: "Request Timeout",
   payload_too_large: "Content Too Large",
   uri_too_long: "URI Too Long",
   unsupported_media_type: "Unsupported Media Type",

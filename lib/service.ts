@@ -186,6 +186,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   }
 
   const stopping = new AbortController();
+  const draining = new AbortController();
   // The console lives on the admin listener: without one, nothing observes the exchange.
   const consoleState = config.admin ? new ConsoleState() : undefined;
   const frontApp = createFrontApp({
@@ -197,6 +198,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     inheritedEnv: inheritedEnv(options.env),
     metrics,
     stopping: stopping.signal,
+    draining: draining.signal,
     observer: consoleState,
   });
   let frontServer: KeptServer<Deno.NetAddr>;
@@ -319,6 +321,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   const stop = async (reason: string) => {
     // First of all, so that load balancers stop sending before the front stops accepting.
     readiness = "draining";
+    draining.abort();
     const { shutdownDelayMs, shutdownTimeoutMs, operations } = generation.config;
     logger.info("shutdown", {
       reason,

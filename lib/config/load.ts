@@ -61,6 +61,8 @@ export interface OperationConfig {
   /** Reply path template on the socket, e.g. `/uri/{req_id}`. */
   outtake: string;
   timeoutMs: number;
+  /** From the request's headers to the end of its body; then 408. */
+  bodyTimeoutMs: number;
   killGraceMs: number;
   maxBody: number;
   maxReply: number;
@@ -99,6 +101,8 @@ export interface ServiceConfig {
   /** Whether urocket refuses to start when limits cannot be enforced. */
   limitsEnforce: "required" | "best-effort";
   maxInflight: number;
+  /** Bytes all request bodies being received may hold together. */
+  maxBodyMemory: number;
   /** After SIGTERM, how long the front still serves while /readyz answers 503. */
   shutdownDelayMs: number;
   /** Then, how long in-flight requests may finish before their groups are killed. */
@@ -137,6 +141,7 @@ export const DEFAULTS = {
   socket: "/tmp/urocket.sock",
   socketMode: "0600",
   timeout: "30s",
+  bodyTimeout: "30s",
   killGrace: "2s",
   maxBody: "1MiB",
   maxReply: "10MiB",
@@ -145,6 +150,8 @@ export const DEFAULTS = {
   streamTimeout: "5m",
   limitsEnforce: "required",
   maxInflight: 64,
+  /** Raised to the largest max-body when that is larger (see resolve()). */
+  maxBodyMemory: "64MiB",
   shutdownDelay: "5s",
   shutdownTimeout: "25s",
   outtake: "usocket://uri/{req_id}",
@@ -320,8 +327,10 @@ function resolve(
         "use a shorter folder",
     );
   }
+  const explicitBodyMemory = top<unknown>("max-body-memory", undefined) !== undefined;
   const defaults: Required<Pick<RawLimits, keyof RawLimits>> = {
     timeout: top("timeout", DEFAULTS.timeout),
+    "body-timeout": top("body-timeout", DEFAULTS.bodyTimeout),
     "kill-grace": top("kill-grace", DEFAULTS.killGrace),
     "max-body": top("max-body", DEFAULTS.maxBody),
     "max-reply": top("max-reply", DEFAULTS.maxReply),
@@ -331,6 +340,9 @@ function resolve(
   };
   if (parseDuration(defaults.timeout) <= 0) {
     report(["timeout"], "The timeout must be greater than zero");
+  }
+  if (parseDuration(defaults["body-timeout"]) <= 0) {
+    report(["body-timeout"], "The body-timeout must be greater than zero");
   }
   // Zero would cut every streamed reply as it starts.
   if (parseDuration(defaults["stream-timeout"]) <= 0) {
@@ -354,6 +366,7 @@ function resolve(
       : {}),
     limitsEnforce: top("limits-enforce", DEFAULTS.limitsEnforce),
     maxInflight: top("max-inflight", DEFAULTS.maxInflight),
+    maxBodyMemory: parseSize(top("max-body-memory", DEFAULTS.maxBodyMemory)),
     shutdownDelayMs: parseDuration(top("shutdown-delay", DEFAULTS.shutdownDelay)),
     shutdownTimeoutMs: parseDuration(top("shutdown-timeout", DEFAULTS.shutdownTimeout)),
     ...resolveSecurity(data.security, locate),
@@ -371,9 +384,8 @@ function resolve(
     );
   }
   const topLimits = top<RawResourceLimits | undefined>("limits", undefined);
-  const paths = data.paths;
-  if (typeof paths !== "object" || paths === null) return config;
-  for (const [path, item] of Object.entries(paths as Record<string, unknown>)) {
+  const paths = typeof data.paths === "object" && data.paths !== null ? data.paths : {};
+  for (const [path, item] of Object.entries(paths)) {
     if (typeof item !== "object" || item === null) continue;
     for (const [method, block] of Object.entries(item as Record<string, unknown>)) {
       if (!(HTTP_METHODS as readonly string[]).includes(method)) continue;
@@ -395,11 +407,40 @@ function resolve(
       config.operations.push({ ...op, line: locate(["paths", path, method], true) });
     }
   }
+  fitBodyMemory(config, explicitBodyMemory ? report : undefined);
   return config;
+}
+
+/**
+ * Makes room in `max-body-memory` for the largest body any operation accepts,
+ * which could otherwise never be received: the default grows to it; a value
+ * set in the file is reported (`report`) as too small.
+ */
+function fitBodyMemory(config: ServiceConfig, report?: Report): void {
+  let largest = { maxBody: 0, where: "" };
+  for (const op of config.operations) {
+    if (op.maxBody > largest.maxBody) {
+      largest = {
+        maxBody: op.maxBody,
+        where: `the max-body of ${op.method.toUpperCase()} ${op.path}`,
+      };
+    }
+  }
+  if (largest.maxBody <= config.maxBodyMemory) return;
+  if (!report) {
+    config.maxBodyMemory = largest.maxBody;
+    return;
+  }
+  report(
+    ["max-body-memory"],
+    `max-body-memory (${config.maxBodyMemory} bytes) is smaller than ${largest.where} ` +
+      `(${largest.maxBody} bytes), so such a body could never be received: raise max-body-memory`,
+  );
 }
 
 type RawLimits = {
   timeout?: string | number;
+  "body-timeout"?: string | number;
   "kill-grace"?: string | number;
   "max-body"?: string | number;
   "max-reply"?: string | number;
@@ -531,6 +572,7 @@ function resolveOperation(
     logStdout: raw.logstdout ?? false,
     outtake: typeof outtake === "string" ? outtake : "",
     timeoutMs: limit("timeout", parseDuration),
+    bodyTimeoutMs: limit("body-timeout", parseDuration),
     killGraceMs: limit("kill-grace", parseDuration),
     maxBody: limit("max-body", parseSize),
     maxReply: limit("max-reply", parseSize),
@@ -542,6 +584,9 @@ function resolveOperation(
   };
   if (raw.timeout !== undefined && op.timeoutMs <= 0) {
     report(["timeout"], "The timeout must be greater than zero");
+  }
+  if (raw["body-timeout"] !== undefined && op.bodyTimeoutMs <= 0) {
+    report(["body-timeout"], "The body-timeout must be greater than zero");
   }
   if (raw["stream-timeout"] !== undefined && op.streamTimeoutMs <= 0) {
     report(["stream-timeout"], "The stream-timeout must be greater than zero");

@@ -93,6 +93,10 @@ const afterExit = z.enum(["fail", "wait"]).meta({
 const sharedLimits = {
   timeout: duration("Time from spawn to reply; then 504 and the process group is killed")
     .optional(),
+  "body-timeout": duration(
+    "Time from the request's headers to the end of its body; then 408, the connection is " +
+      "closed and nothing is spawned",
+  ).optional(),
   "kill-grace": duration(
     "Time between SIGTERM and SIGKILL to the process group",
     SHUTDOWN_KILL_WAIT_MS,
@@ -229,6 +233,10 @@ export const ConfigSchema = z.strictObject({
   "max-inflight": z.int().min(1).optional().meta({
     description: "Cap on live process groups of the whole instance; more gets 503",
   }),
+  "max-body-memory": size(
+    "Bytes all request bodies being received may hold together; a request whose body does " +
+      "not fit gets 503. Default 64MiB, or the largest max-body when that is larger",
+  ).optional(),
   "shutdown-delay": duration(
     "After SIGTERM, how long the front still serves while /readyz answers 503",
   ).optional(),

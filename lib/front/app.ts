@@ -7,9 +7,10 @@
  */
 
 import { Hono } from "hono";
+import { BodyBudget } from "../body_budget.ts";
 import type { Operation } from "../generation.ts";
 import { HttpProblem, problemResponse, toProblem } from "../problem.ts";
-import { type AccessRecord, exchange, type FrontDeps, rawQuery } from "./exchange.ts";
+import { type AccessRecord, bodyLimits, exchange, type FrontDeps, rawQuery } from "./exchange.ts";
 import { admit } from "./guard.ts";
 import { annotateDenoSpan, denoActiveSpan, traceContext } from "./trace.ts";
 
@@ -29,7 +30,11 @@ const MAX_CLIENT_ID = 128;
  */
 export function createFrontApp(deps: FrontDeps): Hono {
   const app = new Hono();
-  app.all("*", (c) => handle(c.req.raw, deps));
+  const front: FrontDeps = {
+    ...deps,
+    bodies: deps.bodies ?? new BodyBudget(() => deps.generation().config.maxBodyMemory),
+  };
+  app.all("*", (c) => handle(c.req.raw, front));
   return app;
 }
 
@@ -120,7 +125,7 @@ async function handle(request: Request, deps: FrontDeps): Promise<Response> {
         request,
         requestId,
         query: rawQuery(request.url),
-        maxBody: operation.config.maxBody,
+        bodyLimits: bodyLimits(deps, operation.config),
         record,
         logger: deps.logger,
       });
@@ -142,7 +147,7 @@ async function handle(request: Request, deps: FrontDeps): Promise<Response> {
     } else {
       answered();
     }
-    return response;
+    return closeWhenDraining(response, deps);
   } catch (error) {
     const problem = toProblem(error);
     if (problem.kind === "internal") {
@@ -153,6 +158,16 @@ async function handle(request: Request, deps: FrontDeps): Promise<Response> {
     }
     answered();
     logAccess(problem.status);
-    return problemResponse(problem, requestId);
+    return closeWhenDraining(problemResponse(problem, requestId), deps);
   }
+}
+
+/**
+ * While urocket drains, `Connection: close` on every answer: a keep-alive
+ * client then opens a new connection for its next request (to another
+ * instance) instead of sending it on one that is about to close.
+ */
+function closeWhenDraining(response: Response, deps: FrontDeps): Response {
+  if (deps.draining?.aborted) response.headers.set("connection", "close");
+  return response;
 }

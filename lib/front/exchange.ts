@@ -8,6 +8,7 @@
 
 // The backstop is the config's: stream-timeout's bound leaves room for it below a timer's limit.
 import { STREAM_KILL_BACKSTOP_MS } from "../config/mod.ts";
+import type { BodyBudget } from "../body_budget.ts";
 import type { Generation, Operation } from "../generation.ts";
 import type { Logger } from "../log/logger.ts";
 import type { Metrics } from "../metrics/metrics.ts";
@@ -20,7 +21,7 @@ import type { Spawner } from "../process/spawn.ts";
 import type { ProcessTable } from "../process/table.ts";
 import { HttpProblem } from "../problem.ts";
 import type { Admitted } from "./guard.ts";
-import { encodePayload, payloadArgument, readBody } from "./payload.ts";
+import { type BodyLimits, encodePayload, payloadArgument, readBody } from "./payload.ts";
 import { relay } from "./relay.ts";
 import type { TraceContext } from "./trace.ts";
 
@@ -42,6 +43,17 @@ export interface FrontDeps {
    * groups are killed; none is spawned any more.
    */
   stopping?: AbortSignal;
+  /**
+   * Aborted when urocket starts to drain (the first signal): every answer
+   * then carries `Connection: close`, so that keep-alive clients open a new
+   * connection (to another instance) rather than reuse one about to close.
+   */
+  draining?: AbortSignal;
+  /**
+   * Counts the bytes of request bodies being received (`max-body-memory`);
+   * the front app makes one when none is given.
+   */
+  bodies?: BodyBudget;
   /** Told each step of every request's life (the console); optional. */
   observer?: ExchangeObserver;
 }
@@ -182,7 +194,9 @@ async function start(
   const op = operation.config;
   const config = generation.config;
 
-  const body = input.admitted?.body ?? await readBody(request, op.maxBody);
+  // Refused before the body is read, which may take up to body-timeout and max-body bytes.
+  refuseWhenFull(deps, input);
+  const body = input.admitted?.body ?? await readBody(request, bodyLimits(deps, op));
   if (op.validateIn && operation.validator) {
     const verdict = operation.validator.checkRequest({
       params: input.params,
@@ -239,18 +253,8 @@ async function start(
     );
   }
 
-  if (deps.stopping?.aborted) {
-    record.outcome = "shutdown";
-    throw shuttingDown();
-  }
-  if (
-    deps.processes.live >= config.maxInflight ||
-    (op.maxInflight !== undefined && deps.processes.liveFor(operation.key) >= op.maxInflight)
-  ) {
-    throw new HttpProblem("overloaded", "Too many requests in flight: try again shortly", {
-      headers: { "retry-after": "1" },
-    });
-  }
+  // Again: the state may have changed while the body arrived.
+  refuseWhenFull(deps, input);
   // Taken in the same turn as the check above: requests arriving while this spawn is under way
   // count it.
   const slot = deps.processes.reserve(operation.key);
@@ -363,6 +367,31 @@ async function start(
     });
   });
   return { pending, group };
+}
+
+/** The bounds of `operation`'s request body, counted in the front's body budget. */
+export function bodyLimits(deps: FrontDeps, op: Operation["config"]): BodyLimits {
+  return { maxBody: op.maxBody, bodyTimeoutMs: op.bodyTimeoutMs, budget: deps.bodies };
+}
+
+/**
+ * Refuses the request when urocket no longer spawns (503, shutting down) or
+ * when `max-inflight` process groups are live (503 with `Retry-After`).
+ */
+function refuseWhenFull(deps: FrontDeps, { operation, generation, record }: ExchangeInput): void {
+  if (deps.stopping?.aborted) {
+    record.outcome = "shutdown";
+    throw shuttingDown();
+  }
+  const max = operation.config.maxInflight;
+  if (
+    deps.processes.live >= generation.config.maxInflight ||
+    (max !== undefined && deps.processes.liveFor(operation.key) >= max)
+  ) {
+    throw new HttpProblem("overloaded", "Too many requests in flight: try again shortly", {
+      headers: { "retry-after": "1" },
+    });
+  }
 }
 
 type Waited =

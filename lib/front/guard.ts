@@ -10,7 +10,7 @@ import type { Logger } from "../log/logger.ts";
 import { HttpProblem } from "../problem.ts";
 import { checkGuard, type Guard, type Identity, withoutCredentials } from "../security/mod.ts";
 import type { AccessRecord } from "./exchange.ts";
-import { readBody } from "./payload.ts";
+import { type BodyLimits, readBody } from "./payload.ts";
 
 /** AUTH_CLAIMS beyond this many bytes is left out (with a warning): it would crowd the environment. */
 export const MAX_CLAIMS_BYTES = 8 * 1024;
@@ -32,7 +32,8 @@ export interface AdmitInput {
   requestId: string;
   /** The raw query, without `?`. */
   query: string;
-  maxBody: number;
+  /** The operation's body bounds, for a scheme that reads the body (HMAC). */
+  bodyLimits: BodyLimits;
   record: AccessRecord;
   logger: Logger;
 }
@@ -48,7 +49,7 @@ export async function admit(guard: Guard, input: AdmitInput): Promise<Admitted> 
   const decision = await checkGuard(guard, {
     headers: request.headers,
     query: input.query,
-    body: () => body ??= readBody(request, input.maxBody),
+    body: () => body ??= readBody(request, input.bodyLimits),
   });
   switch (decision.kind) {
     case "allowed": {

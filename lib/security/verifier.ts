@@ -11,8 +11,9 @@ export interface CredentialSource {
   /** The raw query string, without `?`. */
   query: string;
   /**
-   * Reads the body within the operation's `max-body` (HMAC schemes only);
-   * every call after the first gets the same bytes.
+   * Reads the body within the operation's `max-body`, `body-timeout` and
+   * `max-body-memory` (HMAC schemes only); every call after the first gets
+   * the same bytes.
    */
   body(): Promise<Uint8Array<ArrayBuffer>>;
 }

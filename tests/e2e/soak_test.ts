@@ -5,9 +5,9 @@ const REPO = new URL("../../", import.meta.url).pathname;
 
 Deno.test({
   name: "a short soak (1,000 requests of the whole mix, after two warm-ups, then 1,000 beside " +
-    "hostile clients) leaks nothing",
+    "hostile clients, then 1,000 alongside attackers) leaks nothing",
   ...E2E,
-  // Four phases of 1,000 requests take about 40 s; leave room for a busy machine.
+  // Five phases of 1,000 requests take about a minute; leave room for a busy machine.
   timeout: 240_000,
   async fn() {
     const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
@@ -28,6 +28,11 @@ Deno.test({
         "the hostile phase: every request got its expected status: 1000/1000",
         "the hostile phase: open file descriptors back to their level once its clients left",
         "the hostile phase: resident memory within its bound",
+        "attack: the mix got its expected answers alongside the attackers: 1000/1000",
+        "attack: tiny chunks got only the answers they may",
+        "attack: stalled uploads got only the answers they may",
+        "attack: peak resident memory within max-body-memory above the warm-ups",
+        "attack: open file descriptors back to their level once the attackers left",
       ]
     ) {
       assert.ok(report.includes(`ok   ${check}`), `${check}\n${report}`);

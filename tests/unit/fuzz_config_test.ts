@@ -48,6 +48,8 @@ const KEYS = [
   "socket",
   "socket-mode",
   "timeout",
+  "body-timeout",
+  "max-body-memory",
   "kill-grace",
   "max-body",
   "max-reply",
@@ -192,6 +194,7 @@ const operationBlock = fc.record({
   }, { requiredKeys: ["cmd"] })),
   outtake: mostly(fc.constantFrom("usocket://uri/{req_id}", "usocket://r/{req_id}/done")),
   timeout: mostly(duration),
+  "body-timeout": mostly(duration),
   "kill-grace": mostly(duration),
   "max-body": mostly(size),
   "max-reply": mostly(size),
@@ -209,7 +212,9 @@ const config = fc.record({
   socket: mostly(fc.constantFrom("/tmp/u.sock", "run/u.sock")),
   "socket-mode": mostly(fc.constantFrom("0600", "0660", "600")),
   timeout: mostly(duration),
+  "body-timeout": mostly(duration),
   "max-body": mostly(size),
+  "max-body-memory": mostly(size),
   "max-inflight": mostly(fc.integer({ min: 1, max: 1000 })),
   openapi: mostly(fc.constantFrom("openapi.yaml", "/srv/app/openapi.json")),
   paths: mostly(fc.dictionary(
@@ -274,7 +279,10 @@ function assertUsable(config: ServiceConfig): void {
     }
     ok(!op.passHeaders.some((h) => h.toLowerCase() === "proxy"), `${where}: Proxy never passed`);
     ok(op.timeoutMs > 0, `${where}: timeout is positive`);
-    for (const n of [op.timeoutMs, op.killGraceMs, op.maxBody, op.maxReply, op.streamTimeoutMs]) {
+    ok(op.bodyTimeoutMs > 0, `${where}: body-timeout is positive`);
+    ok(op.maxBody <= config.maxBodyMemory, `${where}: its largest body fits in max-body-memory`);
+    const limits = [op.timeoutMs, op.bodyTimeoutMs, op.killGraceMs, op.maxBody, op.maxReply];
+    for (const n of [...limits, op.streamTimeoutMs]) {
       ok(Number.isSafeInteger(n) && n >= 0, `${where}: limits are whole, non-negative numbers`);
     }
     ok(

@@ -107,6 +107,7 @@ Deno.test("parseConfig() applies the documented top-level defaults to an empty f
     socketMode: 0o600,
     limitsEnforce: "required",
     maxInflight: 64,
+    maxBodyMemory: 64 * 1024 * 1024,
     shutdownDelayMs: 5_000,
     shutdownTimeoutMs: 25_000,
     security: {},
@@ -135,6 +136,7 @@ Deno.test("parseConfig() applies the documented defaults to an operation that se
     logStdout: false,
     outtake: "/uri/{req_id}",
     timeoutMs: 30_000,
+    bodyTimeoutMs: 30_000,
     killGraceMs: 2_000,
     maxBody: 1024 * 1024,
     maxReply: 10 * 1024 * 1024,
@@ -154,6 +156,7 @@ Deno.test("parseConfig() reads every top-level key", async () => {
       "socket: run/urocket.sock",
       'socket-mode: "0660"',
       "max-inflight: 3",
+      "max-body-memory: 8MiB",
       "",
     ].join("\n"),
   );
@@ -162,6 +165,7 @@ Deno.test("parseConfig() reads every top-level key", async () => {
   strictEqual(config.socket, "/srv/app/run/urocket.sock");
   strictEqual(config.socketMode, 0o660);
   strictEqual(config.maxInflight, 3);
+  strictEqual(config.maxBodyMemory, 8 * 1024 * 1024);
 });
 
 Deno.test("parseConfig() reads a listen address without a host as 0.0.0.0", async () => {
@@ -173,6 +177,7 @@ Deno.test("parseConfig() passes the top-level limits down to every operation", a
   const config = await load(
     [
       "timeout: 5s",
+      "body-timeout: 3s",
       "kill-grace: 500ms",
       "max-body: 10KiB",
       "max-reply: 2MB",
@@ -183,6 +188,7 @@ Deno.test("parseConfig() passes the top-level limits down to every operation", a
   );
   const op = operation(config, "get");
   strictEqual(op.timeoutMs, 5_000);
+  strictEqual(op.bodyTimeoutMs, 3_000);
   strictEqual(op.killGraceMs, 500);
   strictEqual(op.maxBody, 10 * 1024);
   strictEqual(op.maxReply, 2_000_000);
@@ -195,6 +201,7 @@ Deno.test("parseConfig() lets an operation override the top-level limits", async
     "timeout: 5s\nmax-body: 10KiB\nafter-exit: wait\n" +
       withGet(
         "      timeout: 2m",
+        "      body-timeout: 250ms",
         "      kill-grace: 1",
         "      max-body: 1M",
         "      max-reply: 512",
@@ -206,6 +213,7 @@ Deno.test("parseConfig() lets an operation override the top-level limits", async
   );
   const op = operation(config, "get");
   strictEqual(op.timeoutMs, 120_000);
+  strictEqual(op.bodyTimeoutMs, 250);
   strictEqual(op.killGraceMs, 1_000);
   strictEqual(op.maxBody, 1_000_000);
   strictEqual(op.maxReply, 512);
@@ -815,6 +823,38 @@ Deno.test("parseConfig() refuses a zero stream-timeout, which would cut every st
   strictEqual(problem.message, "The stream-timeout must be greater than zero");
   const top = await problemsOf("stream-timeout: 0\n" + withGet(...LIST));
   deepStrictEqual(top.map((p) => [p.key, p.line]), [["stream-timeout", 1]]);
+});
+
+Deno.test("parseConfig() refuses a zero body-timeout, which would refuse every body", async () => {
+  const problem = await onlyProblem(withGet("      body-timeout: 0", ...LIST));
+  strictEqual(problem.key, "paths./pets.get.body-timeout");
+  strictEqual(problem.message, "The body-timeout must be greater than zero");
+  const top = await problemsOf("body-timeout: 0s\n" + withGet(...LIST));
+  deepStrictEqual(top.map((p) => [p.key, p.line]), [["body-timeout", 1]]);
+});
+
+Deno.test("parseConfig() reads body-timeout with the duration syntax of timeout", async () => {
+  const problem = await onlyProblem(withGet("      body-timeout: soon", ...LIST));
+  strictEqual(problem.key, "paths./pets.get.body-timeout");
+  match(problem.message, /Invalid duration "soon"/);
+});
+
+Deno.test("parseConfig() raises the default max-body-memory to the largest max-body", async () => {
+  const config = await load(withGet("      max-body: 100MiB", ...LIST));
+  strictEqual(config.maxBodyMemory, 100 * 1024 * 1024);
+});
+
+Deno.test("parseConfig() refuses a max-body-memory smaller than an operation's max-body", async () => {
+  const problem = await onlyProblem(
+    "max-body-memory: 1MiB\n" + withGet("      max-body: 2MiB", ...LIST),
+  );
+  strictEqual(problem.key, "max-body-memory");
+  strictEqual(problem.line, 1);
+  strictEqual(
+    problem.message,
+    "max-body-memory (1048576 bytes) is smaller than the max-body of GET /pets (2097152 bytes), " +
+      "so such a body could never be received: raise max-body-memory",
+  );
 });
 
 Deno.test("parseConfig() refuses a timeout longer than a timer can wait", async () => {

@@ -145,12 +145,12 @@ Deno.test("payloadArgument() refuses a payload of MAX_ARG_BYTES or more with 413
 
 Deno.test("readBody() reads a body within max-body", async () => {
   const request = new Request("http://front/pets", { method: "POST", body: "hello" });
-  deepStrictEqual(await readBody(request, 5), bytes("hello"));
+  deepStrictEqual(await readBody(request, { maxBody: 5 }), bytes("hello"));
 });
 
 Deno.test("readBody() reads a request without a body as empty", async () => {
   const request = new Request("http://front/pets");
-  deepStrictEqual(await readBody(request, 0), new Uint8Array());
+  deepStrictEqual(await readBody(request, { maxBody: 0 }), new Uint8Array());
 });
 
 Deno.test("readBody() refuses a declared Content-Length over max-body with 413 before reading", async () => {
@@ -160,7 +160,7 @@ Deno.test("readBody() refuses a declared Content-Length over max-body with 413 b
     body: stream,
     headers: { "content-length": "10" },
   });
-  await rejects(readBody(request, 9), (error: unknown) => {
+  await rejects(readBody(request, { maxBody: 9 }), (error: unknown) => {
     isProblem("payload_too_large", 413)(error);
     match((error as Error).message, /max-body \(9 bytes\)/);
     return true;
@@ -173,7 +173,7 @@ Deno.test("readBody() refuses a body without Content-Length once it passes max-b
   const { stream, state } = streamOf([bytes("01234"), bytes("56789"), bytes("abcde")]);
   const request = new Request("http://front/pets", { method: "POST", body: stream });
   strictEqual(request.headers.get("content-length"), null);
-  await rejects(readBody(request, 9), isProblem("payload_too_large", 413));
+  await rejects(readBody(request, { maxBody: 9 }), isProblem("payload_too_large", 413));
   strictEqual(state.cancelled, true);
   strictEqual(state.pulled <= 2, true, "read on after the limit was passed");
 });
@@ -181,7 +181,7 @@ Deno.test("readBody() refuses a body without Content-Length once it passes max-b
 Deno.test("readBody() accepts a streamed body of exactly max-body", async () => {
   const { stream } = streamOf([bytes("01234"), bytes("5678")]);
   const request = new Request("http://front/pets", { method: "POST", body: stream });
-  deepStrictEqual(await readBody(request, 9), bytes("012345678"));
+  deepStrictEqual(await readBody(request, { maxBody: 9 }), bytes("012345678"));
 });
 
 Deno.test("readBody() answers 400, not 500, to a body that breaks off (the client left mid-body)", async () => {
@@ -191,7 +191,7 @@ Deno.test("readBody() answers 400, not 500, to a body that breaks off (the clien
     },
   });
   const request = new Request("http://front/pets", { method: "POST", body: stream });
-  await rejects(readBody(request, 100), (error: unknown) => {
+  await rejects(readBody(request, { maxBody: 100 }), (error: unknown) => {
     isProblem("bad_request", 400)(error);
     strictEqual((error as Error).message, "The request body ended before it was complete");
     strictEqual(((error as Error).cause as Error).message, "connection reset");
