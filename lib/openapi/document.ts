@@ -12,17 +12,15 @@ import {
   isObject,
   type JsonObject,
   parseJsonOrYaml,
-  resolvePointer,
 } from "./json.ts";
+import { loadRefFiles, localRefProblems, type RefProblem } from "./ref_files.ts";
 import {
   childPointer,
   type DocumentFiles,
   fileUrl,
   followMember,
-  loadRefFiles,
   type Location,
   type Resolved,
-  walkRefs,
 } from "./refs.ts";
 
 export { escapePointer, isObject, type Json, type JsonObject, resolvePointer } from "./json.ts";
@@ -51,8 +49,9 @@ export class DocumentError extends Error {
 
   constructor(file: string, problems: DocumentProblem[]) {
     super(
-      problems.map((p) => `${file}${p.line ? `:${p.line}` : ""}: ${p.pointer || "/"}: ${p.message}`)
-        .join("\n"),
+      problems.map((p) =>
+        `${p.file ?? file}${p.line ? `:${p.line}` : ""}: ${p.pointer || "/"}: ${p.message}`
+      ).join("\n"),
     );
     this.name = "DocumentError";
     this.file = file;
@@ -127,20 +126,33 @@ export async function loadDocument(file: string): Promise<OpenApiDocument> {
     }]);
   }
   const document = checkDocumentText(text, file);
-  const { files, problems } = await loadRefFiles(document.url, document.raw, {
-    read: (path) => Deno.readTextFile(path),
-  });
-  if (problems.length > 0) {
-    throw new DocumentError(
-      file,
-      problems.map((p) => ({
-        pointer: p.pointer,
-        message: p.message,
-        ...(p.file !== file ? { file: p.file } : {}),
-      })),
-    );
-  }
+  const { files, problems } = await loadRefFiles(document.url, document.raw, { read: readFile });
+  if (problems.length > 0) throw new DocumentError(file, problems.map(documentProblem(file)));
   return { ...document, files, operations: listOperations(files, document.url) };
+}
+
+/**
+ * Reads a file a `$ref` names. Only a regular file: reading a FIFO would
+ * block the start for ever, and a device may never end. Synchronously: the
+ * files are read one after the other anyway, and the async calls cost
+ * about 100 ms more over DigitalOcean's 1,483 files.
+ */
+function readFile(path: string): Promise<string> {
+  try {
+    if (!Deno.statSync(path).isFile) throw new Error("not a regular file");
+    return Promise.resolve(Deno.readTextFileSync(path));
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+/** A `$ref` problem as a problem of the document at `file`, naming its own file when another. */
+function documentProblem(file: string): (problem: RefProblem) => DocumentProblem {
+  return (p) => ({
+    pointer: p.pointer,
+    message: p.message,
+    ...(p.file !== file ? { file: p.file } : {}),
+  });
 }
 
 /**
@@ -153,10 +165,15 @@ export async function loadDocument(file: string): Promise<OpenApiDocument> {
  */
 export function parseDocumentText(text: string, file: string): OpenApiDocument {
   const document = checkDocumentText(text, file);
+  const problems = localRefProblems(document.url, document.raw);
+  if (problems.length > 0) throw new DocumentError(file, problems.map(documentProblem(file)));
   return { ...document, operations: listOperations(document.files, document.url) };
 }
 
-/** Parses and checks `text`; operations are listed by the caller, once the files are known. */
+/**
+ * Parses `text` and checks what it holds, not its `$ref`s; operations are
+ * listed by the caller, once the files are known.
+ */
 function checkDocumentText(text: string, file: string): Omit<OpenApiDocument, "operations"> {
   let raw: unknown;
   try {
@@ -196,11 +213,6 @@ function checkDocumentText(text: string, file: string): Omit<OpenApiDocument, "o
   if (!isObject(raw.paths)) {
     problems.push({ pointer: "/paths", message: "The document has no paths object" });
   }
-  walkRefs(raw, "", (ref, pointer) => {
-    if (ref.startsWith("#") && resolvePointer(raw as JsonObject, ref.slice(1)) === undefined) {
-      problems.push({ pointer, message: `$ref ${JSON.stringify(ref)} does not resolve` });
-    }
-  });
   if (problems.length > 0) throw new DocumentError(file, problems);
   const doc = raw as JsonObject;
   const url = fileUrl(file);

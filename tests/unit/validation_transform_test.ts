@@ -55,10 +55,9 @@ Owner: { type: object }
 A: { nullable: true, allOf: [{ $ref: "#/components/schemas/Owner" }] }
 B: { $ref: "#/components/schemas/Owner", nullable: true }
 `);
-  deepStrictEqual(out.A, {
-    anyOf: [{ allOf: [{ $ref: "#/components/schemas/Owner" }] }, { type: "null" }],
-  });
-  deepStrictEqual(out.B, { anyOf: [{ $ref: "#/components/schemas/Owner" }, { type: "null" }] });
+  const owner = `${URL_}#/components/schemas/Owner`;
+  deepStrictEqual(out.A, { anyOf: [{ allOf: [{ $ref: owner }] }, { type: "null" }] });
+  deepStrictEqual(out.B, { anyOf: [{ $ref: owner }, { type: "null" }] });
 });
 
 Deno.test("the nullable rewrite lets Ajv accept null beside allOf and still check the object", () => {
@@ -93,7 +92,7 @@ Pet:
   deepStrictEqual(transformed(yaml, { direction: "request" }).Pet, {
     type: "object",
     required: ["name", "secret"],
-    properties: parse(yaml).Pet.properties,
+    properties: { ...parse(yaml).Pet.properties, ref: { $ref: `${URL_}#/components/schemas/Id` } },
   });
   deepStrictEqual((transformed(yaml, { direction: "response" }).Pet as JsonObject).required, [
     "id",
@@ -139,7 +138,9 @@ Pet:
   discriminator: { propertyName: kind }
 Dog: { type: object }
 `);
-  deepStrictEqual(out.Pet, { oneOf: [{ type: "object" }, { $ref: "#/components/schemas/Dog" }] });
+  deepStrictEqual(out.Pet, {
+    oneOf: [{ type: "object" }, { $ref: `${URL_}#/components/schemas/Dog` }],
+  });
 });
 
 Deno.test("transformFiles() maps a base discriminator to the schemas that extend it", () => {
@@ -222,4 +223,32 @@ Payment:
   strictEqual(valid(yaml, "Payment", { method: "cash" }), true);
   strictEqual(valid(yaml, "Payment", { method: "cheque" }), false);
   strictEqual(valid(yaml, "Payment", {}), false);
+});
+
+Deno.test("transformFiles() makes $refs into files absolute, so a file named whole resolves its own $refs", () => {
+  const files = new Map<string, Json>([
+    [URL_, {
+      openapi: "3.0.3",
+      components: { schemas: { Pet: { $ref: "models/pet.yml" } } },
+    }],
+    ["file:///srv/api/models/pet.yml", {
+      type: "object",
+      required: ["owner", "tag"],
+      properties: { owner: { $ref: "../shared/owner.yml" }, tag: { $ref: "#/definitions/Tag" } },
+      definitions: { Tag: { type: "string" } },
+    }],
+    ["file:///srv/api/shared/owner.yml", { type: "object", required: ["name"] }],
+  ]);
+  const out = transformFiles(files, { version: "3.0", direction: "request" });
+  deepStrictEqual((out.get("file:///srv/api/models/pet.yml") as JsonObject).properties, {
+    owner: { $ref: "file:///srv/api/shared/owner.yml#" },
+    tag: { $ref: "file:///srv/api/models/pet.yml#/definitions/Tag" },
+  });
+  // Ajv looks the $refs of a file named whole up from the file that names it: before, it found
+  // no ../shared/owner.yml next to openapi.yaml, and failed to compile.
+  const set = new SchemaSet({ version: "3.0", files });
+  const check = (data: unknown) =>
+    set.check(`${URL_}#/components/schemas/Pet`, data, { view: "request", coerce: false });
+  strictEqual(check({ owner: { name: "Ann" }, tag: "a" }), null);
+  strictEqual(check({ owner: {}, tag: 1 })?.length, 2);
 });

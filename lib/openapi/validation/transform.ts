@@ -12,6 +12,11 @@
  *   that names no schema is an error.
  * - `readOnly` properties are not required in requests, `writeOnly`
  *   properties not in replies: one copy per direction.
+ * - A `$ref` into a file becomes absolute (`file:///…/models/pet.yml#/…`):
+ *   Ajv resolves the `$ref`s of a file that a `$ref` names whole
+ *   (`models/pet.yml`, as split documents write them) against the file that
+ *   names it, so that `../shared/meta.yml` in it would be looked for in the
+ *   wrong folder.
  *
  * @module
  */
@@ -22,6 +27,7 @@ import {
   DATA_KEYS,
   type DocumentFiles,
   follow,
+  isRemote,
   type Location,
   locationUri,
   NAME_MAPS,
@@ -87,6 +93,10 @@ function visit(node: Json, pointer: string, named: boolean, ctx: Context): Json 
 
 /** Rewrites one object that may be a schema; `original` is the user's, `out` the copy so far. */
 function rewrite(original: JsonObject, out: JsonObject, pointer: string, ctx: Context): Json {
+  if (typeof out.$ref === "string") {
+    const target = refTarget(ctx.url, out.$ref);
+    if (target && !isRemote(target.url)) out.$ref = locationUri(target);
+  }
   if (Array.isArray(out.required) && isObject(original.properties)) {
     const hidden = ctx.direction === "request" ? "readOnly" : "writeOnly";
     const properties = original.properties;
