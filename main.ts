@@ -21,9 +21,10 @@ Usage:
   urocket [serve] [--config FILE]
       Serve the operations (the default command).
       e.g. urocket --config examples/petstore/urocket-service.yaml
-  urocket check [--config FILE]
+  urocket check [--config FILE] [--verbose]
       Load and validate everything serve would, without listening or spawning; print every
-      problem, or the operations wired. Exit 0 when fine, 2 when not.
+      problem, or the base path and the operations wired (--verbose: and every operation
+      without config). Exit 0 when fine, 2 when not.
       e.g. urocket check --config urocket-service.yaml
   urocket reply [--status N] [--header 'Name: value']... [--content-type T] [--stream] [BODY]
       Reply from a handler (reads UROCKET_REPLY_URL, UROCKET_SOCKET, REQUEST_ID); the body is
@@ -54,7 +55,7 @@ const CONFIG: Options = { config: { type: "string", short: "c" } };
 /** Each command's own options, beside --help and --version. */
 const OPTIONS: Record<Command, Options> = {
   serve: CONFIG,
-  check: CONFIG,
+  check: { ...CONFIG, verbose: { type: "boolean", short: "v" } },
   reply: {
     status: { type: "string" },
     header: { type: "string", multiple: true },
@@ -123,7 +124,12 @@ export async function main(args: string[]): Promise<number> {
       return await serve(configFile);
     case "check": {
       const { check } = await import("./lib/cli/check.ts");
-      return await check({ configFile, env: Deno.env.toObject(), output: stdio });
+      return await check({
+        configFile,
+        env: Deno.env.toObject(),
+        output: stdio,
+        verbose: values.verbose === true,
+      });
     }
     case "reply": {
       const { sendReply } = await import("./lib/cli/reply.ts");
