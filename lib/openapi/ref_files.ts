@@ -71,7 +71,7 @@ class Crawl {
         const target = refTarget(location.url, ref);
         this.links.push({ from: { url: location.url, pointer }, ref, target });
         if (!target || isRemote(target.url)) return;
-        const key = `${refShape} ${locationUri(target)}`;
+        const key = `${refShape} ${target.url}#${target.pointer}`;
         if (this.#seen.has(key)) return;
         this.#seen.add(key);
         const visit = { location: target, shape: refShape };
@@ -148,28 +148,35 @@ function problemsOf(crawl: Crawl, failed: ReadonlyMap<string, string>): RefProbl
   // A place walked as two shapes (a schema and a parameter's) lists its $refs twice.
   const reported = new Set<string>();
   for (const { from, ref, target } of crawl.links) {
-    const at = locationUri(from);
+    const at = `${from.url}#${from.pointer}`;
     if (reported.has(at)) continue;
     reported.add(at);
     const problem = (message: string) =>
       problems.push({ file: filePath(from.url), pointer: from.pointer, message });
     if (!target) {
       problem(`$ref ${JSON.stringify(ref)} is not a valid URI reference`);
-    } else if (failed.has(target.url)) {
-      const reason = failed.get(target.url);
+      continue;
+    }
+    const reason = failed.get(target.url);
+    if (reason !== undefined) {
       problem(
         `$ref ${JSON.stringify(ref)} does not resolve: cannot load ${
           filePath(target.url)
         }: ${reason}`,
       );
-    } else if (!files.has(target.url)) {
       continue;
-    } else if (!resolveLocation(files, target)) {
+    }
+    if (!files.has(target.url)) continue;
+    const resolved = resolveLocation(files, target);
+    if (!resolved) {
       problem(
         `$ref ${JSON.stringify(ref)} does not resolve` +
           (target.url === from.url ? "" : `: ${filePath(target.url)} has no ${target.pointer}`),
       );
-    } else if (chainLoops(files, from.url, ref)) {
+    } else if (
+      isObject(resolved.value) && typeof resolved.value.$ref === "string" &&
+      chainLoops(files, from.url, ref)
+    ) {
       problem(
         `$ref ${
           JSON.stringify(ref)

@@ -55,9 +55,10 @@ Owner: { type: object }
 A: { nullable: true, allOf: [{ $ref: "#/components/schemas/Owner" }] }
 B: { $ref: "#/components/schemas/Owner", nullable: true }
 `);
-  const owner = `${URL_}#/components/schemas/Owner`;
-  deepStrictEqual(out.A, { anyOf: [{ allOf: [{ $ref: owner }] }, { type: "null" }] });
-  deepStrictEqual(out.B, { anyOf: [{ $ref: owner }, { type: "null" }] });
+  deepStrictEqual(out.A, {
+    anyOf: [{ allOf: [{ $ref: "#/components/schemas/Owner" }] }, { type: "null" }],
+  });
+  deepStrictEqual(out.B, { anyOf: [{ $ref: "#/components/schemas/Owner" }, { type: "null" }] });
 });
 
 Deno.test("the nullable rewrite lets Ajv accept null beside allOf and still check the object", () => {
@@ -92,7 +93,7 @@ Pet:
   deepStrictEqual(transformed(yaml, { direction: "request" }).Pet, {
     type: "object",
     required: ["name", "secret"],
-    properties: { ...parse(yaml).Pet.properties, ref: { $ref: `${URL_}#/components/schemas/Id` } },
+    properties: parse(yaml).Pet.properties,
   });
   deepStrictEqual((transformed(yaml, { direction: "response" }).Pet as JsonObject).required, [
     "id",
@@ -138,9 +139,7 @@ Pet:
   discriminator: { propertyName: kind }
 Dog: { type: object }
 `);
-  deepStrictEqual(out.Pet, {
-    oneOf: [{ type: "object" }, { $ref: `${URL_}#/components/schemas/Dog` }],
-  });
+  deepStrictEqual(out.Pet, { oneOf: [{ type: "object" }, { $ref: "#/components/schemas/Dog" }] });
 });
 
 Deno.test("transformFiles() maps a base discriminator to the schemas that extend it", () => {

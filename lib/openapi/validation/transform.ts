@@ -12,11 +12,12 @@
  *   that names no schema is an error.
  * - `readOnly` properties are not required in requests, `writeOnly`
  *   properties not in replies: one copy per direction.
- * - A `$ref` into a file becomes absolute (`file:///…/models/pet.yml#/…`):
- *   Ajv resolves the `$ref`s of a file that a `$ref` names whole
- *   (`models/pet.yml`, as split documents write them) against the file that
- *   names it, so that `../shared/meta.yml` in it would be looked for in the
- *   wrong folder.
+ * - The `$ref`s of the files beside the document become absolute
+ *   (`file:///…/shared/meta.yml#`): Ajv resolves the `$ref`s of a file that
+ *   a `$ref` names whole (`models/pet.yml`, as split documents write them)
+ *   against the file that names it, so that `../shared/meta.yml` or
+ *   `#/definitions/Tag` in it would be looked for in the wrong file. The
+ *   document's own local `$ref`s stay as written: nothing names it whole.
  *
  * @module
  */
@@ -64,7 +65,8 @@ export interface TransformOptions {
 export function transformFiles(files: DocumentFiles, options: TransformOptions): Map<string, Json> {
   const out = new Map<string, Json>();
   for (const [url, root] of files) {
-    out.set(url, visit(root, "", false, { ...options, files, url, root }));
+    const isDocument = isObject(root) && typeof root.openapi === "string";
+    out.set(url, visit(root, "", false, { ...options, files, url, root, isDocument }));
   }
   return out;
 }
@@ -74,6 +76,8 @@ interface Context extends TransformOptions {
   /** The file being rewritten. */
   url: string;
   root: Json;
+  /** Whether the file is the document itself, not a file its `$ref`s name. */
+  isDocument: boolean;
 }
 
 function visit(node: Json, pointer: string, named: boolean, ctx: Context): Json {
@@ -93,7 +97,7 @@ function visit(node: Json, pointer: string, named: boolean, ctx: Context): Json 
 
 /** Rewrites one object that may be a schema; `original` is the user's, `out` the copy so far. */
 function rewrite(original: JsonObject, out: JsonObject, pointer: string, ctx: Context): Json {
-  if (typeof out.$ref === "string") {
+  if (typeof out.$ref === "string" && !(ctx.isDocument && out.$ref.startsWith("#"))) {
     const target = refTarget(ctx.url, out.$ref);
     if (target && !isRemote(target.url)) out.$ref = locationUri(target);
   }
