@@ -24,19 +24,20 @@ async function refusal(file: string): Promise<DocumentError> {
   return error;
 }
 
-Deno.test("loadDocument() loads a document split over 2,400 files, each once", async () => {
-  const dir = await folder(generatedSplitDocument(600));
+Deno.test("loadDocument() loads a document split over more than 1,000 files, each once", async () => {
+  // The end-to-end test serves one of 2,400 files; this one is over the 1,000 files once refused.
+  const dir = await folder(generatedSplitDocument(300));
   try {
     const document = await loadDocument(`${dir}/openapi.yaml`);
-    strictEqual(document.operations.length, 600);
+    strictEqual(document.operations.length, 300);
     // The document, four files per operation and the two shared ones.
-    strictEqual(document.files.size, 1 + 600 * 4 + 2);
-    const last = document.operations[599];
+    strictEqual(document.files.size, 1 + 300 * 4 + 2);
+    const last = document.operations[299];
     deepStrictEqual(
       [last.path, last.method, last.parameters.map((p) => p.name), last.requestBody?.required],
-      ["/things599/{id}", "put", ["id"], true],
+      ["/things299/{id}", "put", ["id"], true],
     );
-    strictEqual(last.location.url, fileUrl(`${dir}/resources/thing599/path.yml`));
+    strictEqual(last.location.url, fileUrl(`${dir}/resources/thing299/path.yml`));
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
