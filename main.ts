@@ -21,9 +21,10 @@ Usage:
   urocket [serve] [--config FILE]
       Serve the operations (the default command).
       e.g. urocket --config urocket-service.yaml
-  urocket check [--config FILE]
+  urocket check [--config FILE] [--verbose]
       Load and validate everything serve would, without listening or spawning; print every
-      problem, or the operations wired. Exit 0 when fine, 2 when not.
+      problem, or the base path and the operations wired (--verbose: and every operation
+      without config). Exit 0 when fine, 2 when not.
       e.g. urocket check --config urocket-service.yaml
   urocket reply [--status N] [--header 'Name: value']... [--content-type T] [--stream] [BODY]
       Reply from a handler (reads UROCKET_REPLY_URL, UROCKET_SOCKET, REQUEST_ID); the body is
@@ -72,7 +73,12 @@ export async function main(args: string[]): Promise<number> {
       return await serve(configFile);
     case "check": {
       const { check } = await import("./lib/cli/check.ts");
-      return await check({ configFile, env: Deno.env.toObject(), output: stdio });
+      return await check({
+        configFile,
+        env: Deno.env.toObject(),
+        output: stdio,
+        verbose: values.verbose === true,
+      });
     }
     case "reply": {
       const { sendReply } = await import("./lib/cli/reply.ts");

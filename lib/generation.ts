@@ -57,12 +57,41 @@ export interface Generation {
   /** Routes every document operation; `null` marks one without config (501). */
   router: Router<Operation | null>;
   operations: Operation[];
+  /**
+   * The prefix of every route, `""` for none: `base-path` when set, else the
+   * path of the document's `servers[0].url`.
+   */
+  basePath: string;
+  /** Document operations without config, as `METHOD /path`: they answer 501. */
+  unwired: string[];
   /** Distinct outtake path templates. */
   outtakes: string[];
   /** Things said once at start that do not stop it. */
   warnings: Problem[];
   /** The remote key sets, and what guards each operation (`urocket check` shows it). */
   security: { runtime: SecurityRuntime; summaries: Map<string, string> };
+}
+
+/** Most operations without config one line names; past that, it gives their number only. */
+const UNWIRED_NAMED = 10;
+
+/**
+ * One line about the document operations without config, however many: a
+ * large public document may have hundreds, and one warning each would bury
+ * everything else. Past {@link UNWIRED_NAMED} it names none:
+ * `urocket check --verbose` lists them.
+ */
+export function unwiredSummary(unwired: readonly string[]): string {
+  const n = unwired.length;
+  const head = unwiredCount(n);
+  return n <= UNWIRED_NAMED
+    ? `${head}: ${unwired.join(", ")}`
+    : `${head} (urocket check --verbose lists them)`;
+}
+
+/** `3 operations without config answer 501`. */
+export function unwiredCount(n: number): string {
+  return `${n} operation${n === 1 ? "" : "s"} without config answer${n === 1 ? "s" : ""} 501`;
 }
 
 /**
@@ -158,18 +187,12 @@ export async function loadGeneration(file: string, options: LoadOptions): Promis
   const configured = new Map(
     operations.map((op) => [`${op.document.method} ${op.document.path}`, op]),
   );
-  for (const docOp of document.operations) {
-    if (!configured.has(`${docOp.method} ${docOp.path}`)) {
-      warnings.push({
-        file: document.file,
-        key: docOp.pointer,
-        message: `${docOp.method.toUpperCase()} ${docOp.path} has no config in ${config.file}: ` +
-          "it answers 501",
-      });
-    }
+  if (config.basePath === undefined && document.basePathNote) {
+    warnings.push({ file: document.file, key: "/servers/0/url", message: document.basePathNote });
   }
+  const basePath = config.basePath ?? document.basePath;
   const router = new Router<Operation | null>(
-    document.basePath,
+    basePath,
     document.operations.map((docOp) => ({
       path: docOp.path,
       method: docOp.method,
@@ -183,6 +206,10 @@ export async function loadGeneration(file: string, options: LoadOptions): Promis
     document,
     router,
     operations,
+    basePath,
+    unwired: document.operations
+      .filter((docOp) => !configured.has(`${docOp.method} ${docOp.path}`))
+      .map((docOp) => `${docOp.method.toUpperCase()} ${docOp.path}`),
     outtakes: [...new Set(operations.map((op) => op.config.outtake))],
     warnings,
     security: { runtime: security.runtime, summaries: security.summaries },
@@ -292,6 +319,7 @@ export function settingChanges(old: ServiceConfig, next: ServiceConfig): string[
   const keys: [string, (config: ServiceConfig) => unknown][] = [
     ["openapi", (c) => c.openapi],
     ["docs", (c) => c.docs],
+    ["base-path", (c) => c.basePath],
     ["socket-mode", (c) => c.socketMode],
     ["socket-group", (c) => c.socketGroup?.gid],
     ["limits-enforce", (c) => c.limitsEnforce],

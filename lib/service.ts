@@ -25,6 +25,7 @@ import {
   operationChanges,
   restartOnly,
   settingChanges,
+  unwiredSummary,
 } from "./generation.ts";
 import { LOG_EXIT_WAIT_MS, type Logger } from "./log/logger.ts";
 import { EXPOSITION_CONTENT_TYPE, Metrics } from "./metrics/metrics.ts";
@@ -277,6 +278,8 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     listen: formatListen(front),
     ...(adminServer ? { admin: formatListen(adminServer.addr) } : {}),
     socket: config.socket,
+    base_path: generation.basePath || "/",
+    routes: generation.document.operations.length,
     operations: generation.operations.length,
     pid: Deno.pid,
     ...(typeof nofile === "string" ? { nofile: null, nofile_unknown: nofile } : {
@@ -303,7 +306,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     });
   }
   let limits = logLimits(logger, verdict.limits, { kind: "none" });
-  logWarnings(logger, generation.warnings);
+  logWarnings(logger, generation);
 
   let stopPromise: Promise<void> | undefined;
   let forced = false;
@@ -428,7 +431,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     metrics.reloaded("applied");
     consoleState?.reloaded("applied");
     limits = logLimits(logger, nextVerdict.limits, limits);
-    logWarnings(logger, next!.warnings);
+    logWarnings(logger, next!);
   };
 
   return {
@@ -556,13 +559,21 @@ function logLimits(logger: Logger, state: LimitsState, before: LimitsState): Lim
   return state;
 }
 
-function logWarnings(logger: Logger, warnings: Problem[]): void {
-  for (const warning of warnings) {
+function logWarnings(logger: Logger, generation: Generation): void {
+  for (const warning of generation.warnings) {
     logger.warn("config_warning", {
       file: warning.file,
       line: warning.line,
       key: warning.key,
       message: warning.message,
+    });
+  }
+  if (generation.unwired.length > 0) {
+    logger.warn("config_warning", {
+      file: generation.config.file,
+      key: "paths",
+      message: unwiredSummary(generation.unwired),
+      unwired: generation.unwired.length,
     });
   }
 }

@@ -31,7 +31,7 @@ const CONFIG: Record<string, OptionSpec> = {
 /** Each command's options, beside `--help` and `--version`. */
 const OPTIONS: Record<Command, Record<string, OptionSpec>> = {
   serve: CONFIG,
-  check: CONFIG,
+  check: { ...CONFIG, verbose: { short: "v" } },
   reply: {
     status: { value: { placeholder: "N", example: "201" } },
     header: { value: { placeholder: "'Name: value'", example: "'X-Id: 7'" }, multiple: true },

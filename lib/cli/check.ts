@@ -15,7 +15,8 @@ import {
   inspectConfig,
   type Problem,
 } from "../config/mod.ts";
-import { type Generation, loadGeneration } from "../generation.ts";
+import { type Generation, loadGeneration, unwiredCount, unwiredSummary } from "../generation.ts";
+import { isObject } from "../openapi/json.ts";
 import { inspectSocketPath } from "../reply/socket.ts";
 import type { CliOutput } from "./output.ts";
 
@@ -26,6 +27,8 @@ export interface CheckOptions {
   /** The environment the server would run with (bare `env` names, `PATH` lookups). */
   env: Record<string, string>;
   output: CliOutput;
+  /** List every document operation without config, one per line, instead of their number. */
+  verbose?: boolean;
 }
 
 /**
@@ -74,13 +77,17 @@ export async function check(options: CheckOptions): Promise<number> {
   }
   for (const warning of generation.warnings) output.err(`warning: ${formatProblem(warning)}`);
   output.out(`${config.file}: ok, urocket would start with it`);
-  output.out(`  openapi  ${generation.document.file}`);
-  output.out(`  listen   ${formatListen(config.listen)}`);
-  output.out(`  admin    ${config.admin ? formatListen(config.admin) : "off"}`);
-  output.out(`  socket   ${config.socket}`);
+  const rows = [
+    ["openapi", generation.document.file],
+    ["base path", describeBasePath(generation)],
+    ["listen", formatListen(config.listen)],
+    ["admin", config.admin ? formatListen(config.admin) : "off"],
+    ["socket", config.socket],
+  ];
+  for (const [key, value] of rows) output.out(`  ${key.padEnd(9)}  ${value}`);
   const count = generation.operations.length;
   output.out(`${count} operation${count === 1 ? "" : "s"} wired:`);
-  const rows = [
+  const table = [
     // The command last: it is the long one.
     ["METHOD", "PATH", "CHANNEL", "TIMEOUT", "SECURITY", "CMD"],
     ...generation.operations.map((op) => [
@@ -93,16 +100,30 @@ export async function check(options: CheckOptions): Promise<number> {
       [op.config.program, ...op.config.args].map(quoteWord).join(" "),
     ]),
   ];
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
-  for (const row of rows) {
+  const widths = table[0].map((_, i) => Math.max(...table.map((row) => row[i].length)));
+  for (const row of table) {
     output.out("  " + row.map((cell, i) => cell.padEnd(widths[i])).join("  ").trimEnd());
   }
-  const wired = new Set(generation.operations.map((op) => op.key));
-  const unwired = generation.document.operations
-    .map((op) => `${op.method.toUpperCase()} ${op.path}`)
-    .filter((key) => !wired.has(key));
-  if (unwired.length > 0) output.out(`Without config, answering 501: ${unwired.join(", ")}`);
+  const { unwired } = generation;
+  if (unwired.length > 0 && options.verbose) {
+    output.out(`${unwiredCount(unwired.length)}:`);
+    for (const key of unwired) output.out(`  ${key}`);
+  } else if (unwired.length > 0) {
+    output.out(unwiredSummary(unwired));
+  }
   return 0;
+}
+
+/** The prefix of every route, where it comes from, and how many routes there are. */
+function describeBasePath({ basePath, config, document }: Generation): string {
+  const servers = document.raw.servers;
+  const from = config.basePath !== undefined
+    ? " (from base-path)"
+    : Array.isArray(servers) && isObject(servers[0]) && typeof servers[0].url === "string"
+    ? " (from servers[0].url)"
+    : "";
+  const n = document.operations.length;
+  return `${basePath || "/"}${from}, ${n} route${n === 1 ? "" : "s"}`;
 }
 
 /**

@@ -89,6 +89,12 @@ export interface ServiceConfig {
   file: string;
   /** Absolute path of the OpenAPI document. */
   openapi: string;
+  /**
+   * `base-path`, without its trailing slash (`""` for `/`): the prefix of
+   * every route, instead of the path of the document's `servers[0].url`.
+   * Undefined when not set.
+   */
+  basePath?: string;
   listen: ListenAddress;
   /** The admin listener (health, readiness, metrics); undefined when off. */
   admin?: ListenAddress;
@@ -348,6 +354,7 @@ function resolve(
   if (parseDuration(defaults["stream-timeout"]) <= 0) {
     report(["stream-timeout"], "The stream-timeout must be greater than zero");
   }
+  const basePath = top<string | undefined>("base-path", undefined);
   const socketGroupValue = top<string | number | undefined>("socket-group", undefined);
   const socketGroup = socketGroupValue === undefined
     ? undefined
@@ -356,6 +363,7 @@ function resolve(
   const config: ServiceConfig = {
     file: options.file,
     openapi: absolutePath(top("openapi", DEFAULTS.openapi), dir),
+    ...(basePath === undefined ? {} : { basePath: basePath.replace(/\/+$/, "") }),
     listen: typeof listen === "string" ? { hostname: "0.0.0.0", port: 8080 } : listen,
     ...(admin && typeof admin !== "string" ? { admin } : {}),
     ...(docs !== undefined ? { docs } : {}),

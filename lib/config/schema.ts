@@ -188,6 +188,34 @@ const pathItem = z.strictObject(
   >,
 );
 
+/** The characters of a `base-path` segment: RFC 3986's `pchar`, percent-encoding aside. */
+const BASE_PATH_CHARS = "A-Za-z0-9._~!$&'()*+,;=:@-";
+
+/**
+ * What is wrong with a `base-path` value, if anything. It is compared with
+ * the raw request path, so it must be written as clients send it: no
+ * query, template or dot segment, nothing a client would percent-encode.
+ */
+export function basePathProblem(value: string): string | undefined {
+  if (!value.startsWith("/")) {
+    return 'A base path must start with /, e.g. "/api/v3" ("/" serves at the root)';
+  }
+  if (/[?#]/.test(value)) return "A base path is a path: it has no query (?) or fragment (#)";
+  if (/[{}]/.test(value)) {
+    return "A base path cannot hold a template ({…}): every route is served under one fixed prefix";
+  }
+  if (value.includes("//")) return "A base path cannot have an empty segment (//)";
+  if (value.split("/").some((segment) => segment === "." || segment === "..")) {
+    return 'A base path cannot have a "." or ".." segment: clients resolve them away';
+  }
+  const bad = new RegExp(`[^/${BASE_PATH_CHARS}]`).exec(value);
+  if (bad) {
+    return `A base path may hold letters, digits and - . _ ~ ! $ & ' ( ) * + , ; = : @ ` +
+      `between its slashes, not ${JSON.stringify(bad[0])}`;
+  }
+  return undefined;
+}
+
 /**
  * The schema of the whole config file. Every object is strict, so a
  * misspelt key is an error rather than a silently ignored setting.
@@ -195,6 +223,14 @@ const pathItem = z.strictObject(
 export const ConfigSchema = z.strictObject({
   openapi: z.string().min(1).optional().meta({
     description: "The OpenAPI document (YAML or JSON); relative to the config file's folder",
+  }),
+  "base-path": z.string().superRefine((value, ctx) => {
+    const problem = basePathProblem(value);
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
+  }).optional().meta({
+    description: "Path prefix of every route, e.g. /api/v3; / serves at the root. " +
+      "Default: the path of the document's servers[0].url",
+    pattern: `^(/[${BASE_PATH_CHARS}]+)*/?$`,
   }),
   listen: z.string().min(1).optional().meta({
     description: "Address of the HTTP front, host:port; [::]:8080 for IPv6; port 0 = any",

@@ -8,7 +8,7 @@
 
 import { Hono } from "hono";
 import { BodyBudget } from "../body_budget.ts";
-import type { Operation } from "../generation.ts";
+import type { Generation, Operation } from "../generation.ts";
 import { HttpProblem, problemResponse, toProblem } from "../problem.ts";
 import { type AccessRecord, bodyLimits, exchange, type FrontDeps, rawQuery } from "./exchange.ts";
 import { admit } from "./guard.ts";
@@ -89,7 +89,7 @@ async function handle(request: Request, deps: FrontDeps): Promise<Response> {
   try {
     const match = generation.router.match(request.method, url.pathname);
     if (match.kind === "not_found") {
-      throw new HttpProblem("not_found", `No operation at ${JSON.stringify(url.pathname)}`);
+      throw new HttpProblem("not_found", notFoundDetail(generation.router, url.pathname));
     }
     if (match.kind === "bad_path") throw new HttpProblem("bad_request", match.detail);
     if (match.kind === "method_not_allowed") {
@@ -170,4 +170,18 @@ async function handle(request: Request, deps: FrontDeps): Promise<Response> {
 function closeWhenDraining(response: Response, deps: FrontDeps): Response {
   if (deps.draining?.aborted) response.headers.set("connection", "close");
   return response;
+}
+
+/**
+ * The detail of a 404: when the path would match an operation under the
+ * base path (it lacks the prefix, or has another), it says so — every route
+ * of a document whose `servers[0].url` is `https://host/api/v3` lives under
+ * `/api/v3`, which a client reading only `paths` does not expect.
+ */
+function notFoundDetail(router: Generation["router"], path: string): string {
+  const detail = `No operation at ${JSON.stringify(path)}`;
+  const suggested = router.suggest(path);
+  if (suggested === undefined) return detail;
+  return `${detail} (the base path is ${JSON.stringify(router.prefix || "/")}): ` +
+    `did you mean ${JSON.stringify(suggested)}?`;
 }

@@ -7,14 +7,7 @@
  * @module
  */
 
-import {
-  escapePointer,
-  isObject,
-  type Json,
-  type JsonObject,
-  parseJsonOrYaml,
-  resolvePointer,
-} from "./json.ts";
+import { escapePointer, isObject, type Json, type JsonObject, resolvePointer } from "./json.ts";
 
 /** Every file of a document by file URL: the document's own and those its refs name. */
 export type DocumentFiles = ReadonlyMap<string, Json>;
@@ -30,15 +23,6 @@ export interface Location {
 /** A location and the value found there. */
 export interface Resolved extends Location {
   value: Json;
-}
-
-/** One broken `$ref`, found while loading the files. */
-export interface RefProblem {
-  /** Path of the file holding the `$ref`. */
-  file: string;
-  /** JSON pointer of the `$ref` member in that file. */
-  pointer: string;
-  message: string;
 }
 
 /**
@@ -134,7 +118,7 @@ export function resolveLocation(files: DocumentFiles, location: Location): Resol
 }
 
 /** Most `$ref`s followed in a row before a chain counts as a loop. */
-const MAX_HOPS = 32;
+export const MAX_HOPS = 32;
 
 /**
  * Follows a chain of `$ref`s from `start` to the first value that is not a
@@ -194,8 +178,8 @@ export function isRemote(url: string): boolean {
  * OpenAPI object), with its JSON pointer — never for a map of names such as
  * `properties` itself. Data (`example`, `examples`, `default`, `enum`,
  * `const`) and extensions (`x-…`) are not walked, except as names of
- * properties. The one walk of the document, its files and its schemas, so
- * that what is checked at start is what is followed later.
+ * properties. The walk of a schema's subschemas; the document's own objects
+ * are walked by `walkStructure()` of structure.ts, which knows their kinds.
  */
 export function walkObjects(
   node: Json | undefined,
@@ -213,132 +197,4 @@ export function walkObjects(
       }
     }
   }
-}
-
-/** Calls `visit` for every `$ref` in `node`, with the JSON pointer of the `$ref` member. */
-export function walkRefs(
-  node: Json | undefined,
-  pointer: string,
-  visit: (ref: string, pointer: string) => void,
-): void {
-  walkObjects(node, pointer, (object, at) => {
-    if (typeof object.$ref === "string") visit(object.$ref, childPointer(at, "$ref"));
-  });
-}
-
-/**
- * Whether the chain of `$ref`s that starts with `ref` (in the file at
- * `base`) comes back to a place it passed, or is too long for
- * {@link follow}. A chain that ends (at a value, a broken link or another host) does
- * not loop: the broken link is reported where it is, a remote one is left
- * to the validation that needs it.
- */
-function chainLoops(files: DocumentFiles, base: string, ref: string): boolean {
-  const seen = new Set<string>();
-  let current = resolveRef(files, base, ref);
-  for (let hops = 1; current; hops++) {
-    if (!isObject(current.value) || typeof current.value.$ref !== "string") return false;
-    const at = locationUri(current);
-    // follow() resolves at most MAX_HOPS refs, the last of which must lead to a value.
-    if (seen.has(at) || hops + 1 >= MAX_HOPS) return true;
-    seen.add(at);
-    current = resolveRef(files, current.url, current.value.$ref);
-  }
-  return false;
-}
-
-/** Options of {@link loadRefFiles}. */
-export interface LoadRefFilesOptions {
-  /** Reads a file's text; injected so that tests need no disk. */
-  read: (path: string) => Promise<string>;
-  /** Most files loaded, against a runaway chain of generated files. Default 1,000. */
-  maxFiles?: number;
-}
-
-/**
- * Loads every file the document at `url` names in a `$ref`, transitively,
- * and checks that each such ref resolves. Refs to other hosts (`https:`)
- * are left alone: urocket never fetches at start or at run time.
- */
-export async function loadRefFiles(
-  url: string,
-  document: Json,
-  options: LoadRefFilesOptions,
-): Promise<{ files: Map<string, Json>; problems: RefProblem[] }> {
-  const files = new Map<string, Json>([[url, document]]);
-  const failed = new Map<string, string>();
-  const problems: RefProblem[] = [];
-  const refs: { from: Location; ref: string; target: Location }[] = [];
-  const queue = [url];
-  const maxFiles = options.maxFiles ?? 1000;
-  while (queue.length > 0) {
-    const current = queue.shift()!;
-    const found: { from: Location; ref: string; target: Location }[] = [];
-    walkRefs(files.get(current), "", (ref, pointer) => {
-      const from = { url: current, pointer };
-      const target = refTarget(current, ref);
-      if (!target) {
-        problems.push({
-          file: filePath(current),
-          pointer,
-          message: `$ref ${JSON.stringify(ref)} is not a valid URI reference`,
-        });
-        return;
-      }
-      // The document's own local refs are checked where it is parsed.
-      if (current === url && target.url === url) return;
-      if (isRemote(target.url)) return;
-      found.push({ from, ref, target });
-    });
-    for (const link of found) {
-      refs.push(link);
-      const target = link.target.url;
-      if (files.has(target) || failed.has(target)) continue;
-      if (files.size >= maxFiles) {
-        failed.set(target, `more than ${maxFiles} files are referenced`);
-        continue;
-      }
-      try {
-        const text = await options.read(filePath(target));
-        files.set(target, parseJsonOrYaml(text));
-        queue.push(target);
-      } catch (error) {
-        failed.set(target, (error as Error).message.split("\n")[0]);
-      }
-    }
-  }
-  for (const { from, ref, target } of refs) {
-    const reason = failed.get(target.url);
-    if (reason !== undefined) {
-      problems.push({
-        file: filePath(from.url),
-        pointer: from.pointer,
-        message: `$ref ${JSON.stringify(ref)} does not resolve: cannot load ${
-          filePath(target.url)
-        }: ${reason}`,
-      });
-    } else if (!resolveRef(files, from.url, ref)) {
-      problems.push({
-        file: filePath(from.url),
-        pointer: from.pointer,
-        message: `$ref ${JSON.stringify(ref)} does not resolve`,
-      });
-    }
-  }
-  // A chain of refs that comes back on itself resolves link by link and leads nowhere: what it
-  // stands for (a path item, a request body) would be silently missing.
-  for (const [file, root] of files) {
-    walkRefs(root, "", (ref, pointer) => {
-      if (chainLoops(files, file, ref)) {
-        problems.push({
-          file: filePath(file),
-          pointer,
-          message: `$ref ${
-            JSON.stringify(ref)
-          } leads to a chain of $refs that loops (or has ${MAX_HOPS} $refs or more)`,
-        });
-      }
-    });
-  }
-  return { files, problems };
 }

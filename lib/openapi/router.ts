@@ -46,6 +46,12 @@ interface Node<T> {
 const newNode = <T>(): Node<T> => ({ literals: new Map(), patterns: [] });
 
 /**
+ * Most leading segments {@link Router.suggest} drops: enough for prefixes
+ * such as `/api/v2`, and bounded, since any client can ask.
+ */
+const SUGGEST_SKIPS = 3;
+
+/**
  * A segment trie over the document's path templates.
  *
  * @example
@@ -100,18 +106,19 @@ export class Router<T> {
     });
   }
 
+  /** The path prefix every request path must start with: `""` for none, else `/v1`. */
+  get prefix(): string {
+    return this.#prefix;
+  }
+
   /**
    * Finds the route for `method` and the raw (percent-encoded) `path` of a
    * request. Path parameters come back percent-decoded.
    */
   match(method: string, path: string): RouteMatch<T> {
-    if (this.#prefix) {
-      if (path !== this.#prefix && !path.startsWith(this.#prefix + "/")) {
-        return { kind: "not_found" };
-      }
-      path = path.slice(this.#prefix.length) || "/";
-    }
-    const segments = splitPath(path);
+    const rest = this.#withoutPrefix(path);
+    if (rest === undefined) return { kind: "not_found" };
+    const segments = splitPath(rest);
     const decoded: (string | undefined)[] = segments.map(decodeSegment);
     const values: string[] = [];
     const found = this.#walk(this.#root, segments, decoded, 0, values);
@@ -135,6 +142,32 @@ export class Router<T> {
     const params: Record<string, string> = {};
     target.names.forEach((name, i) => params[name] = values[i]);
     return { kind: "found", value: target.value, template: target.template, params };
+  }
+
+  /**
+   * For a `path` that {@link match} found nothing at, the path of a route
+   * it likely meant: the same path under the prefix, or with its own first
+   * segments (another prefix, up to {@link SUGGEST_SKIPS}) swapped for the
+   * prefix. A route whose template is all parameters (`/{id}`) would fit
+   * anything, so it is never suggested.
+   */
+  suggest(path: string): string | undefined {
+    const segments = splitPath(this.#withoutPrefix(path) ?? path);
+    for (let skip = 0; skip <= SUGGEST_SKIPS && skip < segments.length; skip++) {
+      const rest = segments.slice(skip);
+      const found = this.#walk(this.#root, rest, rest.map(decodeSegment), 0, []);
+      if (found && splitPath(found.template!).some((segment) => !segment.includes("{"))) {
+        return `${this.#prefix}/${rest.join("/")}`;
+      }
+    }
+    return undefined;
+  }
+
+  /** `path` without the prefix (`/` for the prefix itself); `undefined` when it is not under it. */
+  #withoutPrefix(path: string): string | undefined {
+    if (!this.#prefix) return path;
+    if (path !== this.#prefix && !path.startsWith(this.#prefix + "/")) return undefined;
+    return path.slice(this.#prefix.length) || "/";
   }
 
   #walk(

@@ -206,22 +206,74 @@ paths:
       const fixtures = `${REPO}/tests/e2e/fixtures`;
       assert.deepEqual(result.stdout.split("\n"), [
         `${dir}/urocket-service.yaml: ok, urocket would start with it`,
-        `  openapi  ${dir}/openapi.yaml`,
-        `  listen   127.0.0.1:${taken.addr.port}`,
-        `  admin    127.0.0.1:0`,
-        `  socket   ${uro.socket}`,
+        `  openapi    ${dir}/openapi.yaml`,
+        "  base path  /, 4 routes",
+        `  listen     127.0.0.1:${taken.addr.port}`,
+        `  admin      127.0.0.1:0`,
+        `  socket     ${uro.socket}`,
         "2 operations wired:",
         "  METHOD  PATH         CHANNEL  TIMEOUT  SECURITY  CMD",
         `  POST    /run         stdin    1500ms   none      ${fixtures}/marker.sh 'it'\\''s here'`,
         `  GET     /run/{name}  cmdline  2m       none      ${fixtures}/marker.sh`,
-        "Without config, answering 501: POST /other, GET /unwired",
+        "2 operations without config answer 501: POST /other, GET /unwired",
         "",
       ]);
-      assert.match(result.stderr, /warning: .*POST \/other has no config/);
+      assert.doesNotMatch(result.stderr, /warning:/);
       assert.deepEqual([...Deno.readDirSync(`${dir}/markers`)], [], "nothing was spawned");
     } finally {
       taken.close();
       await uro.stop();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "urocket check prints the base path and its origin, and one line for many unwired operations",
+  ...E2E,
+  async fn() {
+    const paths = Array.from(
+      { length: 300 },
+      (_, i) => `  /things/${i}:\n    get: { responses: { "200": { description: ok } } }\n`,
+    ).join("");
+    const dir = await folder({
+      "openapi.yaml": `openapi: 3.0.3
+info: { title: many, version: "1" }
+servers: [{ url: "https://{region}.api.example.com/v2" }]
+paths:
+${paths}`,
+      "urocket-service.yaml": `socket: {{dir}}/u.sock
+paths:
+  /things/7:
+    get: { inject: { cmd: "{{fixtures}}/marker.sh" } }
+`,
+    });
+    try {
+      const config = `${dir}/urocket-service.yaml`;
+      const result = await runUrocket(["check", "-c", config]);
+      assert.equal(result.code, 0, result.stderr);
+      const lines = result.stdout.trimEnd().split("\n");
+      assert.equal(lines[2], "  base path  /v2 (from servers[0].url), 300 routes");
+      assert.equal(
+        lines.at(-1),
+        "299 operations without config answer 501 (urocket check --verbose lists them)",
+      );
+      assert.equal(lines.length, 10);
+      assert.doesNotMatch(result.stderr, /warning:/);
+
+      const verbose = await runUrocket(["check", "--verbose", "-c", config]);
+      assert.equal(verbose.code, 0, verbose.stderr);
+      const listed = verbose.stdout.trimEnd().split("\n");
+      const at = listed.indexOf("299 operations without config answer 501:");
+      assert.ok(at > 0, verbose.stdout);
+      assert.deepEqual(listed.slice(at + 1, at + 3), ["  GET /things/0", "  GET /things/1"]);
+      assert.equal(listed.length - at - 1, 299);
+
+      await Deno.writeTextFile(config, `base-path: /\n${await Deno.readTextFile(config)}`);
+      const rooted = await runUrocket(["check", "-c", config]);
+      assert.equal(rooted.stdout.split("\n")[2], "  base path  / (from base-path), 300 routes");
+    } finally {
       await Deno.remove(dir, { recursive: true });
     }
   },

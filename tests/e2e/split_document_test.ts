@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { E2E, startUrocket } from "./_harness.ts";
+import { generatedSplitDocument } from "./_split.ts";
 
 // A document split over files, as generators and style guides write it: the
 // path item, its parameter and its request body each live in another file.
@@ -65,6 +66,50 @@ put:
       );
       // Refused before any process starts.
       assert.equal(access.outcome, "rejected");
+    } finally {
+      await uro.stop();
+    }
+  },
+});
+
+Deno.test({
+  name: "urocket serves a document split over 2,400 generated files, saying once what is unwired",
+  ...E2E,
+  async fn() {
+    const { "openapi.yaml": openapi, ...files } = generatedSplitDocument(600);
+    const uro = await startUrocket({
+      openapi,
+      files,
+      config: `paths:
+  /things7/{id}:
+    put: { validate-in: true, inject: { cmd: "{{fixtures}}/echo.ts" } }
+`,
+    });
+    try {
+      const start = uro.logs[0];
+      assert.deepEqual(
+        [start.msg, start.base_path, start.routes, start.operations],
+        ["start", "/v2", 600, 1],
+      );
+      const json = { "content-type": "application/json" };
+      const served = await uro.call("/v2/things7/3", {
+        method: "PUT",
+        headers: json,
+        body: '{"name":"Rex"}',
+      });
+      assert.equal(served.status, 200, served.text);
+      assert.equal(served.json().env.PATH_PARAM_ID, "3");
+      const refused = await uro.call("/v2/things7/3", { method: "PUT", headers: json, body: "{}" });
+      assert.equal(refused.status, 400, refused.text);
+      const unwired = await uro.call("/v2/things8/3", { method: "PUT", headers: json, body: "{}" });
+      assert.equal(unwired.status, 501, unwired.text);
+      // One line for the 599 operations without config, not one each.
+      const warnings = uro.find((l) => l.msg === "config_warning");
+      assert.deepEqual(warnings.map((l) => [l.key, l.unwired, l.message]), [[
+        "paths",
+        599,
+        "599 operations without config answer 501 (urocket check --verbose lists them)",
+      ]]);
     } finally {
       await uro.stop();
     }

@@ -6,8 +6,9 @@ import {
   type OpenApiDocument,
   parseDocumentText,
   responseMediaTypes,
+  serverBasePath,
 } from "../../lib/openapi/document.ts";
-import { jsonDuplicateKeys, parseJsonOrYaml } from "../../lib/openapi/json.ts";
+import { jsonDuplicateKeys, type JsonObject, parseJsonOrYaml } from "../../lib/openapi/json.ts";
 import { fileUrl } from "../../lib/openapi/refs.ts";
 import { loadGeneration } from "../../lib/generation.ts";
 import { ConfigError } from "../../lib/config/mod.ts";
@@ -247,6 +248,36 @@ Deno.test("parseDocumentText() fills server variables with their defaults", () =
 ` + PETS,
   ));
   strictEqual(parsed.basePath, "/api/v3");
+});
+
+Deno.test("serverBasePath() takes the path of relative, templated and schemeless server URLs", () => {
+  const cases: [string, string, string][] = [
+    ["/v1", "", "/v1"],
+    ["v1/", "", "/v1"],
+    ["{scheme}://api.example.com/v1", "", "/v1"],
+    ["{scheme}://api.example.com/v1", "scheme: { default: https }", "/v1"],
+    ["https://{region}.api.example.com/v2", "", "/v2"],
+    ["https://{region}.api.example.com/v2", "region: { default: eu }", "/v2"],
+    ["{server}/v1", "server: { default: 'https://api.example.com/api' }", "/api/v1"],
+    ["https://api.example.com/v1?debug=1#top", "", "/v1"],
+    ["/a/./b/../c/", "", "/a/c"],
+    ["/café", "", "/caf%C3%A9"],
+    ["https://api.example.com", "", ""],
+    ["", "", ""],
+  ];
+  for (const [url, variables, path] of cases) {
+    const server = parseJsonOrYaml(`url: "${url}"\nvariables: { ${variables} }`) as JsonObject;
+    deepStrictEqual(serverBasePath({ servers: [server] }), { path }, url);
+  }
+});
+
+Deno.test("serverBasePath() notes a variable without a default in the path, not in the host", () => {
+  deepStrictEqual(serverBasePath({ servers: [{ url: "https://{host}/v1" }] }), { path: "/v1" });
+  deepStrictEqual(serverBasePath({ servers: [{ url: "https://api.example.com/{version}/x" }] }), {
+    path: "/x",
+    note: 'servers[0].url "https://api.example.com/{version}/x" has {version} without a ' +
+      'default in its path: the base path is taken as "/x"; set base-path to say which',
+  });
 });
 
 Deno.test("parseDocumentText() merges path-level and operation-level parameters", () => {
@@ -797,5 +828,33 @@ ${links}
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
+  }
+});
+
+Deno.test("loadGeneration() routes under base-path when set, and warns of a guessed base path only without it", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "urocket-document-" });
+  try {
+    await Deno.writeTextFile(
+      `${dir}/openapi.yaml`,
+      doc("3.0.3", `servers: [{ url: "https://api.example.com/{version}/pets" }]\n${PETS}`),
+    );
+    await Deno.writeTextFile(`${dir}/urocket-service.yaml`, "paths: {}\n");
+    const guessed = await loadGeneration(`${dir}/urocket-service.yaml`, { env: {} });
+    strictEqual(guessed.basePath, "/pets");
+    deepStrictEqual(guessed.warnings.map((w) => [w.file, w.key]), [
+      [`${dir}/openapi.yaml`, "/servers/0/url"],
+    ]);
+    match(guessed.warnings[0].message, /\{version\} without a default/);
+    strictEqual(guessed.router.match("get", "/pets/pets").kind, "found");
+    deepStrictEqual(guessed.unwired, ["GET /pets"]);
+
+    await Deno.writeTextFile(`${dir}/urocket-service.yaml`, "base-path: /v1/pets\npaths: {}\n");
+    const set = await loadGeneration(`${dir}/urocket-service.yaml`, { env: {} });
+    strictEqual(set.basePath, "/v1/pets");
+    deepStrictEqual(set.warnings, []);
+    strictEqual(set.router.match("get", "/v1/pets/pets").kind, "found");
+    strictEqual(set.router.match("get", "/pets/pets").kind, "not_found");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });

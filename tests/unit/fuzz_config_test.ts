@@ -44,6 +44,7 @@ const OPTIONS = { file: FILE, env: { PATH: "/usr/bin:/bin", HOME: "/root", SECRE
 /** Known keys at every level, plus names that have tripped parsers elsewhere. */
 const KEYS = [
   "openapi",
+  "base-path",
   "listen",
   "socket",
   "socket-mode",
@@ -217,6 +218,7 @@ const config = fc.record({
   "max-body-memory": mostly(size),
   "max-inflight": mostly(fc.integer({ min: 1, max: 1000 })),
   openapi: mostly(fc.constantFrom("openapi.yaml", "/srv/app/openapi.json")),
+  "base-path": mostly(fc.oneof(fc.constantFrom("/", "/api/v3", "/v1/"), fc.string())),
   paths: mostly(fc.dictionary(
     fc.oneof({ weight: 8, arbitrary: fc.constantFrom("/pets", "/pets/{id}") }, {
       weight: 1,
@@ -267,6 +269,12 @@ async function load(text: string): Promise<ServiceConfig | undefined> {
 
 /** What every accepted configuration must satisfy before urocket serves with it. */
 function assertUsable(config: ServiceConfig): void {
+  if (config.basePath !== undefined) {
+    ok(
+      config.basePath === "" || /^(\/[^/?#{}%\s]+)+$/.test(config.basePath),
+      `base-path ${JSON.stringify(config.basePath)} is a plain path without a trailing slash`,
+    );
+  }
   for (const op of config.operations) {
     const where = `${op.method} ${op.path}`;
     ok(TREE[op.program] === "exe", `${where}: program ${JSON.stringify(op.program)} is runnable`);

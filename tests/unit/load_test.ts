@@ -732,6 +732,36 @@ Deno.test("parseConfig() refuses an outtake path with empty, dot or encoded segm
 
 // --- sizes, durations and other values ------------------------------------------------------
 
+Deno.test("parseConfig() reads base-path without its trailing slash, / as the root", async () => {
+  strictEqual((await load("")).basePath, undefined);
+  strictEqual((await load("base-path: /api/v3\n")).basePath, "/api/v3");
+  strictEqual((await load("base-path: /api/v3/\n")).basePath, "/api/v3");
+  strictEqual((await load("base-path: /\n")).basePath, "");
+  strictEqual((await load('base-path: "/v1;x=1/@me:~"\n')).basePath, "/v1;x=1/@me:~");
+});
+
+Deno.test("parseConfig() refuses a base-path that is not a plain absolute path, saying why", async () => {
+  const cases: [string, RegExp][] = [
+    ["api/v3", /must start with \//],
+    ['""', /must start with \//],
+    ["/api?v=3", /no query \(\?\) or fragment/],
+    ['"/api#top"', /no query \(\?\) or fragment/],
+    ["/api/{version}", /cannot hold a template/],
+    ["/api//v3", /empty segment/],
+    ["/api/../v3", /"\." or "\.\." segment/],
+    ['"/my api"', /not " "/],
+    ["/caf\u00e9", /not "\u00e9"/],
+    ["/a%20b", /not "%"/],
+    ["3", /expected string/],
+  ];
+  for (const [value, reason] of cases) {
+    const problem = await onlyProblem(`base-path: ${value}\n`);
+    strictEqual(problem.key, "base-path", value);
+    strictEqual(problem.line, 1, value);
+    match(problem.message, reason, value);
+  }
+});
+
 Deno.test("parseConfig() refuses a bare-number socket-mode with a hint to quote it", async () => {
   const problem = await onlyProblem("socket-mode: 0600\n");
   strictEqual(problem.key, "socket-mode");

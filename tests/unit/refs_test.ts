@@ -6,11 +6,11 @@ import {
   fileUrl,
   follow,
   followPointer,
-  loadRefFiles,
   locationUri,
   resolveRef,
-  walkRefs,
 } from "../../lib/openapi/refs.ts";
+import { loadRefFiles } from "../../lib/openapi/ref_files.ts";
+import { type Shape, walkStructure } from "../../lib/openapi/structure.ts";
 import { parse } from "yaml";
 
 const MAIN = "file:///srv/api/openapi.yaml";
@@ -92,7 +92,12 @@ components:
 });
 
 Deno.test("loadRefFiles() reports a pointer that leads nowhere in a loaded file, in that file", async () => {
-  const main = parse(`components: { schemas: { A: { $ref: "a.yaml#/Nope" } } }`);
+  const main = parse(`
+components:
+  schemas:
+    A: { $ref: "a.yaml#/Nope" }
+    B: { $ref: "a.yaml#/Loop" }
+`);
   const { problems } = await load(main, {
     "/srv/api/a.yaml": "Real: { type: string }\nLoop: { $ref: '#/Missing' }\n",
   });
@@ -100,7 +105,7 @@ Deno.test("loadRefFiles() reports a pointer that leads nowhere in a loaded file,
     {
       file: "/srv/api/openapi.yaml",
       pointer: "/components/schemas/A/$ref",
-      message: '$ref "a.yaml#/Nope" does not resolve',
+      message: '$ref "a.yaml#/Nope" does not resolve: /srv/api/a.yaml has no /Nope',
     },
     {
       file: "/srv/api/a.yaml",
@@ -128,26 +133,90 @@ Deno.test("loadRefFiles() refuses a file with a duplicate key, naming the key an
   ]);
 });
 
-Deno.test("walkRefs() skips examples, defaults and extensions but walks properties named so", () => {
+Deno.test("walkStructure() finds the $refs of schemas and OpenAPI objects only, with their kind", () => {
   const found: string[] = [];
-  walkRefs(
+  walkStructure(
     parse(`
-properties:
-  default: { $ref: "#/a" }
-  example: { $ref: "#/b" }
-example: { $ref: "#/not-a-ref" }
-default: { $ref: "#/not-a-ref" }
+info: { description: { $ref: "#/not-a-ref" } }
 x-vendor: { $ref: "#/not-a-ref" }
-items: { $ref: "#/c" }
+paths:
+  x-paths: { $ref: "#/not-a-ref" }
+  /a:
+    parameters: [{ $ref: "#/p" }]
+    get:
+      x-codeSamples: [{ $ref: "#/not-a-ref" }]
+      requestBody: { $ref: "#/b" }
+      responses:
+        "200":
+          headers: { x-rate-limit: { schema: { $ref: "#/h" } } }
+          content:
+            application/json:
+              schema:
+                properties:
+                  default: { $ref: "#/a" }
+                  example: { $ref: "#/b" }
+                example: { $ref: "#/not-a-ref" }
+                default: { $ref: "#/not-a-ref" }
+                x-vendor: { $ref: "#/not-a-ref" }
+                items: { $ref: "#/c" }
+                allOf: [{ $ref: "#/d" }]
+              example: { $ref: "#/not-a-ref" }
+              examples: { one: { $ref: "#/not-a-ref" } }
+components:
+  schemas:
+    S: { $ref: "#/s" }
+    T: { properties: { $ref: "#/props" }, allOf: { $ref: "#/not-a-list" } }
+    U: { properties: { $ref: { type: string } } }
+  parameters: { $ref: "#/params" }
+  examples: { E: { $ref: "#/not-a-ref" } }
 `),
+    "document",
     "",
-    (ref, pointer) => found.push(`${pointer} ${ref}`),
+    (ref, pointer, shape: Shape) => found.push(`${pointer} ${ref} ${shape}`),
   );
+  const media = "/paths/~1a/get/responses/200/content/application~1json/schema";
   deepStrictEqual(found, [
-    "/properties/default/$ref #/a",
-    "/properties/example/$ref #/b",
-    "/items/$ref #/c",
+    "/paths/~1a/parameters/0/$ref #/p parameter",
+    "/paths/~1a/get/requestBody/$ref #/b requestBody",
+    "/paths/~1a/get/responses/200/headers/x-rate-limit/schema/$ref #/h schema",
+    `${media}/properties/default/$ref #/a schema`,
+    `${media}/properties/example/$ref #/b schema`,
+    `${media}/items/$ref #/c schema`,
+    `${media}/allOf/0/$ref #/d schema`,
+    "/components/schemas/S/$ref #/s schema",
+    "/components/schemas/T/properties/$ref #/props map:schema",
+    "/components/parameters/$ref #/params map:parameter",
   ]);
+});
+
+Deno.test("loadRefFiles() loads the file a $ref standing for a list or a map names, and walks it as one", async () => {
+  const main = parse(`
+paths:
+  /a:
+    get:
+      parameters: { $ref: "lists.yaml#/common" }
+      responses:
+        "200":
+          description: ok
+          content:
+            application/json:
+              schema: { type: object, properties: { $ref: "props.yaml" } }
+`);
+  const { problems, read } = await load(main, {
+    "/srv/api/lists.yaml": "common: [{ $ref: 'params.yaml#/Limit' }]\n",
+    "/srv/api/params.yaml": "Limit: { name: limit, in: query, schema: { type: integer } }\n",
+    "/srv/api/props.yaml": "name: { $ref: 'missing.yaml' }\n",
+  });
+  deepStrictEqual(read, [
+    "/srv/api/lists.yaml",
+    "/srv/api/props.yaml",
+    "/srv/api/params.yaml",
+    "/srv/api/missing.yaml",
+  ]);
+  deepStrictEqual(problems.map((p) => [p.file, p.pointer]), [[
+    "/srv/api/props.yaml",
+    "/name/$ref",
+  ]]);
 });
 
 Deno.test("follow() follows a chain of refs across files and stops on a loop", () => {

@@ -230,3 +230,28 @@ Deno.test("Router.match() names parameters after the template that matched, what
     });
   }
 });
+
+Deno.test("Router.suggest() puts a path that lacks the prefix, or has another, under the prefix", () => {
+  const router = new Router("/api/v3", PETS);
+  strictEqual(router.suggest("/pets/mine"), "/api/v3/pets/mine");
+  strictEqual(router.suggest("/pets/42/toys"), "/api/v3/pets/42/toys");
+  strictEqual(router.suggest("/v2/pets"), "/api/v3/pets");
+  strictEqual(router.suggest("/api/v2/pets/42"), "/api/v3/pets/42");
+  // The prefix twice.
+  strictEqual(router.suggest("/api/v3/api/v3/pets"), "/api/v3/pets");
+  const root = new Router("", PETS);
+  strictEqual(root.suggest("/v1/pets"), "/pets");
+  strictEqual(root.suggest("/api/v1/pets/7"), "/pets/7");
+});
+
+Deno.test("Router.suggest() suggests nothing for a path no route fits, nor a route of parameters only", () => {
+  const router = new Router("/api/v3", PETS);
+  strictEqual(router.suggest("/owners"), undefined);
+  strictEqual(router.suggest("/"), undefined);
+  strictEqual(router.suggest("/api/v3"), undefined);
+  // Four segments of another prefix are more than it drops.
+  strictEqual(router.suggest("/a/b/c/d/pets"), undefined);
+  const catchAll = new Router("/v1", [{ path: "/{anything}", method: "get", value: "x" }]);
+  strictEqual(catchAll.suggest("/elsewhere/entirely"), undefined);
+  strictEqual(router.suggest("/%zz/pets"), "/api/v3/pets");
+});

@@ -223,3 +223,31 @@ Payment:
   strictEqual(valid(yaml, "Payment", { method: "cheque" }), false);
   strictEqual(valid(yaml, "Payment", {}), false);
 });
+
+Deno.test("transformFiles() makes $refs into files absolute, so a file named whole resolves its own $refs", () => {
+  const files = new Map<string, Json>([
+    [URL_, {
+      openapi: "3.0.3",
+      components: { schemas: { Pet: { $ref: "models/pet.yml" } } },
+    }],
+    ["file:///srv/api/models/pet.yml", {
+      type: "object",
+      required: ["owner", "tag"],
+      properties: { owner: { $ref: "../shared/owner.yml" }, tag: { $ref: "#/definitions/Tag" } },
+      definitions: { Tag: { type: "string" } },
+    }],
+    ["file:///srv/api/shared/owner.yml", { type: "object", required: ["name"] }],
+  ]);
+  const out = transformFiles(files, { version: "3.0", direction: "request" });
+  deepStrictEqual((out.get("file:///srv/api/models/pet.yml") as JsonObject).properties, {
+    owner: { $ref: "file:///srv/api/shared/owner.yml#" },
+    tag: { $ref: "file:///srv/api/models/pet.yml#/definitions/Tag" },
+  });
+  // Ajv looks the $refs of a file named whole up from the file that names it: before, it found
+  // no ../shared/owner.yml next to openapi.yaml, and failed to compile.
+  const set = new SchemaSet({ version: "3.0", files });
+  const check = (data: unknown) =>
+    set.check(`${URL_}#/components/schemas/Pet`, data, { view: "request", coerce: false });
+  strictEqual(check({ owner: { name: "Ann" }, tag: "a" }), null);
+  strictEqual(check({ owner: {}, tag: 1 })?.length, 2);
+});

@@ -12,6 +12,12 @@
  *   that names no schema is an error.
  * - `readOnly` properties are not required in requests, `writeOnly`
  *   properties not in replies: one copy per direction.
+ * - The `$ref`s of the files beside the document become absolute
+ *   (`file:///…/shared/meta.yml#`): Ajv resolves the `$ref`s of a file that
+ *   a `$ref` names whole (`models/pet.yml`, as split documents write them)
+ *   against the file that names it, so that `../shared/meta.yml` or
+ *   `#/definitions/Tag` in it would be looked for in the wrong file. The
+ *   document's own local `$ref`s stay as written: nothing names it whole.
  *
  * @module
  */
@@ -22,6 +28,7 @@ import {
   DATA_KEYS,
   type DocumentFiles,
   follow,
+  isRemote,
   type Location,
   locationUri,
   NAME_MAPS,
@@ -58,7 +65,8 @@ export interface TransformOptions {
 export function transformFiles(files: DocumentFiles, options: TransformOptions): Map<string, Json> {
   const out = new Map<string, Json>();
   for (const [url, root] of files) {
-    out.set(url, visit(root, "", false, { ...options, files, url, root }));
+    const isDocument = isObject(root) && typeof root.openapi === "string";
+    out.set(url, visit(root, "", false, { ...options, files, url, root, isDocument }));
   }
   return out;
 }
@@ -68,6 +76,8 @@ interface Context extends TransformOptions {
   /** The file being rewritten. */
   url: string;
   root: Json;
+  /** Whether the file is the document itself, not a file its `$ref`s name. */
+  isDocument: boolean;
 }
 
 function visit(node: Json, pointer: string, named: boolean, ctx: Context): Json {
@@ -87,6 +97,10 @@ function visit(node: Json, pointer: string, named: boolean, ctx: Context): Json 
 
 /** Rewrites one object that may be a schema; `original` is the user's, `out` the copy so far. */
 function rewrite(original: JsonObject, out: JsonObject, pointer: string, ctx: Context): Json {
+  if (typeof out.$ref === "string" && !(ctx.isDocument && out.$ref.startsWith("#"))) {
+    const target = refTarget(ctx.url, out.$ref);
+    if (target && !isRemote(target.url)) out.$ref = locationUri(target);
+  }
   if (Array.isArray(out.required) && isObject(original.properties)) {
     const hidden = ctx.direction === "request" ? "readOnly" : "writeOnly";
     const properties = original.properties;
