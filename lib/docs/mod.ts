@@ -32,7 +32,7 @@ export { SWAGGER_UI_FILES, SWAGGER_UI_KEPT, swaggerUiDir } from "./assets.ts";
  * document's `servers` entry.
  */
 export function servedBasePath(generation: Generation): string {
-  return generation.document.basePath;
+  return generation.basePath;
 }
 
 /** Every path the docs answer at, for the docs path `docs`. */

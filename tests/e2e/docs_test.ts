@@ -93,6 +93,30 @@ paths:
 });
 
 Deno.test({
+  name: "docs serves the document with base-path as its server when the config overrides it",
+  ...E2E,
+  async fn() {
+    const uro = await startUrocket({
+      ...SPLIT,
+      config: `docs: /docs
+base-path: /mounted
+paths:
+  /pets/{petId}:
+    get: { inject: { cmd: "{{fixtures}}/reply.sh" } }
+`,
+    });
+    try {
+      const document = await (await fetch(`${uro.url}/docs/openapi.json`)).json();
+      assert.deepEqual(document.servers, [{ url: "/mounted" }]);
+      // "Try it" builds its URLs from that server: they reach the operation.
+      assert.equal((await uro.call("/mounted/pets/7")).status, 200);
+    } finally {
+      await uro.stop();
+    }
+  },
+});
+
+Deno.test({
   name: "without docs, the front serves no reference page",
   ...E2E,
   async fn() {
