@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { createLocalJWKSet, exportJWK, generateKeyPair } from "jose";
 import { parseDocumentText } from "../../lib/openapi/document.ts";
+import { hashSync } from "bcryptjs";
+import { BcryptPool } from "../../lib/security/_bcrypt_pool.ts";
 import { readSecretFile, type SecretFileSystem } from "../../lib/security/_secret_file.ts";
 import { checkAlgorithms } from "../../lib/security/_schemes.ts";
 import { parseKeysFile } from "../../lib/security/api_key.ts";
@@ -216,6 +218,24 @@ Deno.test("PasswordChecks.run() refuses a check past its bound while the others 
   release();
   assert.deepEqual(await Promise.all([first, second]), [true, true]);
   assert.equal(await checks.run(() => Promise.resolve(true)), true);
+});
+
+Deno.test("BcryptPool.compare() checks passwords on at most its worker threads, and close() ends them", async () => {
+  const pool = new BcryptPool({ workers: 2 });
+  const hash = hashSync("right", 4);
+  try {
+    const answers = Promise.all(
+      ["right", "wrong", "right", ""].map((password) => pool.compare(password, hash)),
+    );
+    assert.equal(pool.workers, 2);
+    assert.deepEqual(await answers, [true, false, true, false]);
+    const pending = pool.compare("right", hash);
+    pool.close();
+    assert.equal(pool.workers, 0);
+    await assert.rejects(pending, /The bcrypt pool was closed/);
+  } finally {
+    pool.close();
+  }
 });
 
 Deno.test("checkAlgorithms() refuses none, HS* with a key set, and asymmetric ones with a secret", () => {
