@@ -114,6 +114,20 @@ Deno.test("checkGuard() lets an anonymous request through an optional requiremen
     source(),
   );
   assert.equal(wrong.kind, "unauthorized");
+  // { a, b } and {}: b's wrong credential is refused even though a, missing, ends the alternative.
+  const behind = await checkGuard(
+    guardOf(
+      [[[fake("a", { kind: "absent" })], [fake("b", { kind: "invalid", reason: "bad" })]]],
+      true,
+    ),
+    source(),
+  );
+  assert.deepEqual(behind, {
+    kind: "unauthorized",
+    reason: "invalid",
+    challenges: ["a", "b invalid_token"],
+    errors: ["b: bad"],
+  });
 });
 
 Deno.test("checkGuard() prefers 403 for a missing scope, then 429, then 503, to 401", async () => {
