@@ -120,7 +120,8 @@ export function basicVerifier(
       const pair = decodeBasic(encoded);
       if (pair === undefined) return { kind: "invalid", reason: "malformed_basic" };
       const [user, password] = pair;
-      const key = createHmac("sha256", cacheKey).update(`${user}\0${password}`).digest("hex");
+      // Keyed by the credential as sent: a user holds no colon, so no other pair gives these bytes.
+      const key = createHmac("sha256", cacheKey).update(`${user}:${password}`).digest("hex");
       const hit = cache.get(key);
       if (hit && hit.until > now()) return { kind: "valid", subject: hit.user, scopes: [] };
       if (hit) cache.delete(key);

@@ -222,6 +222,18 @@ Deno.test("basicVerifier() remembers a successful check for a short while, and n
   });
 });
 
+Deno.test("basicVerifier() remembers a check under the credential as sent: another user and password with the same bytes miss", async () => {
+  const verifier = basicVerifier("basic", new Map([["a", "hash-of-a"]]), {
+    compare: (password, hash) => Promise.resolve(password === "b\0c" && hash === "hash-of-a"),
+    checks: new PasswordChecks(),
+    realm: "r",
+  });
+  const as = (user: string, password: string) =>
+    verifier.verify(source({ authorization: `Basic ${btoa(`${user}:${password}`)}` }));
+  assert.deepEqual(await as("a", "b\0c"), { kind: "valid", subject: "a", scopes: [] });
+  assert.deepEqual(await as("a\0b", "c"), { kind: "invalid", reason: "wrong_password" });
+});
+
 Deno.test("PasswordChecks.run() refuses a check past its bound while the others run", async () => {
   const checks = new PasswordChecks(2);
   let release!: () => void;
