@@ -9,7 +9,7 @@
 import { absolutePath, parseDuration, type SchemeConfig } from "../config/mod.ts";
 import { type JsonObject } from "../openapi/document.ts";
 import { BcryptPool } from "./_bcrypt_pool.ts";
-import { readSecretFile, type SecretFileSystem } from "./_secret_file.ts";
+import { readKeySetFile, readSecretFile, type SecretFileSystem } from "./_secret_file.ts";
 import { apiKeyVerifier, parseKeysFile } from "./api_key.ts";
 import { basicVerifier, parseHtpasswd, type PasswordChecks } from "./basic.ts";
 import { type HmacAlgorithm, hmacVerifier, secretOf } from "./hmac.ts";
@@ -195,11 +195,10 @@ async function tokenVerifier(
     keys = { kind: "remote", set: ctx.remote(entry.jwks!) };
   } else {
     const path = absolutePath(entry.jwks!, ctx.dir);
+    const read = await readKeySetFile(path, ctx.files);
+    if ("error" in read) return void ctx.report("jwks", read.error);
     try {
-      keys = {
-        kind: "set",
-        keys: jose.createLocalJWKSet(JSON.parse(await ctx.files.readTextFile(path))),
-      };
+      keys = { kind: "set", keys: jose.createLocalJWKSet(JSON.parse(read.text)) };
     } catch (error) {
       return void ctx.report(
         "jwks",

@@ -451,6 +451,13 @@ Deno.test({
           /security\.api_key\.keys-file: ".*\/keys" is readable by every user \(mode 0644\): chmod o-r it/,
       },
       {
+        what: "a keys file every user can write",
+        config: SECURED_CONFIG,
+        files: { ...secretFiles(), keys: { text: `ci:${CI_KEY}\n`, mode: 0o602 } },
+        says:
+          /security\.api_key\.keys-file: ".*\/keys" is writable by every user \(mode 0602\): chmod o-w it/,
+      },
+      {
         what: "an htpasswd entry that is not bcrypt",
         config: SECURED_CONFIG,
         files: { ...secretFiles(), htpasswd: { text: "alice:$apr1$abc$def\n", mode: 0o600 } },

@@ -4,7 +4,11 @@ import { createLocalJWKSet, exportJWK, generateKeyPair } from "jose";
 import { parseDocumentText } from "../../lib/openapi/document.ts";
 import { hashSync } from "bcryptjs";
 import { BcryptPool } from "../../lib/security/_bcrypt_pool.ts";
-import { readSecretFile, type SecretFileSystem } from "../../lib/security/_secret_file.ts";
+import {
+  readKeySetFile,
+  readSecretFile,
+  type SecretFileSystem,
+} from "../../lib/security/_secret_file.ts";
 import { checkAlgorithms } from "../../lib/security/_schemes.ts";
 import { parseKeysFile } from "../../lib/security/api_key.ts";
 import {
@@ -295,6 +299,19 @@ Deno.test("readSecretFile() refuses a file every user can read, and says how to 
   );
 });
 
+Deno.test("readSecretFile() and readKeySetFile() refuse a file every user can write: anyone could add a credential or a key", async () => {
+  const files = (mode: number): SecretFileSystem => ({
+    mode: () => Promise.resolve(mode),
+    readTextFile: () => Promise.resolve('{"keys":[]}'),
+  });
+  const writable = '"/etc/k" is writable by every user (mode 0602): chmod o-w it (anyone on the ' +
+    "host could add a credential)";
+  assert.deepEqual(await readSecretFile("/etc/k", files(0o100602)), { error: writable });
+  assert.deepEqual(await readKeySetFile("/etc/k", files(0o100602)), { error: writable });
+  // A key set holds public keys: readable by all is fine.
+  assert.deepEqual(await readKeySetFile("/etc/k", files(0o100644)), { text: '{"keys":[]}' });
+});
+
 Deno.test("RemoteKeySet keeps the last set it fetched when a later fetch fails", async () => {
   const { publicKey } = await generateKeyPair("ES256", { extractable: true });
   const jwk = { ...await exportJWK(publicKey), kid: "k1", alg: "ES256" };
@@ -383,6 +400,33 @@ Deno.test("prepareSecurity() guards each operation as its document says, or says
     open.warnings[0].message,
     /GET \/a is served to anyone: "security: open" skips .*\(key\)/,
   );
+});
+
+Deno.test("prepareSecurity() refuses a key set file every user can write", async () => {
+  const document = parseDocumentText(
+    `openapi: 3.0.3
+info: { title: t, version: "1" }
+components: { securitySchemes: { bearer: { type: http, scheme: bearer } } }
+paths: {}
+`,
+    "/srv/openapi.yaml",
+  );
+  const files = (mode: number): SecretFileSystem => ({
+    mode: () => Promise.resolve(mode),
+    readTextFile: () => Promise.resolve('{"keys":[]}'),
+  });
+  const config = {
+    file: "/srv/urocket-service.yaml",
+    security: { bearer: { jwks: "jwks.json", issuer: "i", audience: "a" } },
+    securityLines: { bearer: 3 },
+  };
+  const writable = await prepareSecurity(document, [], config, { files: files(0o100666) });
+  assert.deepEqual(writable.problems.map((p) => `${p.key}: ${p.message}`), [
+    'security.bearer.jwks: "/srv/jwks.json" is writable by every user (mode 0666): chmod o-w it ' +
+    "(anyone on the host could add a credential)",
+  ]);
+  const readable = await prepareSecurity(document, [], config, { files: files(0o100644) });
+  assert.deepEqual(readable.problems, []);
 });
 
 Deno.test("jwtVerifier() checks a token's signature once, then remembers it until 60 s pass or it expires", async () => {
