@@ -47,12 +47,14 @@ export const INCLUDES: readonly string[] = ["build/urocket-spawn"];
 
 /**
  * Files embedded in every binary: the console's page, script and style,
- * which urocket reads beside its code (lib/console/app.ts). Swagger UI's
- * files come with the `swagger-ui-dist` package, which the binary embeds
- * because lib/docs imports it; {@link docsExcludes} leaves out what the
- * reference page does not load.
+ * which urocket reads beside its code (lib/console/app.ts), and the modules
+ * it runs as Workers, which `deno compile` leaves out since no module
+ * imports them (lib/security/_bcrypt_pool.ts). Swagger UI's files come with
+ * the `swagger-ui-dist` package, which the binary embeds because lib/docs
+ * imports it; {@link docsExcludes} leaves out what the reference page does
+ * not load.
  */
-export const ASSETS: readonly string[] = ["lib/console/static"];
+export const ASSETS: readonly string[] = ["lib/console/static", "lib/security/_bcrypt_worker.ts"];
 
 /**
  * The files of the `swagger-ui-dist` package the binary leaves out: every

@@ -8,7 +8,8 @@
 
 import { absolutePath, parseDuration, type SchemeConfig } from "../config/mod.ts";
 import { type JsonObject } from "../openapi/document.ts";
-import { readSecretFile, type SecretFileSystem } from "./_secret_file.ts";
+import { BcryptPool } from "./_bcrypt_pool.ts";
+import { readKeySetFile, readSecretFile, type SecretFileSystem } from "./_secret_file.ts";
 import { apiKeyVerifier, parseKeysFile } from "./api_key.ts";
 import { basicVerifier, parseHtpasswd, type PasswordChecks } from "./basic.ts";
 import { type HmacAlgorithm, hmacVerifier, secretOf } from "./hmac.ts";
@@ -28,6 +29,9 @@ export interface SchemeContext {
   /** Reports a problem under `security.<scheme>.<key>`. */
   report: (key: string, message: string) => void;
 }
+
+/** One pool for the process: its workers serve every configuration a reload brings, and end when idle. */
+const PASSWORDS = new BcryptPool();
 
 const JWT_KEYS = ["jwks", "secret-file", "issuer", "audience", "algorithms", "leeway"] as const;
 
@@ -138,9 +142,11 @@ async function htpasswdVerifier(
   if (text === undefined) return undefined;
   const parsed = parseHtpasswd(text);
   if ("errors" in parsed) return void ctx.report("htpasswd", parsed.errors.join("; "));
-  // Loaded only when a basic scheme is configured.
-  const { compare } = await import("bcryptjs");
-  return basicVerifier(name, parsed.users, { compare, checks: ctx.checks, realm: ctx.realm });
+  return basicVerifier(name, parsed.users, {
+    compare: (password, hash) => PASSWORDS.compare(password, hash),
+    checks: ctx.checks,
+    realm: ctx.realm,
+  });
 }
 
 async function tokenVerifier(
@@ -189,11 +195,10 @@ async function tokenVerifier(
     keys = { kind: "remote", set: ctx.remote(entry.jwks!) };
   } else {
     const path = absolutePath(entry.jwks!, ctx.dir);
+    const read = await readKeySetFile(path, ctx.files);
+    if ("error" in read) return void ctx.report("jwks", read.error);
     try {
-      keys = {
-        kind: "set",
-        keys: jose.createLocalJWKSet(JSON.parse(await ctx.files.readTextFile(path))),
-      };
+      keys = { kind: "set", keys: jose.createLocalJWKSet(JSON.parse(read.text)) };
     } catch (error) {
       return void ctx.report(
         "jwks",

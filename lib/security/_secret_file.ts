@@ -1,6 +1,7 @@
 /**
  * Reading the files that hold secrets (API keys, htpasswd, HMAC and JWT
- * secrets): never world-readable, read whole at start and at each reload.
+ * secrets) and key sets: never writable by every user, secrets never
+ * readable by every user either; read whole at start and at each reload.
  *
  * @module
  */
@@ -23,13 +24,33 @@ const MAX_SECRET_FILE_BYTES = 1024 * 1024;
 
 /**
  * Reads a secrets file, or returns what is wrong with it: missing,
- * unreadable, too large, or readable by every user (mode `o+r`), which would
- * hand the secret to anyone on the host. Kubernetes mounts secrets `0644`
+ * unreadable, too large, readable by every user (mode `o+r`), which would
+ * hand the secret to anyone on the host, or writable by every user (`o+w`),
+ * which would let anyone add a credential. Kubernetes mounts secrets `0644`
  * unless told otherwise: the hint says how.
  */
-export async function readSecretFile(
+export function readSecretFile(
   path: string,
   files: SecretFileSystem = REAL_FILES,
+): Promise<{ text: string } | { error: string }> {
+  return readChecked(path, files, 0o006);
+}
+
+/**
+ * Reads a JSON Web Key Set file: public keys, so anyone may read it, but one
+ * every user may write (`o+w`) would let anyone add a key and sign tokens.
+ */
+export function readKeySetFile(
+  path: string,
+  files: SecretFileSystem = REAL_FILES,
+): Promise<{ text: string } | { error: string }> {
+  return readChecked(path, files, 0o002);
+}
+
+async function readChecked(
+  path: string,
+  files: SecretFileSystem,
+  forbidden: number,
 ): Promise<{ text: string } | { error: string }> {
   let mode: number | null;
   try {
@@ -37,11 +58,17 @@ export async function readSecretFile(
   } catch (error) {
     return { error: `Cannot read ${JSON.stringify(path)}: ${(error as Error).message}` };
   }
-  if (mode !== null && (mode & 0o004) !== 0) {
+  const shown = mode === null ? "" : (mode & 0o777).toString(8).padStart(4, "0");
+  if (mode !== null && (mode & forbidden & 0o004) !== 0) {
     return {
-      error: `${JSON.stringify(path)} is readable by every user (mode ${
-        (mode & 0o777).toString(8).padStart(4, "0")
-      }): chmod o-r it (in Kubernetes, mount the secret with defaultMode: 0440)`,
+      error: `${JSON.stringify(path)} is readable by every user (mode ${shown}): chmod o-r it ` +
+        "(in Kubernetes, mount the secret with defaultMode: 0440)",
+    };
+  }
+  if (mode !== null && (mode & forbidden & 0o002) !== 0) {
+    return {
+      error: `${JSON.stringify(path)} is writable by every user (mode ${shown}): chmod o-w it ` +
+        "(anyone on the host could add a credential)",
     };
   }
   let text: string;

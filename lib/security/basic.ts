@@ -14,9 +14,9 @@ import { authorization, quoted, type Verdict, type Verifier } from "./verifier.t
 /** bcrypt's `$2a$`, `$2b$` and `$2y$` hashes (the same algorithm), with their cost. */
 const BCRYPT = /^\$2[aby]\$(\d\d)\$[./A-Za-z0-9]{53}$/;
 /**
- * The highest bcrypt cost accepted. Each check runs on urocket's event loop
- * (bcrypt in JavaScript): cost 10 takes about 65 ms, and each step above it
- * doubles that, so cost 13 would hold every other request for half a second.
+ * The highest bcrypt cost accepted. Each check takes a worker thread (bcrypt
+ * in JavaScript, see _bcrypt_pool.ts): cost 10 takes about 65 ms, and each
+ * step above it doubles that, so cost 13 would take half a second of CPU.
  */
 export const MAX_BCRYPT_COST = 12;
 /** How long a successful check is remembered: a client sending the same password again skips bcrypt. */
@@ -26,7 +26,7 @@ export const CACHE_ENTRIES = 1024;
 /** Password checks under way at once, over every basic scheme; past it, 429. */
 export const MAX_PASSWORD_CHECKS = 4;
 
-/** Compares a password with a bcrypt hash (bcryptjs's `compare`). */
+/** Compares a password with a bcrypt hash (on a worker thread: see _bcrypt_pool.ts). */
 export type BcryptCompare = (password: string, hash: string) => Promise<boolean>;
 
 /**
@@ -54,7 +54,7 @@ export function parseHtpasswd(
     } else if (Number(cost) > MAX_BCRYPT_COST || Number(cost) < 4) {
       errors.push(
         `line ${line}: ${JSON.stringify(user)} has bcrypt cost ${Number(cost)}: use 4 to ` +
-          `${MAX_BCRYPT_COST} (each check runs on urocket's event loop), e.g. htpasswd -B -C 10`,
+          `${MAX_BCRYPT_COST} (each step doubles a check's CPU time), e.g. htpasswd -B -C 10`,
       );
     } else if (users.has(user)) {
       errors.push(`line ${line}: the user ${JSON.stringify(user)} is listed twice`);
@@ -120,7 +120,8 @@ export function basicVerifier(
       const pair = decodeBasic(encoded);
       if (pair === undefined) return { kind: "invalid", reason: "malformed_basic" };
       const [user, password] = pair;
-      const key = createHmac("sha256", cacheKey).update(`${user}\0${password}`).digest("hex");
+      // Keyed by the credential as sent: a user holds no colon, so no other pair gives these bytes.
+      const key = createHmac("sha256", cacheKey).update(`${user}:${password}`).digest("hex");
       const hit = cache.get(key);
       if (hit && hit.until > now()) return { kind: "valid", subject: hit.user, scopes: [] };
       if (hit) cache.delete(key);

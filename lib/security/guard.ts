@@ -72,21 +72,23 @@ export async function checkGuard(guard: Guard, source: CredentialSource): Promis
   let unavailable = false;
   let lacking: { identity: Identity; demand: Demand } | undefined;
   const errors: string[] = [];
+  const note = (verifier: Verifier, verdict: Verdict) => {
+    if (verdict.kind !== "absent") sent = true;
+    if (verdict.kind === "busy") busy = true;
+    else if (verdict.kind === "unavailable") unavailable = true;
+    else if (verdict.kind === "invalid") errors.push(`${verifier.scheme}: ${verdict.reason}`);
+  };
   for (const alternative of guard.alternatives) {
     const passed: [Demand, Extract<Verdict, { kind: "valid" }>][] = [];
     for (const demand of alternative) {
       const verdict = await verdictOf(demand.verifier);
-      if (verdict.kind !== "absent") sent = true;
+      note(demand.verifier, verdict);
       if (verdict.kind === "valid" && demand.scopes.every((s) => verdict.scopes.includes(s))) {
         passed.push([demand, verdict]);
         continue;
       }
       if (verdict.kind === "valid") {
         lacking ??= { identity: identityOf([[demand, verdict]]), demand };
-      } else if (verdict.kind === "busy") busy = true;
-      else if (verdict.kind === "unavailable") unavailable = true;
-      else if (verdict.kind === "invalid") {
-        errors.push(`${demand.verifier.scheme}: ${verdict.reason}`);
       }
       break;
     }
@@ -94,7 +96,14 @@ export async function checkGuard(guard: Guard, source: CredentialSource): Promis
       return { kind: "allowed", identity: identityOf(passed) };
     }
   }
-  if (guard.optional && !sent) return { kind: "allowed" };
+  if (guard.optional && !sent) {
+    // Alternatives stop at their first missing scheme, so a later scheme's credential may not
+    // have been looked at: one that was sent makes the request no anonymous one.
+    for (const verifier of schemesOf(guard)) {
+      if (!verdicts.has(verifier)) note(verifier, await verdictOf(verifier));
+    }
+    if (!sent) return { kind: "allowed" };
+  }
   if (lacking) {
     const { verifier, scopes } = lacking.demand;
     return {

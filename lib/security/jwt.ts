@@ -123,10 +123,16 @@ export function jwtVerifier(scheme: string, options: JwtOptions): Verifier {
           return { kind: "invalid", reason: reasonOf(again) };
         }
       }
+      const subject = typeof payload.sub === "string" ? payload.sub : undefined;
+      const scopes = scopesOf(payload);
+      // AUTH_SUBJECT and AUTH_SCOPES carry them as they are, and no environment value holds a NUL.
+      if ([subject ?? "", ...scopes].some((value) => value.includes("\0"))) {
+        return { kind: "invalid", reason: "nul_in_claims" };
+      }
       const verdict: Verdict = {
         kind: "valid",
-        ...(typeof payload.sub === "string" ? { subject: payload.sub } : {}),
-        scopes: scopesOf(payload),
+        ...(subject !== undefined ? { subject } : {}),
+        scopes,
         claims: payload,
       };
       if (token.length <= MAX_CACHED_TOKEN_LENGTH) {

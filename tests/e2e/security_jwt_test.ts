@@ -230,6 +230,37 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name: "a valid token whose sub or scope holds a NUL is refused with 401 invalid_token, as no " +
+    "environment variable can carry it, rather than failing the spawn",
+  ...E2E,
+  async fn() {
+    const rs = await keyPair("RS256", "rs-1");
+    const uro = await startUrocket({
+      config: jwtConfig("jwks.json"),
+      openapi: JWT_OPENAPI,
+      files: { "jwks.json": JSON.stringify({ keys: [rs.jwk] }) },
+    });
+    try {
+      for (const claims of [{ sub: "user-1\0LD_PRELOAD=/tmp/x.so" }, { scope: "orders:read\0x" }]) {
+        const answer = await uro.call("/orders", bearer(await token(rs, claims)));
+        assert.equal(answer.status, 401, answer.text);
+        assert.equal(
+          answer.headers.get("www-authenticate"),
+          'Bearer realm="orders", error="invalid_token"',
+        );
+        const id = answer.headers.get("x-request-id");
+        const access = await uro.waitForLog((l) => l.msg === "access" && l.req_id === id);
+        assert.equal(access.auth_error, "bearerAuth: nul_in_claims");
+        assert.equal(access.pid, undefined, "no process was started");
+      }
+      assert.deepEqual(uro.find((l) => l.msg === "spawn_failed"), []);
+    } finally {
+      await uro.stop();
+    }
+  },
+});
+
 /** A test certificate authority and a certificate for 127.0.0.1 it signed, made with openssl in `dir`. */
 async function testCertificates(
   dir: string,

@@ -283,6 +283,37 @@ Deno.test({
 });
 
 Deno.test({
+  name: "http basic checks passwords off the event loop: an open operation answers while four " +
+    "wrong-password checks are under way",
+  ...E2E,
+  async fn() {
+    const uro = await start();
+    try {
+      assert.equal((await uro.call("/open")).status, 200);
+      // Cost-12 checks take a quarter second of CPU each, at least half a second for the four.
+      let refused = 0;
+      const flood = Array.from({ length: 4 }, async () => {
+        const answer = await uro.call("/basic", {
+          headers: { authorization: basic("slow", "not it") },
+        });
+        refused++;
+        return answer.status;
+      });
+      let answeredMeanwhile = 0;
+      while (refused < flood.length) {
+        assert.equal((await uro.call("/open")).status, 200);
+        if (refused < flood.length) answeredMeanwhile++;
+      }
+      assert.deepEqual(await Promise.all(flood), [401, 401, 401, 401]);
+      // On the event loop, bcrypt held the open operation until the checks were over.
+      assert.ok(answeredMeanwhile >= 3, `${answeredMeanwhile} answers while the checks ran`);
+    } finally {
+      await uro.stop();
+    }
+  },
+});
+
+Deno.test({
   name: "an HMAC scheme verifies X-Hub-Signature-256 over the raw body as GitHub sends it, " +
     "and refuses the body changed by one byte",
   ...E2E,
@@ -418,6 +449,13 @@ Deno.test({
         files: { ...secretFiles(), keys: { text: `ci:${CI_KEY}\n`, mode: 0o644 } },
         says:
           /security\.api_key\.keys-file: ".*\/keys" is readable by every user \(mode 0644\): chmod o-r it/,
+      },
+      {
+        what: "a keys file every user can write",
+        config: SECURED_CONFIG,
+        files: { ...secretFiles(), keys: { text: `ci:${CI_KEY}\n`, mode: 0o602 } },
+        says:
+          /security\.api_key\.keys-file: ".*\/keys" is writable by every user \(mode 0602\): chmod o-w it/,
       },
       {
         what: "an htpasswd entry that is not bcrypt",

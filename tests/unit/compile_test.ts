@@ -118,6 +118,28 @@ Deno.test({
 });
 
 Deno.test({
+  name: "compileArgs() embeds every module urocket runs as a Worker in every binary",
+  async fn() {
+    const workers: string[] = [];
+    const walk = async (dir: string) => {
+      for await (const entry of Deno.readDir(`${REPO}${dir}`)) {
+        const path = `${dir}/${entry.name}`;
+        if (entry.isDirectory) await walk(path);
+        else if (path.endsWith(".ts")) {
+          const text = await Deno.readTextFile(`${REPO}${path}`);
+          for (const [, module] of text.matchAll(/new Worker\(new URL\("\.\/([^"]+)"/g)) {
+            workers.push(`${dir}/${module}`);
+          }
+        }
+      }
+    };
+    await walk("lib");
+    assert.ok(workers.length > 0, "no Worker found under lib/");
+    for (const module of workers) assert.ok(ASSETS.includes(module), `${module} is not embedded`);
+  },
+});
+
+Deno.test({
   name: "compileArgs() embeds the console's files in every binary, and they are the ones it serves",
   async fn() {
     assert.ok(ASSETS.includes("lib/console/static"));

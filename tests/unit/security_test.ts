@@ -2,7 +2,13 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { createLocalJWKSet, exportJWK, generateKeyPair } from "jose";
 import { parseDocumentText } from "../../lib/openapi/document.ts";
-import { readSecretFile, type SecretFileSystem } from "../../lib/security/_secret_file.ts";
+import { hashSync } from "bcryptjs";
+import { BcryptPool } from "../../lib/security/_bcrypt_pool.ts";
+import {
+  readKeySetFile,
+  readSecretFile,
+  type SecretFileSystem,
+} from "../../lib/security/_secret_file.ts";
 import { checkAlgorithms } from "../../lib/security/_schemes.ts";
 import { parseKeysFile } from "../../lib/security/api_key.ts";
 import {
@@ -112,6 +118,20 @@ Deno.test("checkGuard() lets an anonymous request through an optional requiremen
     source(),
   );
   assert.equal(wrong.kind, "unauthorized");
+  // { a, b } and {}: b's wrong credential is refused even though a, missing, ends the alternative.
+  const behind = await checkGuard(
+    guardOf(
+      [[[fake("a", { kind: "absent" })], [fake("b", { kind: "invalid", reason: "bad" })]]],
+      true,
+    ),
+    source(),
+  );
+  assert.deepEqual(behind, {
+    kind: "unauthorized",
+    reason: "invalid",
+    challenges: ["a", "b invalid_token"],
+    errors: ["b: bad"],
+  });
 });
 
 Deno.test("checkGuard() prefers 403 for a missing scope, then 429, then 503, to 401", async () => {
@@ -206,6 +226,18 @@ Deno.test("basicVerifier() remembers a successful check for a short while, and n
   });
 });
 
+Deno.test("basicVerifier() remembers a check under the credential as sent: another user and password with the same bytes miss", async () => {
+  const verifier = basicVerifier("basic", new Map([["a", "hash-of-a"]]), {
+    compare: (password, hash) => Promise.resolve(password === "b\0c" && hash === "hash-of-a"),
+    checks: new PasswordChecks(),
+    realm: "r",
+  });
+  const as = (user: string, password: string) =>
+    verifier.verify(source({ authorization: `Basic ${btoa(`${user}:${password}`)}` }));
+  assert.deepEqual(await as("a", "b\0c"), { kind: "valid", subject: "a", scopes: [] });
+  assert.deepEqual(await as("a\0b", "c"), { kind: "invalid", reason: "wrong_password" });
+});
+
 Deno.test("PasswordChecks.run() refuses a check past its bound while the others run", async () => {
   const checks = new PasswordChecks(2);
   let release!: () => void;
@@ -216,6 +248,24 @@ Deno.test("PasswordChecks.run() refuses a check past its bound while the others 
   release();
   assert.deepEqual(await Promise.all([first, second]), [true, true]);
   assert.equal(await checks.run(() => Promise.resolve(true)), true);
+});
+
+Deno.test("BcryptPool.compare() checks passwords on at most its worker threads, and close() ends them", async () => {
+  const pool = new BcryptPool({ workers: 2 });
+  const hash = hashSync("right", 4);
+  try {
+    const answers = Promise.all(
+      ["right", "wrong", "right", ""].map((password) => pool.compare(password, hash)),
+    );
+    assert.equal(pool.workers, 2);
+    assert.deepEqual(await answers, [true, false, true, false]);
+    const pending = pool.compare("right", hash);
+    pool.close();
+    assert.equal(pool.workers, 0);
+    await assert.rejects(pending, /The bcrypt pool was closed/);
+  } finally {
+    pool.close();
+  }
 });
 
 Deno.test("checkAlgorithms() refuses none, HS* with a key set, and asymmetric ones with a secret", () => {
@@ -247,6 +297,19 @@ Deno.test("readSecretFile() refuses a file every user can read, and says how to 
     '"/etc/k" is readable by every user (mode 0644): chmod o-r it (in Kubernetes, mount the ' +
       "secret with defaultMode: 0440)",
   );
+});
+
+Deno.test("readSecretFile() and readKeySetFile() refuse a file every user can write: anyone could add a credential or a key", async () => {
+  const files = (mode: number): SecretFileSystem => ({
+    mode: () => Promise.resolve(mode),
+    readTextFile: () => Promise.resolve('{"keys":[]}'),
+  });
+  const writable = '"/etc/k" is writable by every user (mode 0602): chmod o-w it (anyone on the ' +
+    "host could add a credential)";
+  assert.deepEqual(await readSecretFile("/etc/k", files(0o100602)), { error: writable });
+  assert.deepEqual(await readKeySetFile("/etc/k", files(0o100602)), { error: writable });
+  // A key set holds public keys: readable by all is fine.
+  assert.deepEqual(await readKeySetFile("/etc/k", files(0o100644)), { text: '{"keys":[]}' });
 });
 
 Deno.test("RemoteKeySet keeps the last set it fetched when a later fetch fails", async () => {
@@ -337,6 +400,33 @@ Deno.test("prepareSecurity() guards each operation as its document says, or says
     open.warnings[0].message,
     /GET \/a is served to anyone: "security: open" skips .*\(key\)/,
   );
+});
+
+Deno.test("prepareSecurity() refuses a key set file every user can write", async () => {
+  const document = parseDocumentText(
+    `openapi: 3.0.3
+info: { title: t, version: "1" }
+components: { securitySchemes: { bearer: { type: http, scheme: bearer } } }
+paths: {}
+`,
+    "/srv/openapi.yaml",
+  );
+  const files = (mode: number): SecretFileSystem => ({
+    mode: () => Promise.resolve(mode),
+    readTextFile: () => Promise.resolve('{"keys":[]}'),
+  });
+  const config = {
+    file: "/srv/urocket-service.yaml",
+    security: { bearer: { jwks: "jwks.json", issuer: "i", audience: "a" } },
+    securityLines: { bearer: 3 },
+  };
+  const writable = await prepareSecurity(document, [], config, { files: files(0o100666) });
+  assert.deepEqual(writable.problems.map((p) => `${p.key}: ${p.message}`), [
+    'security.bearer.jwks: "/srv/jwks.json" is writable by every user (mode 0666): chmod o-w it ' +
+    "(anyone on the host could add a credential)",
+  ]);
+  const readable = await prepareSecurity(document, [], config, { files: files(0o100644) });
+  assert.deepEqual(readable.problems, []);
 });
 
 Deno.test("jwtVerifier() checks a token's signature once, then remembers it until 60 s pass or it expires", async () => {
