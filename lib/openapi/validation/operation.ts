@@ -23,9 +23,10 @@ import {
   MAX_ERRORS,
   type ValidationError,
 } from "./errors.ts";
-import { isFormType, isJsonType, mediaTypeOf, selectMedia } from "./media.ts";
+import { isFormType, isJsonType, isRange, mediaTypeOf, selectMedia } from "./media.ts";
 import { readParameters } from "./parameters.ts";
-import type { SchemaSet } from "./schemas.ts";
+import type { Enabled } from "./prepass.ts";
+import type { SchemaSet, SchemaTarget } from "./schemas.ts";
 
 /** The parts of a request that are validated. */
 export interface RequestInput {
@@ -194,31 +195,30 @@ export class OperationValidator {
   }
 
   /**
-   * Compiles every validator this operation can need now rather than on
-   * first use (start-up cost against first-request latency).
+   * Compiles every validator the enabled checks use, so that no request
+   * pays for it: the parameters, each JSON or form body, each JSON reply.
+   * Request bodies over `DETAIL_LIMIT` use a variant that stops at the
+   * first error, compiled on the first such body.
+   *
+   * @throws {Error} when Ajv cannot compile a schema.
    */
-  warm(directions: { in: boolean; out: boolean }): void {
-    const compile = (uri: string, view: "request" | "response", coerce: boolean) =>
-      this.#schemas.validator(uri, { view, coerce, allErrors: false });
+  compile(directions: Enabled): void {
+    const compile = (target: SchemaTarget, coerce: boolean) =>
+      this.#schemas.validator(target, { coerce, detailed: true });
     if (directions.in) {
-      if (this.#parameters) {
-        this.#schemas.validator(this.#parameters, {
-          view: "request",
-          coerce: true,
-          allErrors: true,
-        });
-      }
+      if (this.#parameters) compile(this.#parameters, true);
       for (const media of this.contract.body?.content ?? []) {
         if (!media.schema) continue;
-        if (isJsonType(media.mediaType)) compile(locationUri(media.schema), "request", false);
-        if (isFormType(media.mediaType)) compile(locationUri(media.schema), "request", true);
+        const uri = locationUri(media.schema);
+        if (isJsonType(media.mediaType) || isRange(media.mediaType)) compile(uri, false);
+        if (isFormType(media.mediaType) || isRange(media.mediaType)) compile(uri, true);
       }
     }
     if (directions.out) {
       for (const response of this.contract.responses) {
         for (const media of response.content ?? []) {
-          if (media.schema && isJsonType(media.mediaType)) {
-            compile(locationUri(media.schema), "response", false);
+          if (media.schema && (isJsonType(media.mediaType) || isRange(media.mediaType))) {
+            compile(locationUri(media.schema), false);
           }
         }
       }

@@ -11,22 +11,25 @@
  * @module
  */
 
-import { isObject, type Json } from "../json.ts";
+import type { ErrorObject } from "ajv";
+import { isObject, type Json, type JsonObject } from "../json.ts";
 import {
   childPointer,
+  DATA_KEYS,
   type DocumentFiles,
   filePath,
   isRemote,
   type Location,
   locationUri,
+  NAME_MAPS,
   refTarget,
   resolveLocation,
   walkObjects,
 } from "../refs.ts";
-import type { OperationContract } from "./contract.ts";
+import type { MediaContract, OperationContract } from "./contract.ts";
 import { canValidate } from "./media.ts";
 import type { SchemaSet } from "./schemas.ts";
-import { mappingRef } from "./transform.ts";
+import { isAnnotation, mappingRef } from "./transform.ts";
 
 /** Something found at start, located by file and JSON pointer. */
 export interface StartupProblem {
@@ -73,21 +76,19 @@ export class SchemaChecker {
     const warnings: StartupProblem[] = [];
     const roots: Location[] = [];
     const unchecked = new Set<string>();
+    const nullSchemas = new Set<string>();
+    const media = (list: readonly MediaContract[]) => {
+      for (const m of list) {
+        if (m.schema) roots.push(m.schema);
+        if (m.schema && !canValidate(m.mediaType)) unchecked.add(m.key);
+        if (m.nullSchema) nullSchemas.add(m.key);
+      }
+    };
     if (enabled.in) {
       for (const p of contract.parameters) if (p.schema) roots.push(p.schema);
-      for (const media of contract.body?.content ?? []) {
-        if (media.schema) roots.push(media.schema);
-        if (media.schema && !canValidate(media.mediaType)) unchecked.add(media.key);
-      }
+      media(contract.body?.content ?? []);
     }
-    if (enabled.out) {
-      for (const response of contract.responses) {
-        for (const media of response.content ?? []) {
-          if (media.schema) roots.push(media.schema);
-          if (media.schema && !canValidate(media.mediaType)) unchecked.add(media.key);
-        }
-      }
-    }
+    if (enabled.out) { for (const response of contract.responses) media(response.content ?? []); }
     for (const root of roots) this.#check(root, name, problems, warnings);
     if (unchecked.size > 0) {
       warnings.push({
@@ -95,6 +96,14 @@ export class SchemaChecker {
         pointer: contract.location.pointer,
         message: `${name}: bodies of type ${[...unchecked].join(", ")} cannot be validated ` +
           "and pass unchecked",
+      });
+    }
+    if (nullSchemas.size > 0) {
+      warnings.push({
+        file: filePath(contract.location.url),
+        pointer: contract.location.pointer,
+        message: `${name}: the schema of ${[...nullSchemas].join(", ")} is null, which is no ` +
+          "schema: those bodies pass unchecked",
       });
     }
     return { problems, warnings };
@@ -145,13 +154,20 @@ export class SchemaChecker {
             : []),
         ];
         for (const [pattern, key] of patterns) {
-          try {
-            new RegExp(pattern, "u");
-          } catch (error) {
+          const compiled = compilePattern(pattern);
+          if (compiled.error) {
             problem(
               childPointer(pointer, key),
-              `Invalid pattern ${JSON.stringify(pattern)}: ${(error as Error).message}`,
+              `Invalid pattern ${JSON.stringify(pattern)}: ${compiled.error}`,
             );
+          } else if (!compiled.unicode) {
+            warnings.push({
+              file,
+              pointer: childPointer(pointer, key),
+              message: `Pattern ${JSON.stringify(pattern)} is not valid with the u (Unicode) ` +
+                "flag JSON Schema asks for: it is used without it, as ECMAScript engines " +
+                "without that flag read it",
+            });
           }
         }
         if (typeof node.format === "string" && !this.#knownFormat(node.format)) {
@@ -184,19 +200,68 @@ export class SchemaChecker {
   }
 
   #metaErrors(schema: Json): { pointer: string; message: string }[] {
+    if (!isObject(schema) && typeof schema !== "boolean") {
+      return [{ pointer: "", message: "must be an object (or a boolean in 3.1)" }];
+    }
+    const value = schemaPart(schema, this.#schemas.version);
     // A $schema naming another dialect is not ours to load; the document's version decides.
-    const value = isObject(schema) && "$schema" in schema
-      ? Object.fromEntries(Object.entries(schema).filter(([k]) => k !== "$schema"))
-      : schema;
+    if (isObject(value)) delete value.$schema;
     const meta = this.#schemas.meta;
     if (meta.validateSchema(value as Record<string, unknown>)) return [];
     return (meta.errors ?? [])
-      // OpenAPI 3.0 documents often write `required: []`; draft-04 alone refuses it.
-      .filter((e) => !(e.keyword === "minItems" && e.instancePath.endsWith("/required")))
+      .filter((e) => !isTolerated(e))
       .filter((e) => !["anyOf", "oneOf", "if"].includes(e.keyword))
       // Alternatives of the meta-schema fail together: one message per place is enough.
       .filter((e, i, all) => all.findIndex((o) => o.instancePath === e.instancePath) === i)
       .slice(0, MAX_META_ERRORS)
       .map((e) => ({ pointer: e.instancePath, message: e.message ?? e.keyword }));
+  }
+}
+
+/**
+ * Meta-schema errors of looseness that real documents show and other
+ * engines accept, which the copy Ajv validates with repairs (see
+ * transform.ts): `required: []` (draft-04 alone refuses it), a name listed
+ * twice in `required`, an empty `enum` (matches nothing) or one listing a
+ * value twice.
+ */
+function isTolerated(error: ErrorObject): boolean {
+  const member = error.instancePath.slice(error.instancePath.lastIndexOf("/") + 1);
+  return (member === "required" || member === "enum") &&
+    (error.keyword === "minItems" || error.keyword === "uniqueItems");
+}
+
+/**
+ * A copy of `node` with what is not schema left out, as transform.ts leaves
+ * it out of what Ajv compiles: documentation, examples and, in 3.0, `id`.
+ */
+function schemaPart(node: Json, version: "3.0" | "3.1", named = false): Json {
+  if (Array.isArray(node)) return node.map((child) => schemaPart(child, version));
+  if (!isObject(node)) return node;
+  const out: JsonObject = {};
+  for (const [key, child] of Object.entries(node)) {
+    if (named) out[key] = schemaPart(child, version);
+    else if (isAnnotation(key, version)) continue;
+    else if (DATA_KEYS.has(key)) out[key] = child;
+    else out[key] = schemaPart(child, version, NAME_MAPS.has(key));
+  }
+  return out;
+}
+
+/**
+ * Compiles `pattern` as JSON Schema asks (with the `u` flag) or, failing
+ * that, as ECMAScript engines without it read it; `error` when neither can.
+ */
+export function compilePattern(pattern: string): { unicode: boolean; error?: string } {
+  try {
+    new RegExp(pattern, "u");
+    return { unicode: true };
+  } catch (error) {
+    try {
+      new RegExp(pattern);
+      return { unicode: false };
+    } catch {
+      return { unicode: false, error: (error as Error).message };
+    }
   }
 }
