@@ -240,8 +240,13 @@ async function send(
   if (verdict === "reply_refused") {
     // The reply's errors are in the log, not in the client's answer.
     const id = response.headers.get("x-request-id");
-    const line = (await Deno.readTextFile(log)).split("\n")
-      .find((l) => id && l.includes(id) && l.includes('"errors"'));
+    let line: string | undefined;
+    // The access line may follow the answer by a moment.
+    for (let tries = 0; !line && tries < 50; tries++) {
+      if (tries > 0) await sleep(20);
+      line = (await Deno.readTextFile(log)).split("\n")
+        .find((l) => id && l.includes(id) && l.includes('"errors"'));
+    }
     if (line) {
       const errors = JSON.parse(line).errors as Record<string, string>[];
       detail = errors.slice(0, 3).map((e) => `${e.in}${e.pointer} ${e.message}`).join("; ");

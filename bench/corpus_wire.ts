@@ -137,7 +137,7 @@ export const REPLY_SH = `#!/bin/sh
 cat >/dev/null
 r="$(dirname "$0")/r/$1"
 set -- -H "Urocket-Status: $(cat "$r.status")"
-if [ -s "$r.type" ]; then set -- "$@" -H "Content-Type: $(cat "$r.type")"; fi
+set -- "$@" -H "Content-Type: $(cat "$r.type")"
 exec curl --silent --show-error --unix-socket "$UROCKET_SOCKET" "$@" \\
   --data-binary @"$r.body" "$UROCKET_REPLY_URL"
 `;

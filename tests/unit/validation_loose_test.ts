@@ -159,3 +159,30 @@ Deno.test("prepare() takes schema: null for no schema, with a warning, instead o
   ok(prepared.warnings.some((w) => /is null/.test(w.message)), JSON.stringify(prepared.warnings));
   strictEqual(check(prepared, { anything: [1] }).ok, true);
 });
+
+Deno.test("checkReply() accepts an empty 204 even where the document declares content for it", () => {
+  const document = parseDocumentText(
+    `openapi: 3.0.3
+info: { title: t, version: "1" }
+paths:
+  /x:
+    delete:
+      responses:
+        "204":
+          description: gone
+          content: { application/json: { schema: { type: object } } }
+`,
+    "/srv/api/openapi.yaml",
+  );
+  const prepared = new DocumentValidation(document).prepare(
+    { pointer: "/paths/~1x/delete", name: "op" },
+    { in: false, out: true },
+  );
+  deepStrictEqual(prepared.problems, []);
+  const verdict = prepared.validator.checkReply({
+    status: 204,
+    headers: new Headers(),
+    body: new Uint8Array(),
+  });
+  deepStrictEqual(verdict, { ok: true });
+});

@@ -66,7 +66,7 @@ export class OperationValidator {
   constructor(contract: OperationContract, schemas: SchemaSet) {
     this.contract = contract;
     this.#schemas = schemas;
-    this.#parameters = parameterSchema(contract);
+    this.#parameters = parameterSchema(contract, (uri) => schemas.representative(uri));
   }
 
   /** Checks a request before anything is spawned. */
@@ -165,6 +165,8 @@ export class OperationValidator {
       }];
     }
     const content = response.content ?? [];
+    // HTTP gives 204 and 304 no body, whatever content a document declares for them (some do).
+    if (status === 204 || status === 304) return [];
     if (content.length === 0) {
       return body.length === 0 ? [] : [{
         in: "body",
@@ -205,8 +207,17 @@ export class OperationValidator {
   compile(directions: Enabled): void {
     const compile = (target: SchemaTarget, coerce: boolean) =>
       this.#schemas.validator(target, { coerce, detailed: true });
+    if (directions.in && this.#parameters) {
+      // Their schemas first, each compiled once however many operations share it.
+      for (const group of Object.values(this.#parameters.properties as JsonObject)) {
+        for (const schema of Object.values((group as JsonObject).properties as JsonObject)) {
+          const ref = (schema as JsonObject).$ref;
+          if (typeof ref === "string") compile(ref, true);
+        }
+      }
+      compile(this.#parameters, true);
+    }
     if (directions.in) {
-      if (this.#parameters) compile(this.#parameters, true);
       for (const media of this.contract.body?.content ?? []) {
         if (!media.schema) continue;
         const uri = locationUri(media.schema);
@@ -241,7 +252,10 @@ export function selectResponse(
  * One schema for all parameters, `{ path, query, header, cookie }`, each
  * parameter's schema referred to where it is written.
  */
-function parameterSchema(contract: OperationContract): JsonObject | undefined {
+function parameterSchema(
+  contract: OperationContract,
+  representative: (uri: string) => string,
+): JsonObject | undefined {
   if (contract.parameters.length === 0) return undefined;
   const groups: Record<ParameterIn, { properties: JsonObject; required: string[] }> = {
     path: { properties: {}, required: [] },
@@ -250,7 +264,9 @@ function parameterSchema(contract: OperationContract): JsonObject | undefined {
     cookie: { properties: {}, required: [] },
   };
   for (const p of contract.parameters) {
-    groups[p.in].properties[p.name] = p.schema ? { $ref: locationUri(p.schema) } : {};
+    groups[p.in].properties[p.name] = p.schema
+      ? { $ref: representative(locationUri(p.schema)) }
+      : {};
     if (p.required) groups[p.in].required.push(p.name);
   }
   const properties: JsonObject = {};
