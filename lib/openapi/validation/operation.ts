@@ -166,12 +166,13 @@ export class OperationValidator {
     }
     const content = response.content ?? [];
     // HTTP gives 204 and 304 no body, whatever content a document declares for them (some do).
-    if (status === 204 || status === 304) return [];
-    if (content.length === 0) {
+    if (content.length === 0 || status === 204 || status === 304) {
       return body.length === 0 ? [] : [{
         in: "body",
         pointer: "",
-        message: `must be empty: the ${response.key} response declares no content`,
+        message: content.length === 0
+          ? `must be empty: the ${response.key} response declares no content`
+          : `must be empty: a ${status} reply has no body`,
       }];
     }
     const contentType = headers.get("content-type");

@@ -147,28 +147,9 @@ export class SchemaChecker {
       };
       walkObjects(found.value, location.pointer, (node, pointer) => {
         if (typeof node.$ref === "string") follow(node.$ref, childPointer(pointer, "$ref"));
-        const patterns = [
-          ...(typeof node.pattern === "string" ? [[node.pattern, "pattern"]] : []),
-          ...(isObject(node.patternProperties)
-            ? Object.keys(node.patternProperties).map((p) => [p, `patternProperties`])
-            : []),
-        ];
-        for (const [pattern, key] of patterns) {
-          const compiled = compilePattern(pattern);
-          if (compiled.error) {
-            problem(
-              childPointer(pointer, key),
-              `Invalid pattern ${JSON.stringify(pattern)}: ${compiled.error}`,
-            );
-          } else if (!compiled.unicode) {
-            warnings.push({
-              file,
-              pointer: childPointer(pointer, key),
-              message: `Pattern ${JSON.stringify(pattern)} is not valid with the u (Unicode) ` +
-                "flag JSON Schema asks for: it is used without it, as ECMAScript engines " +
-                "without that flag read it",
-            });
-          }
+        for (const found of patternFindings(node, pointer)) {
+          if (found.problem) problem(found.pointer, found.message);
+          else warnings.push({ file, pointer: found.pointer, message: found.message });
         }
         if (typeof node.format === "string" && !this.#knownFormat(node.format)) {
           if (!this.#formats.has(node.format)) {
@@ -183,12 +164,24 @@ export class SchemaChecker {
         }
         const discriminator = node.discriminator;
         if (isObject(discriminator) && isObject(discriminator.mapping)) {
-          for (const [value, target] of Object.entries(discriminator.mapping)) {
-            if (typeof target !== "string") continue;
-            follow(
-              mappingRef(target),
-              childPointer(childPointer(childPointer(pointer, "discriminator"), "mapping"), value),
-            );
+          for (const [value, named] of Object.entries(discriminator.mapping)) {
+            if (typeof named !== "string") continue;
+            const target = refTarget(location.url, mappingRef(named));
+            if (target && !isRemote(target.url) && resolveLocation(this.#files, target)) {
+              queue.push(target);
+              continue;
+            }
+            // A hint, which many engines ignore: a broken one is set aside, not fatal.
+            warnings.push({
+              file,
+              pointer: childPointer(
+                childPointer(childPointer(pointer, "discriminator"), "mapping"),
+                value,
+              ),
+              message: `Discriminator mapping ${JSON.stringify(value)} names ` +
+                `${JSON.stringify(named)}, which does not resolve: the discriminator is set ` +
+                "aside and its schemas are tried as if it were not there",
+            });
           }
         }
       });
@@ -246,6 +239,41 @@ function schemaPart(node: Json, version: "3.0" | "3.1", named = false): Json {
     else out[key] = schemaPart(child, version, NAME_MAPS.has(key));
   }
   return out;
+}
+
+/** A pattern that cannot compile (`problem`) or compiles only without the u flag. */
+interface PatternFinding {
+  problem: boolean;
+  pointer: string;
+  message: string;
+}
+
+/** What the patterns of one schema object give: problems (they cannot compile) or warnings. */
+function patternFindings(node: JsonObject, pointer: string): PatternFinding[] {
+  const patterns = [
+    ...(typeof node.pattern === "string" ? [[node.pattern, "pattern"]] : []),
+    ...(isObject(node.patternProperties)
+      ? Object.keys(node.patternProperties).map((p) => [p, "patternProperties"])
+      : []),
+  ];
+  return patterns.flatMap(([pattern, key]): PatternFinding[] => {
+    const compiled = compilePattern(pattern);
+    const at = childPointer(pointer, key);
+    if (compiled.error) {
+      return [{
+        problem: true,
+        pointer: at,
+        message: `Invalid pattern ${JSON.stringify(pattern)}: ${compiled.error}`,
+      }];
+    }
+    if (compiled.unicode) return [];
+    return [{
+      problem: false,
+      pointer: at,
+      message: `Pattern ${JSON.stringify(pattern)} is not valid with the u (Unicode) flag JSON ` +
+        "Schema asks for: it is used without it, as ECMAScript engines without that flag read it",
+    }];
+  });
 }
 
 /**

@@ -260,21 +260,43 @@ export class SchemaSet {
 const IDENTIFIERS = new Set(["$id", "$anchor", "$dynamicAnchor", "$recursiveAnchor"]);
 
 /**
+ * Largest schema (as canonical JSON) compiled once per content: schemas
+ * written out again and again are small (Graph's average 200 bytes); large
+ * ones are components, reached by `$ref` and shared by URI already, and
+ * keeping their text as a key would only cost memory.
+ */
+const MAX_CONTENT_KEY = 16 * 1024;
+
+/**
  * A key equal for equal schemas (member order aside), or `undefined` when
- * the schema holds an identifier, or is too small to be worth it.
+ * the schema holds an identifier or is larger than {@link MAX_CONTENT_KEY}.
  */
 function contentKey(value: Json | undefined): string | undefined {
   if (!isObject(value)) return undefined;
-  let identified = false;
-  const key = (node: Json): string => {
-    if (Array.isArray(node)) return `[${node.map(key).join(",")}]`;
-    if (!isObject(node)) return JSON.stringify(node);
-    const names = Object.keys(node).sort();
-    if (names.some((name) => IDENTIFIERS.has(name))) identified = true;
-    return `{${names.map((k) => `${JSON.stringify(k)}:${key(node[k])}`).join(",")}}`;
+  let length = 0;
+  const key = (node: Json): string | undefined => {
+    if (length > MAX_CONTENT_KEY) return undefined;
+    let text: string | undefined;
+    if (Array.isArray(node)) {
+      const items = node.map(key);
+      text = items.includes(undefined) ? undefined : `[${items.join(",")}]`;
+    } else if (!isObject(node)) {
+      text = JSON.stringify(node);
+      length += text.length;
+    } else {
+      const names = Object.keys(node).sort();
+      if (names.some((name) => IDENTIFIERS.has(name))) return undefined;
+      length += names.reduce((n, name) => n + name.length + 4, 2);
+      const members = names.map((k) => {
+        const member = key(node[k]);
+        return member === undefined ? undefined : `${JSON.stringify(k)}:${member}`;
+      });
+      text = members.includes(undefined) ? undefined : `{${members.join(",")}}`;
+    }
+    return text;
   };
   const text = key(value);
-  return identified ? undefined : text;
+  return text !== undefined && text.length <= MAX_CONTENT_KEY ? text : undefined;
 }
 
 /**

@@ -9,7 +9,8 @@
  * - `discriminator` becomes {@link DISCRIMINATOR}, a keyword that picks the
  *   one schema the property names (mapping, implicit names, or the schemas
  *   that extend a base with `allOf`) and validates against it alone; a value
- *   that names no schema is an error.
+ *   that names no schema is an error. A `mapping` naming a schema that is
+ *   not there sets the discriminator aside (it is a hint many engines ignore).
  * - `readOnly` properties are required in replies only, `writeOnly`
  *   properties in requests only: their names move from `required` to
  *   {@link DIRECTIONAL_REQUIRED}, which reads the direction of each check,
@@ -36,6 +37,7 @@ import {
   locationUri,
   NAME_MAPS,
   refTarget,
+  resolveLocation,
 } from "../refs.ts";
 import { DIRECTIONAL_REQUIRED, type DirectionalRequired } from "./directional.ts";
 
@@ -229,7 +231,9 @@ function rewriteDiscriminator(out: JsonObject, pointer: string, ctx: Context): v
     for (const [value, named] of Object.entries(discriminator.mapping)) {
       if (typeof named !== "string") continue;
       const target = refTarget(ctx.url, mappingRef(named));
-      if (target) mapping[value] = locationUri(target);
+      // A mapping that names nothing (start-up warned): the discriminator is set aside.
+      if (!target || !resolveLocation(ctx.files, target)) return;
+      mapping[value] = locationUri(target);
     }
   }
   if (Object.keys(mapping).length === 0) return;
