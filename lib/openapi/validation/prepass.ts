@@ -15,7 +15,6 @@ import type { ErrorObject } from "ajv";
 import { isObject, type Json, type JsonObject } from "../json.ts";
 import {
   childPointer,
-  DATA_KEYS,
   type DocumentFiles,
   filePath,
   isRemote,
@@ -196,13 +195,15 @@ export class SchemaChecker {
     if (!isObject(schema) && typeof schema !== "boolean") {
       return [{ pointer: "", message: "must be an object (or a boolean in 3.1)" }];
     }
-    const value = schemaPart(schema, this.#schemas.version);
     // A $schema naming another dialect is not ours to load; the document's version decides.
-    if (isObject(value)) delete value.$schema;
+    const value = isObject(schema) && "$schema" in schema
+      ? Object.fromEntries(Object.entries(schema).filter(([k]) => k !== "$schema"))
+      : schema;
     const meta = this.#schemas.meta;
     if (meta.validateSchema(value as Record<string, unknown>)) return [];
+    const version = this.#schemas.version;
     return (meta.errors ?? [])
-      .filter((e) => !isTolerated(e))
+      .filter((e) => !isTolerated(e) && !inAnnotation(e.instancePath, version))
       .filter((e) => !["anyOf", "oneOf", "if"].includes(e.keyword))
       // Alternatives of the meta-schema fail together: one message per place is enough.
       .filter((e, i, all) => all.findIndex((o) => o.instancePath === e.instancePath) === i)
@@ -225,20 +226,17 @@ function isTolerated(error: ErrorObject): boolean {
 }
 
 /**
- * A copy of `node` with what is not schema left out, as transform.ts leaves
- * it out of what Ajv compiles: documentation, examples and, in 3.0, `id`.
+ * Whether a meta-schema error is inside what transform.ts leaves out of what
+ * Ajv compiles (documentation, examples, extensions and, in 3.0, `id`): a
+ * member of that name, unless it is the name of a property.
  */
-function schemaPart(node: Json, version: "3.0" | "3.1", named = false): Json {
-  if (Array.isArray(node)) return node.map((child) => schemaPart(child, version));
-  if (!isObject(node)) return node;
-  const out: JsonObject = {};
-  for (const [key, child] of Object.entries(node)) {
-    if (named) out[key] = schemaPart(child, version);
-    else if (isAnnotation(key, version)) continue;
-    else if (DATA_KEYS.has(key)) out[key] = child;
-    else out[key] = schemaPart(child, version, NAME_MAPS.has(key));
-  }
-  return out;
+function inAnnotation(instancePath: string, version: "3.0" | "3.1"): boolean {
+  const tokens = instancePath.split("/").slice(1).map((t) =>
+    t.replaceAll("~1", "/").replaceAll("~0", "~")
+  );
+  return tokens.some((token, i) =>
+    isAnnotation(token, version) && !(i > 0 && NAME_MAPS.has(tokens[i - 1]))
+  );
 }
 
 /** A pattern that cannot compile (`problem`) or compiles only without the u flag. */

@@ -245,6 +245,13 @@ export class SchemaSet {
       // The schemas were checked at start; Ajv need not check them again.
       validateSchema: false,
       passContext: true,
+      // Compiling every validator of a large document at start is most of its start-up:
+      // Ajv's optimisation pass over the generated code took a third of it (Discord's document,
+      // 242 operations: 2.5 s of CPU with it, 1.5 s without), and inlining referenced schemas
+      // into each user, instead of calling the one compiled function, took more time and memory
+      // (2.2 s, +25 MiB).
+      code: { regExp: looseRegExp, optimize: false },
+      inlineRefs: false,
     }, { alternatives: true, cases });
     this.#copy ??= transformFiles(this.#files, { version: this.version });
     for (const [url, root] of this.#copy) {
@@ -328,13 +335,7 @@ export function createAjv(
   const settings: Options = {
     strict: false,
     logger: false,
-    // Compiling every validator of a large document at start is most of its start-up:
-    // Ajv's optimisation pass over the generated code took a third of it (Discord's document,
-    // 242 operations: 2.5 s of CPU with it, 1.5 s without), and inlining referenced schemas
-    // into each user, instead of calling the one compiled function, took more time and memory
-    // (2.2 s, +25 MiB).
-    code: { regExp: looseRegExp, optimize: false },
-    inlineRefs: false,
+    code: { regExp: looseRegExp },
     ...options,
   };
   const ajv = (version === "3.0" ? new Ajv04(settings) : new Ajv2020(settings)) as unknown as Ajv;
