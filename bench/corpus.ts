@@ -38,6 +38,7 @@ import {
   configText,
   type CorpusReply,
   type CorpusRequest,
+  deref,
   listOperations,
   type Obj,
   REPLY_SH,
@@ -181,11 +182,11 @@ async function tryDocument(
   const check = await runCheck(dir, options.timeoutMs);
   const base = basePath(doc);
   // A path with "#" or "?" (JSON-RPC style documents) cannot be requested as written, nor a
-  // body sent with GET by fetch.
+  // required body sent with GET by fetch.
   const probed = spread(
     operations.filter((op) =>
       op.method !== "head" && !/[#?]/.test(op.path) &&
-      !(op.method === "get" && op.op.requestBody !== undefined)
+      !(op.method === "get" && (deref(doc, op.op.requestBody) as Obj | undefined)?.required)
     ),
     options.maxOps,
   );

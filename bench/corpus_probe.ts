@@ -133,6 +133,8 @@ export interface ServeOptions {
 export async function runServe(dir: string, options: ServeOptions): Promise<ServeOutcome> {
   const { requests, replies, timeoutMs, concurrency = 4, urocket = UROCKET } = options;
   const log = `${dir}/urocket.log`;
+  // Not a previous run's: its start line would be read before the shell truncates the file.
+  await Deno.remove(log).catch(() => {});
   const started = performance.now();
   const child = new Deno.Command("sh", {
     args: ["-c", 'exec "$@" >"$UROCKET_CORPUS_LOG" 2>&1', "sh", Deno.execPath()]
@@ -143,7 +145,10 @@ export async function runServe(dir: string, options: ServeOptions): Promise<Serv
   }).spawn();
   let exited: Deno.CommandStatus | undefined;
   const status = child.status.then((s) => exited = s);
-  const tail = async () => (await Deno.readTextFile(log).catch(() => "")).split("\n").slice(-6);
+  // The last lines that say something: a document's start-up warnings can be hundreds.
+  const tail = async () =>
+    (await Deno.readTextFile(log).catch(() => "")).split("\n")
+      .filter((l) => !l.includes('"config_warning"')).slice(-6);
   let start: Record<string, unknown> | undefined;
   let startMs: number | undefined;
   let ready = false;
@@ -154,7 +159,8 @@ export async function runServe(dir: string, options: ServeOptions): Promise<Serv
     if (performance.now() - started > timeoutMs) {
       child.kill("SIGKILL");
       await status;
-      return { started: false, failure: "timed out before ready", crashed: false, outcomes: [] };
+      const failure = `timed out before ready:\n${(await tail()).join("\n")}`;
+      return { started: false, failure, crashed: false, outcomes: [] };
     }
     if (!start) {
       const line = (await Deno.readTextFile(log).catch(() => "")).split("\n")

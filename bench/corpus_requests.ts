@@ -65,7 +65,8 @@ export function buildRequests(
   const target = (p: Parts) =>
     base + operation.path.replace(/\{([^}]+)\}/g, (m, name) => p.path.get(name) ?? m) +
     (p.query.length > 0 ? "?" + new URLSearchParams(p.query).toString() : "");
-  const body = bodyOf(doc, operation);
+  // fetch sends no body with GET or HEAD (some documents declare one, optional, for GET).
+  const body = method === "GET" || method === "HEAD" ? undefined : bodyOf(doc, operation);
   const valid: CorpusRequest = {
     operation,
     kind: "valid",
