@@ -25,25 +25,33 @@
  *    server, and the validator alone in memory (bench/validation_bench.ts).
  * 7. Security: wrk at c=8 on the same operation guarded by a bearer JWT (RS256, a key set
  *    file), by http basic (htpasswd, bcrypt cost 10) and by nothing, in alternating rounds.
- * 8. Reload: wrk at c=8 on a config of 400 operations, without and then
+ * 8. Large real documents (bench/large_document.ts): Stripe's and
+ *    DigitalOcean's, every operation wired with validate-in and validate-out:
+ *    time to the start line and to ready, RSS at ready against the petstore
+ *    example's idle RSS, first-request latency. The documents come from npm
+ *    (the section says it is skipped when npm cannot be reached).
+ * 9. Reload: wrk at c=8 on a config of 400 operations, without and then
  *    with a SIGHUP every 500 ms; the reloads' own durations (their log
  *    lines). Not in the default set (BENCH_ONLY=reload).
  *
  * Options (environment): BENCH_SECONDS (per wrk run, default 8, at most 10),
  * BENCH_UROCKET (another checkout's folder to measure instead, e.g. a
  * baseline from `git archive`), BENCH_ONLY (comma list of: table, startup,
- * inflight, logstdout, validation, auth, spawn; and reload). Extra environment for urocket itself:
+ * inflight, logstdout, validation, auth, spawn, large; and reload), BENCH_LARGE (the
+ * directory's documents of the large section). Extra environment for urocket itself:
  * BENCH_UROCKET_ENV (e.g. `UROCKET_SPAWN_HELPER=off`).
  *
  * @module
  */
+
+import { largeDocuments } from "./large_document.ts";
 
 const REPO = new URL("../", import.meta.url).pathname.replace(/\/$/, "");
 const UROCKET = Deno.env.get("BENCH_UROCKET") ?? REPO;
 const OUT = `${REPO}/.bench`;
 const SECONDS = Math.min(10, Number(Deno.env.get("BENCH_SECONDS") ?? 8));
 const ONLY = new Set(
-  (Deno.env.get("BENCH_ONLY") ?? "table,startup,inflight,logstdout,validation,auth,spawn")
+  (Deno.env.get("BENCH_ONLY") ?? "table,startup,inflight,logstdout,validation,auth,spawn,large")
     .split(","),
 );
 const EXTRA_ENV = Object.fromEntries(
@@ -796,6 +804,7 @@ async function main() {
     if (ONLY.has("validation")) say(await validationMicro());
     if (ONLY.has("auth")) say(await authSchemes(dir));
     if (ONLY.has("spawn")) say("spawn candidates:\n" + await spawnCandidates());
+    if (ONLY.has("large")) say(await largeDocuments(UROCKET));
     if (ONLY.has("reload")) say(await reload(dir));
   } finally {
     await Deno.remove(dir, { recursive: true }).catch(() => {});

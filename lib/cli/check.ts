@@ -44,32 +44,6 @@ export async function check(options: CheckOptions): Promise<number> {
     if (!(error instanceof ConfigError)) throw error;
     return refuse([...error.problems, ...await socketProblems(options)], options);
   }
-  // The server compiles an operation's validators on its first request, to start fast; check
-  // compiles them all now, so that a schema Ajv cannot compile (one nested too deeply for its
-  // compiler, say) is found here rather than as a 500 on every request.
-  const compileProblems: Problem[] = [];
-  for (const op of generation.operations) {
-    try {
-      op.validator?.warm({ in: op.config.validateIn, out: op.config.validateOut });
-    } catch (error) {
-      compileProblems.push({
-        file: generation.document.file,
-        key: op.document.pointer,
-        message: `${op.key}: its schemas cannot be compiled for validation: ${
-          (error as Error).message
-        }`,
-      });
-    }
-  }
-  if (compileProblems.length > 0) {
-    for (const problem of compileProblems) output.err(formatProblem(problem));
-    const n = compileProblems.length;
-    output.err(
-      `urocket check: ${n} operation${n === 1 ? "" : "s"} cannot validate: urocket would start, ` +
-        `and answer 500 to ${n === 1 ? "its" : "their"} requests`,
-    );
-    return 2;
-  }
   const config = generation.config;
   const socketProblem = await inspectSocketPath(config.socket);
   if (socketProblem) {

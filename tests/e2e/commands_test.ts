@@ -42,15 +42,17 @@ Deno.test({
 // --- check ----------------------------------------------------------------------------------
 
 Deno.test({
-  name: "urocket check compiles every validator: a schema too deep for the compiler exits 2",
+  name: "urocket check and serve refuse alike a schema too deep for the compiler, exiting 2",
   ...E2E,
   async fn() {
-    // Deep enough for Ajv's compiler to run out of stack, not the document's own walks: the
-    // server would start, and answer 500 to each request of the operation.
+    // Deep enough for Ajv's compiler to run out of stack, not the document's own walks: a server
+    // that compiled on first use would start, and answer 500 to each request of the operation.
     let schema = '{"type":"object"}';
     for (let i = 0; i < 650; i++) schema = `{"type":"object","properties":{"a":${schema}}}`;
     const config = (validate: boolean) =>
       `openapi: openapi.json
+listen: 127.0.0.1:0
+socket: ${dir}/u.sock
 paths:
   /x:
     post:
@@ -62,22 +64,22 @@ paths:
         `{"openapi":"3.0.3","info":{"title":"t","version":"1"},"paths":{"/x":{"post":` +
         `{"requestBody":{"content":{"application/json":{"schema":${schema}}}},` +
         `"responses":{"200":{"description":"ok"}}}}}}`,
-      "validating.yaml": config(true),
-      "plain.yaml": config(false),
     });
     try {
+      await Deno.writeTextFile(`${dir}/validating.yaml`, config(true));
+      await Deno.writeTextFile(`${dir}/plain.yaml`, config(false));
       const plain = await runUrocket(["check", "--config", `${dir}/plain.yaml`]);
       assert.equal(plain.code, 0, plain.stderr);
-      const result = await runUrocket(["check", "--config", `${dir}/validating.yaml`]);
-      assert.equal(result.code, 2, result.stderr);
-      assert.match(
-        result.stderr,
-        /openapi\.json: \/paths\/~1x\/post: POST \/x: its schemas cannot be compiled for validation: /,
-      );
-      assert.match(
-        result.stderr,
-        /1 operation cannot validate: urocket would start, and answer 500/,
-      );
+      const problem =
+        /openapi\.json: \/paths\/~1x\/post: POST \/x: its schemas cannot be compiled for validation: they are nested too deeply/;
+      const checked = await runUrocket(["check", "--config", `${dir}/validating.yaml`]);
+      assert.equal(checked.code, 2, checked.stderr);
+      assert.match(checked.stderr, problem);
+      assert.match(checked.stderr, /urocket would not start/);
+      const served = await runUrocket(["--config", `${dir}/validating.yaml`]);
+      assert.equal(served.code, 2, served.stderr);
+      assert.match(served.stderr, problem);
+      assert.doesNotMatch(served.stdout, /"msg":"start"/);
     } finally {
       await Deno.remove(dir, { recursive: true });
     }

@@ -123,3 +123,67 @@ Deno.test("errorsDetail() counts the errors and says when the list is cut", () =
     } errors, the first ${MAX_ERRORS} listed`,
   );
 });
+
+Deno.test("fromAjvErrors() puts a failed oneOf's line before its closest alternative's errors", () => {
+  const params = { count: 3, closest: 1, alone: false, types: [], kept: 1, passingSchemas: null };
+  deepStrictEqual(
+    fromAjvErrors([
+      ajvError("/a", "type", { type: "string" }),
+      ajvError("/pet/barks", "type", { type: "boolean" }),
+      ajvError("/pet", "oneOf", params),
+    ], "body"),
+    [
+      { in: "body", pointer: "/a", message: "must be string" },
+      {
+        in: "body",
+        pointer: "/pet",
+        message: "matches none of the 3 schemas of oneOf: the errors that follow are those of " +
+          "the closest, schema 2",
+      },
+      { in: "body", pointer: "/pet/barks", message: "must be boolean" },
+    ],
+  );
+});
+
+Deno.test("fromAjvErrors() leaves the line out when the closest alternative was the only one of its type", () => {
+  const params = { count: 2, closest: 0, alone: true, types: [], kept: 1, passingSchemas: null };
+  deepStrictEqual(
+    fromAjvErrors([
+      ajvError("/owner/age", "type", { type: "integer" }),
+      ajvError("/owner", "anyOf", params),
+    ], "body"),
+    [{ in: "body", pointer: "/owner/age", message: "must be integer" }],
+  );
+});
+
+Deno.test("fromAjvErrors() says which types would do when every alternative failed on type", () => {
+  const params = {
+    count: 3,
+    closest: -1,
+    alone: false,
+    types: ["object", "string", "object"],
+    kept: 0,
+    passingSchemas: null,
+  };
+  deepStrictEqual(fromAjvErrors([ajvError("/pet", "oneOf", params)], "body"), [
+    { in: "body", pointer: "/pet", message: "must be object or string" },
+  ]);
+});
+
+Deno.test("fromAjvErrors() names the alternatives a oneOf matched more than one of", () => {
+  const params = {
+    count: 3,
+    closest: -1,
+    alone: false,
+    types: [],
+    kept: 0,
+    passingSchemas: [0, 2],
+  };
+  deepStrictEqual(fromAjvErrors([ajvError("", "oneOf", params)], "body"), [
+    {
+      in: "body",
+      pointer: "",
+      message: "must match exactly one of the 3 schemas of oneOf, but matches schemas 1 and 3",
+    },
+  ]);
+});

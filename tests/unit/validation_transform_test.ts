@@ -2,11 +2,8 @@ import { deepStrictEqual, strictEqual } from "node:assert/strict";
 import { parse } from "yaml";
 import type { Json, JsonObject } from "../../lib/openapi/json.ts";
 import { SchemaSet } from "../../lib/openapi/validation/schemas.ts";
-import {
-  type Direction,
-  DISCRIMINATOR,
-  transformFiles,
-} from "../../lib/openapi/validation/transform.ts";
+import { type Direction, DIRECTIONAL_REQUIRED } from "../../lib/openapi/validation/directional.ts";
+import { DISCRIMINATOR, transformFiles } from "../../lib/openapi/validation/transform.ts";
 
 const URL_ = "file:///srv/api/openapi.yaml";
 
@@ -15,15 +12,9 @@ function schemasOf(yaml: string): JsonObject {
 }
 
 /** The rewritten `components.schemas` of a one-file document. */
-function transformed(
-  yaml: string,
-  options: { version?: "3.0" | "3.1"; direction?: Direction } = {},
-): JsonObject {
+function transformed(yaml: string, options: { version?: "3.0" | "3.1" } = {}): JsonObject {
   const files = new Map<string, Json>([[URL_, schemasOf(yaml)]]);
-  const out = transformFiles(files, {
-    version: options.version ?? "3.0",
-    direction: options.direction ?? "request",
-  });
+  const out = transformFiles(files, { version: options.version ?? "3.0" });
   return ((out.get(URL_) as JsonObject).components as JsonObject).schemas as JsonObject;
 }
 
@@ -78,7 +69,7 @@ Deno.test("transformFiles() drops nullable in 3.1, where it means nothing", () =
   });
 });
 
-Deno.test("transformFiles() drops readOnly properties from required in the request copy only", () => {
+Deno.test("transformFiles() moves readOnly and writeOnly names out of required, by direction", () => {
   const yaml = `
 Id: { type: string, readOnly: true }
 Pet:
@@ -90,16 +81,27 @@ Pet:
     name: { type: string }
     secret: { type: string, writeOnly: true }
 `;
-  deepStrictEqual(transformed(yaml, { direction: "request" }).Pet, {
+  deepStrictEqual(transformed(yaml).Pet, {
     type: "object",
-    required: ["name", "secret"],
+    required: ["name"],
+    [DIRECTIONAL_REQUIRED]: { request: ["secret"], response: ["id", "ref"] },
     properties: parse(yaml).Pet.properties,
   });
-  deepStrictEqual((transformed(yaml, { direction: "response" }).Pet as JsonObject).required, [
-    "id",
-    "ref",
-    "name",
-  ]);
+});
+
+Deno.test("a readOnly property is required in replies only, a writeOnly one in requests only", () => {
+  const yaml = `
+Pet:
+  type: object
+  required: [id, secret]
+  properties:
+    id: { type: integer, readOnly: true }
+    secret: { type: string, writeOnly: true }
+`;
+  strictEqual(valid(yaml, "Pet", { secret: "s" }, "request"), true);
+  strictEqual(valid(yaml, "Pet", { id: 1 }, "request"), false);
+  strictEqual(valid(yaml, "Pet", { id: 1 }, "response"), true);
+  strictEqual(valid(yaml, "Pet", { secret: "s" }, "response"), false);
 });
 
 Deno.test("transformFiles() removes a required list that only named readOnly properties", () => {
@@ -107,6 +109,7 @@ Deno.test("transformFiles() removes a required list that only named readOnly pro
 A: { type: object, required: [id], properties: { id: { type: string, readOnly: true } } }
 `);
   strictEqual("required" in (out.A as JsonObject), false);
+  deepStrictEqual((out.A as JsonObject)[DIRECTIONAL_REQUIRED], { request: [], response: ["id"] });
 });
 
 Deno.test("transformFiles() turns a discriminator over oneOf into a mapping of URIs", () => {
@@ -183,7 +186,7 @@ Cat:
   strictEqual(valid(yaml, "Dog", { kind: "dog", barks: false }), true, "a case refers back");
 });
 
-Deno.test("transformFiles() leaves the user's document unchanged and rewrites data nowhere", () => {
+Deno.test("transformFiles() leaves the user's document unchanged, examples out, data as written", () => {
   const original = schemasOf(`
 A:
   type: string
@@ -198,13 +201,10 @@ B:
 `);
   const copy = structuredClone(original);
   const files = new Map<string, Json>([[URL_, original]]);
-  const out = transformFiles(files, { version: "3.0", direction: "request" });
+  const out = transformFiles(files, { version: "3.0" });
   deepStrictEqual(original, copy);
   const schemas = ((out.get(URL_) as JsonObject).components as JsonObject).schemas as JsonObject;
-  deepStrictEqual((schemas.A as JsonObject).example, {
-    nullable: true,
-    discriminator: { propertyName: "x" },
-  });
+  deepStrictEqual(schemas.A, { type: ["string", "null"], default: null });
   deepStrictEqual(schemas.B, ((copy.components as JsonObject).schemas as JsonObject).B);
 });
 

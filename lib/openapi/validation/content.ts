@@ -11,7 +11,7 @@ import { type ErrorLocation, fromAjvErrors, type ValidationError } from "./error
 import { isFormType, isJsonType } from "./media.ts";
 import { locationUri } from "../refs.ts";
 import type { SchemaSet } from "./schemas.ts";
-import type { Direction } from "./transform.ts";
+import type { Direction } from "./directional.ts";
 
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
@@ -43,7 +43,7 @@ export function checkContent(
   const errors = schemas.check(locationUri(media.schema), data, {
     view,
     coerce,
-    size: body.length,
+    ...(view === "request" ? { size: body.length } : {}),
   });
   return errors ? fromAjvErrors(errors, location) : [];
 }

@@ -55,6 +55,8 @@ export interface MediaContract {
   key: string;
   /** Its schema, when it has one. */
   schema?: Location;
+  /** Its `schema` is `null`, which some generators write for "any": no schema, said at start. */
+  nullSchema?: true;
 }
 
 /** The request body. */
@@ -186,7 +188,7 @@ function contentOf(owner: Resolved): MediaContract[] | undefined {
   const content = owner.value.content;
   return Object.keys(content).map((key) => {
     const media = content[key];
-    const hasSchema = isObject(media) && media.schema !== undefined;
+    const hasSchema = isObject(media) && media.schema !== undefined && media.schema !== null;
     const pointer = childPointer(childPointer(owner.pointer, "content"), key);
     return {
       mediaType: mediaTypeOf(key),
@@ -194,6 +196,7 @@ function contentOf(owner: Resolved): MediaContract[] | undefined {
       ...(hasSchema
         ? { schema: { url: owner.url, pointer: childPointer(pointer, "schema") } }
         : {}),
+      ...(isObject(media) && media.schema === null ? { nullSchema: true as const } : {}),
     };
   });
 }

@@ -19,18 +19,36 @@ import { DISCRIMINATOR, type DiscriminatorSpec } from "./transform.ts";
  */
 const dispatching = new WeakMap<object, Set<DiscriminatorSpec>>();
 
-/** The definition of {@link DISCRIMINATOR}, for `ajv.addKeyword()`. */
-export function discriminatorKeyword(): FuncKeywordDefinition {
+/**
+ * Where the keyword gets the validators of its cases: the cases usually
+ * refer back to the schema being compiled, so they are asked for while it
+ * compiles (`want`) and compiled once it is, then looked up (`get`).
+ */
+export interface CaseResolver {
+  want(uri: string): void;
+  get(uri: string): ValidateFunction;
+}
+
+/**
+ * The definition of {@link DISCRIMINATOR}, for `ajv.addKeyword()`. Without
+ * a `resolver`, each case is compiled on its first use.
+ */
+export function discriminatorKeyword(resolver?: CaseResolver): FuncKeywordDefinition {
   return {
     keyword: DISCRIMINATOR,
     schemaType: "object",
     errors: true,
     compile(spec: DiscriminatorSpec, _parent, it) {
       const ajv = it.self;
-      // Compiled on first use: the cases usually refer back to the schema being compiled.
+      for (const uri of Object.values(spec.mapping)) if (uri !== spec.self) resolver?.want(uri);
       const cases = new Map<string, ValidateFunction>();
       const allowed = Object.keys(spec.mapping).map((v) => JSON.stringify(v)).join(", ");
-      const validate: DataValidateFunction = (data: unknown, cxt?: DataValidationCxt) => {
+      // A function, not an arrow: the validation context (`this`) goes on to the case.
+      const validate: DataValidateFunction = function (
+        this: unknown,
+        data: unknown,
+        cxt?: DataValidationCxt,
+      ) {
         validate.errors = undefined;
         if (typeof data !== "object" || data === null || Array.isArray(data)) return true;
         const active = dispatching.get(data);
@@ -50,7 +68,7 @@ export function discriminatorKeyword(): FuncKeywordDefinition {
         }
         let target = cases.get(uri);
         if (!target) {
-          target = ajv.getSchema(uri);
+          target = resolver ? resolver.get(uri) : ajv.getSchema(uri);
           if (!target) throw new Error(`Cannot resolve discriminator mapping ${uri}`);
           cases.set(uri, target);
         }
@@ -58,7 +76,7 @@ export function discriminatorKeyword(): FuncKeywordDefinition {
         set.add(spec);
         dispatching.set(data, set);
         try {
-          if (target(data, cxt)) return true;
+          if (target.call(this, data, cxt)) return true;
           validate.errors = target.errors ?? [];
           return false;
         } finally {

@@ -8,6 +8,7 @@
 
 import type { ErrorObject } from "ajv";
 import { escapePointer } from "../json.ts";
+import type { AlternativesParams } from "./alternatives.ts";
 
 /** Where in a request or reply an error is. */
 export type ErrorLocation = "body" | "query" | "path" | "header" | "cookie" | "status";
@@ -31,43 +32,90 @@ const SUMMARIES = new Set(["anyOf", "oneOf", "if", "contains"]);
 
 /**
  * Turns Ajv's errors into the list the client sees: each error points at the
- * member concerned (a missing property's own pointer, not its parent's),
- * summaries (`anyOf`, `oneOf`, …) and the `null` branch of `nullable` are
- * dropped when a more specific error explains them, a wrong type is said
- * once (not again as a failed format or bound), duplicates go.
+ * member concerned (a missing property's own pointer, not its parent's); a
+ * `oneOf`/`anyOf` that nothing matched is one line before its closest
+ * alternative's errors (see alternatives.ts), or no line when the closest
+ * alternative was the only one of the right type; other summaries and the
+ * `null` branch of `nullable` are dropped when a more specific error
+ * explains them; a wrong type is said once (not again as a failed format or
+ * bound); duplicates go.
  */
 export function fromAjvErrors(
   errors: readonly ErrorObject[],
   location: ErrorLocation,
 ): ValidationError[] {
-  const mapped = errors.map((error) => ({ error, pointer: pointerOf(error) }));
-  const explained = (path: string, self: ErrorObject) =>
-    errors.some((other) =>
-      other !== self && !SUMMARIES.has(other.keyword) && !isNullBranch(other) &&
-      (other.instancePath === path || other.instancePath.startsWith(path + "/"))
-    );
+  const ordered = summariesFirst(errors);
+  // Every path at or above a specific error: a summary there is explained by it.
+  const explainedPaths = new Set<string>();
+  for (const e of ordered) {
+    if (SUMMARIES.has(e.keyword) || isNullBranch(e)) continue;
+    for (let path = e.instancePath;; path = path.slice(0, path.lastIndexOf("/"))) {
+      if (explainedPaths.has(path)) break;
+      explainedPaths.add(path);
+      if (path === "") break;
+    }
+  }
   // A value of the wrong type fails its other keywords too (`1.5` is no `int64` either): say it once.
   const mistyped = new Set(
-    errors.filter((e) => e.keyword === "type" && !isNullBranch(e)).map((e) => e.instancePath),
+    ordered.filter((e) => e.keyword === "type" && !isNullBranch(e)).map((e) => e.instancePath),
   );
   const seen = new Set<string>();
   const out: ValidationError[] = [];
-  for (const { error, pointer } of mapped) {
+  for (const error of ordered) {
+    const pointer = pointerOf(error);
+    const alternatives = alternativesOf(error);
     if (
-      (SUMMARIES.has(error.keyword) || isNullBranch(error)) && explained(error.instancePath, error)
+      alternatives ? alternatives.alone : (
+        (SUMMARIES.has(error.keyword) || isNullBranch(error)) &&
+        explainedPaths.has(error.instancePath)
+      )
     ) {
       continue;
     }
     if (error.keyword !== "type" && pointer === error.instancePath && mistyped.has(pointer)) {
       continue;
     }
-    const message = messageOf(error);
+    const message = alternatives
+      ? alternativesMessage(error.keyword, alternatives)
+      : messageOf(error);
     const key = `${pointer}\n${message}`;
     if (seen.has(key)) continue;
     seen.add(key);
     out.push({ in: location, pointer, message });
   }
   return out;
+}
+
+/** The params of a `oneOf`/`anyOf` error made by alternatives.ts, or `undefined` for any other. */
+function alternativesOf(error: ErrorObject): AlternativesParams | undefined {
+  return (error.keyword === "oneOf" || error.keyword === "anyOf") &&
+      typeof error.params.count === "number"
+    ? error.params as AlternativesParams
+    : undefined;
+}
+
+/**
+ * Ajv reports a failed `oneOf`/`anyOf` after the errors of its
+ * alternatives; a person reads the summary first.
+ */
+function summariesFirst(errors: readonly ErrorObject[]): ErrorObject[] {
+  const out = [...errors];
+  for (let i = 0; i < out.length; i++) {
+    const kept = alternativesOf(out[i])?.kept ?? 0;
+    if (kept > 0 && kept <= i) out.splice(i - kept, 0, ...out.splice(i, 1));
+  }
+  return out;
+}
+
+function alternativesMessage(keyword: string, params: AlternativesParams): string {
+  if (params.passingSchemas) {
+    return `must match exactly one of the ${params.count} schemas of oneOf, but matches schemas ${
+      params.passingSchemas.map((i) => i + 1).join(" and ")
+    }`;
+  }
+  if (params.closest < 0) return `must be ${[...new Set(params.types)].join(" or ")}`;
+  return `matches none of the ${params.count} schemas of ${keyword}: the errors that follow ` +
+    `are those of the closest, schema ${params.closest + 1}`;
 }
 
 /**

@@ -42,7 +42,8 @@ export interface PreparedOperation {
 
 /**
  * Validation for one document: the Ajv side is shared by its operations,
- * and every schema is checked once at start however many operations use it.
+ * every schema is checked once at start however many operations use it,
+ * and compiled once however many operations (and directions) use it.
  *
  * @example
  * ```ts
@@ -51,6 +52,7 @@ export interface PreparedOperation {
  *   { pointer: "/paths/~1pets/post", name: "addPet" },
  *   { in: true, out: false },
  * );
+ * validator.compile({ in: true, out: false }); // at start: throws what Ajv cannot compile
  * validator.checkRequest({ params: {}, url, headers, body }); // { ok: true } or the errors
  * ```
  */
@@ -67,8 +69,8 @@ export class DocumentValidation {
 
   /**
    * Reads the operation at `pointer`, checks the schemas it validates in the
-   * enabled directions, and returns its validator (which compiles on first
-   * use).
+   * enabled directions, and returns its validator: `compile()` it before
+   * serving (what is not compiled then is compiled on first use).
    */
   prepare(operation: { pointer: string; name: string }, enabled: Enabled): PreparedOperation {
     const contract = describeOperation(this.#document.files, this.#document.url, operation.pointer);

@@ -23,9 +23,10 @@ import {
   MAX_ERRORS,
   type ValidationError,
 } from "./errors.ts";
-import { isFormType, isJsonType, mediaTypeOf, selectMedia } from "./media.ts";
+import { isFormType, isJsonType, isRange, mediaTypeOf, selectMedia } from "./media.ts";
 import { readParameters } from "./parameters.ts";
-import type { SchemaSet } from "./schemas.ts";
+import type { Enabled } from "./prepass.ts";
+import type { SchemaSet, SchemaTarget } from "./schemas.ts";
 
 /** The parts of a request that are validated. */
 export interface RequestInput {
@@ -65,7 +66,7 @@ export class OperationValidator {
   constructor(contract: OperationContract, schemas: SchemaSet) {
     this.contract = contract;
     this.#schemas = schemas;
-    this.#parameters = parameterSchema(contract);
+    this.#parameters = parameterSchema(contract, (uri) => schemas.representative(uri));
   }
 
   /** Checks a request before anything is spawned. */
@@ -164,11 +165,14 @@ export class OperationValidator {
       }];
     }
     const content = response.content ?? [];
-    if (content.length === 0) {
+    // HTTP gives 204 and 304 no body, whatever content a document declares for them (some do).
+    if (content.length === 0 || status === 204 || status === 304) {
       return body.length === 0 ? [] : [{
         in: "body",
         pointer: "",
-        message: `must be empty: the ${response.key} response declares no content`,
+        message: content.length === 0
+          ? `must be empty: the ${response.key} response declares no content`
+          : `must be empty: a ${status} reply has no body`,
       }];
     }
     const contentType = headers.get("content-type");
@@ -194,31 +198,39 @@ export class OperationValidator {
   }
 
   /**
-   * Compiles every validator this operation can need now rather than on
-   * first use (start-up cost against first-request latency).
+   * Compiles every validator the enabled checks use, so that no request
+   * pays for it: the parameters, each JSON or form body, each JSON reply.
+   * Request bodies over `DETAIL_LIMIT` use a variant that stops at the
+   * first error, compiled on the first such body.
+   *
+   * @throws {Error} when Ajv cannot compile a schema.
    */
-  warm(directions: { in: boolean; out: boolean }): void {
-    const compile = (uri: string, view: "request" | "response", coerce: boolean) =>
-      this.#schemas.validator(uri, { view, coerce, allErrors: false });
-    if (directions.in) {
-      if (this.#parameters) {
-        this.#schemas.validator(this.#parameters, {
-          view: "request",
-          coerce: true,
-          allErrors: true,
-        });
+  compile(directions: Enabled): void {
+    const compile = (target: SchemaTarget, coerce: boolean) =>
+      this.#schemas.validator(target, { coerce, detailed: true });
+    if (directions.in && this.#parameters) {
+      // Their schemas first, each compiled once however many operations share it.
+      for (const group of Object.values(this.#parameters.properties as JsonObject)) {
+        for (const schema of Object.values((group as JsonObject).properties as JsonObject)) {
+          const ref = (schema as JsonObject).$ref;
+          if (typeof ref === "string") compile(ref, true);
+        }
       }
+      compile(this.#parameters, true);
+    }
+    if (directions.in) {
       for (const media of this.contract.body?.content ?? []) {
         if (!media.schema) continue;
-        if (isJsonType(media.mediaType)) compile(locationUri(media.schema), "request", false);
-        if (isFormType(media.mediaType)) compile(locationUri(media.schema), "request", true);
+        const uri = locationUri(media.schema);
+        if (isJsonType(media.mediaType) || isRange(media.mediaType)) compile(uri, false);
+        if (isFormType(media.mediaType) || isRange(media.mediaType)) compile(uri, true);
       }
     }
     if (directions.out) {
       for (const response of this.contract.responses) {
         for (const media of response.content ?? []) {
-          if (media.schema && isJsonType(media.mediaType)) {
-            compile(locationUri(media.schema), "response", false);
+          if (media.schema && (isJsonType(media.mediaType) || isRange(media.mediaType))) {
+            compile(locationUri(media.schema), false);
           }
         }
       }
@@ -241,7 +253,10 @@ export function selectResponse(
  * One schema for all parameters, `{ path, query, header, cookie }`, each
  * parameter's schema referred to where it is written.
  */
-function parameterSchema(contract: OperationContract): JsonObject | undefined {
+function parameterSchema(
+  contract: OperationContract,
+  representative: (uri: string) => string,
+): JsonObject | undefined {
   if (contract.parameters.length === 0) return undefined;
   const groups: Record<ParameterIn, { properties: JsonObject; required: string[] }> = {
     path: { properties: {}, required: [] },
@@ -250,7 +265,9 @@ function parameterSchema(contract: OperationContract): JsonObject | undefined {
     cookie: { properties: {}, required: [] },
   };
   for (const p of contract.parameters) {
-    groups[p.in].properties[p.name] = p.schema ? { $ref: locationUri(p.schema) } : {};
+    groups[p.in].properties[p.name] = p.schema
+      ? { $ref: representative(locationUri(p.schema)) }
+      : {};
     if (p.required) groups[p.in].required.push(p.name);
   }
   const properties: JsonObject = {};

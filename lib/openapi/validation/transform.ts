@@ -9,9 +9,20 @@
  * - `discriminator` becomes {@link DISCRIMINATOR}, a keyword that picks the
  *   one schema the property names (mapping, implicit names, or the schemas
  *   that extend a base with `allOf`) and validates against it alone; a value
- *   that names no schema is an error.
- * - `readOnly` properties are not required in requests, `writeOnly`
- *   properties not in replies: one copy per direction.
+ *   that names no schema is an error. A `mapping` naming a schema that is
+ *   not there sets the discriminator aside (it is a hint many engines ignore).
+ * - `readOnly` properties are required in replies only, `writeOnly`
+ *   properties in requests only: their names move from `required` to
+ *   {@link DIRECTIONAL_REQUIRED}, which reads the direction of each check,
+ *   so that one copy (and one compiled validator) serves both.
+ * - Only schemas are schemas: `example`, `examples`, `description`,
+ *   `summary` and `x-` extensions are left out of the copy, so that Ajv,
+ *   which reads every object it is given for ids, never takes an `id` inside
+ *   an example for a schema's; in a 3.0 document `id` is not a keyword at
+ *   all (OpenAPI 3.0's Schema Object has none) and is left out everywhere.
+ * - What other engines accept, Ajv is given in a form it accepts: an `enum`
+ *   listing a value twice lists it once, an empty `enum` (which matches
+ *   nothing) becomes `allOf: [false]`.
  * - The `$ref`s of the files beside the document become absolute
  *   (`file:///…/shared/meta.yml#`): Ajv resolves the `$ref`s of a file that
  *   a `$ref` names whole (`models/pet.yml`, as split documents write them)
@@ -33,10 +44,21 @@ import {
   locationUri,
   NAME_MAPS,
   refTarget,
+  resolveLocation,
 } from "../refs.ts";
+import { DIRECTIONAL_REQUIRED, type DirectionalRequired } from "./directional.ts";
 
-/** Which side of the exchange a copy validates. */
-export type Direction = "request" | "response";
+/**
+ * Members that are never a schema nor hold one, wherever they are (a
+ * property of that name, inside `properties`, is kept): documentation and
+ * examples.
+ */
+const ANNOTATIONS: ReadonlySet<string> = new Set(["example", "examples", "description", "summary"]);
+
+/** Whether member `key` of an object that is not a map of names is left out of what Ajv sees. */
+export function isAnnotation(key: string, version: "3.0" | "3.1"): boolean {
+  return ANNOTATIONS.has(key) || key.startsWith("x-") || (key === "id" && version === "3.0");
+}
 
 /** The keyword a `discriminator` becomes. */
 export const DISCRIMINATOR = "x-urocket-discriminator";
@@ -58,7 +80,6 @@ export interface DiscriminatorSpec {
 /** Options of {@link transformFiles}. */
 export interface TransformOptions {
   version: "3.0" | "3.1";
-  direction: Direction;
 }
 
 /** Returns the rewritten copy of every file, by URL. */
@@ -89,7 +110,8 @@ function visit(node: Json, pointer: string, named: boolean, ctx: Context): Json 
   for (const [key, child] of Object.entries(node)) {
     const at = childPointer(pointer, key);
     if (named) out[key] = visit(child, at, false, ctx);
-    else if (DATA_KEYS.has(key) || key.startsWith("x-")) out[key] = child;
+    else if (isAnnotation(key, ctx.version)) continue;
+    else if (DATA_KEYS.has(key)) out[key] = child;
     else out[key] = visit(child, at, NAME_MAPS.has(key), ctx);
   }
   return named ? out : rewrite(node, out, pointer, ctx);
@@ -102,16 +124,17 @@ function rewrite(original: JsonObject, out: JsonObject, pointer: string, ctx: Co
     if (target && !isRemote(target.url)) out.$ref = locationUri(target);
   }
   if (Array.isArray(out.required) && isObject(original.properties)) {
-    const hidden = ctx.direction === "request" ? "readOnly" : "writeOnly";
-    const properties = original.properties;
-    const kept = out.required.filter((name) =>
-      typeof name !== "string" || !hasFlag(properties[name], hidden, ctx, 0)
-    );
-    if (kept.length === 0) delete out.required;
-    else out.required = kept;
+    splitRequired(out, original.properties, ctx);
   }
   if (isObject(out.discriminator) && typeof out.discriminator.propertyName === "string") {
     rewriteDiscriminator(out, pointer, ctx);
+  }
+  if (Array.isArray(out.enum)) {
+    const values = distinct(out.enum);
+    if (values.length === 0) {
+      delete out.enum;
+      out.allOf = [...(Array.isArray(out.allOf) ? out.allOf : []), false];
+    } else if (values.length < out.enum.length) out.enum = values;
   }
   if (typeof out.nullable === "boolean") {
     const nullable = out.nullable;
@@ -119,6 +142,24 @@ function rewrite(original: JsonObject, out: JsonObject, pointer: string, ctx: Co
     if (nullable && ctx.version === "3.0") return allowNull(out);
   }
   return out;
+}
+
+/** The values of `list` without repeats, equal JSON counting as the same (key order aside). */
+function distinct(list: Json[]): Json[] {
+  const seen = new Set<string>();
+  return list.filter((value) => {
+    const key = canonical(value);
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+function canonical(value: Json): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;
+  if (!isObject(value)) return JSON.stringify(value);
+  const keys = Object.keys(value).sort();
+  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonical(value[k])}`).join(",")}}`;
 }
 
 /** Keywords beside which `type` cannot simply gain `"null"`. */
@@ -133,6 +174,26 @@ function allowNull(schema: JsonObject): Json {
     return schema;
   }
   return { anyOf: [schema, { type: "null" }] };
+}
+
+/** Moves the names of readOnly and writeOnly properties from `required` to {@link DIRECTIONAL_REQUIRED}. */
+function splitRequired(out: JsonObject, properties: JsonObject, ctx: Context): void {
+  const required = out.required as Json[];
+  const always: Json[] = [];
+  const spec: DirectionalRequired = { request: [], response: [] };
+  for (const name of required) {
+    const readOnly = typeof name === "string" && hasFlag(properties[name], "readOnly", ctx, 0);
+    const writeOnly = typeof name === "string" && hasFlag(properties[name], "writeOnly", ctx, 0);
+    if (!readOnly && !writeOnly) always.push(name);
+    else if (!readOnly) spec.request.push(name as string);
+    else if (!writeOnly) spec.response.push(name as string);
+  }
+  if (always.length === required.length) return;
+  if (always.length === 0) delete out.required;
+  else out.required = always;
+  if (spec.request.length > 0 || spec.response.length > 0) {
+    out[DIRECTIONAL_REQUIRED] = spec as unknown as JsonObject;
+  }
 }
 
 /** Whether a property schema is marked `flag` (readOnly/writeOnly), through `$ref` and `allOf`. */
@@ -184,7 +245,9 @@ function rewriteDiscriminator(out: JsonObject, pointer: string, ctx: Context): v
     for (const [value, named] of Object.entries(discriminator.mapping)) {
       if (typeof named !== "string") continue;
       const target = refTarget(ctx.url, mappingRef(named));
-      if (target) mapping[value] = locationUri(target);
+      // A mapping that names nothing (start-up warned): the discriminator is set aside.
+      if (!target || !resolveLocation(ctx.files, target)) return;
+      mapping[value] = locationUri(target);
     }
   }
   if (Object.keys(mapping).length === 0) return;
