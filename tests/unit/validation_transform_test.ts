@@ -238,7 +238,7 @@ Deno.test("transformFiles() makes $refs into files absolute, so a file named who
     }],
     ["file:///srv/api/shared/owner.yml", { type: "object", required: ["name"] }],
   ]);
-  const out = transformFiles(files, { version: "3.0", direction: "request" });
+  const out = transformFiles(files, { version: "3.0" });
   deepStrictEqual((out.get("file:///srv/api/models/pet.yml") as JsonObject).properties, {
     owner: { $ref: "file:///srv/api/shared/owner.yml#" },
     tag: { $ref: "file:///srv/api/models/pet.yml#/definitions/Tag" },
