@@ -12,8 +12,8 @@
 
 import { parseCommandLine } from "./lib/cli/args.ts";
 import type { CliOutput } from "./lib/cli/output.ts";
-import type { Service } from "./lib/service.ts";
-import { VERSION } from "./lib/version.ts";
+import type { Service } from "./lib/service/start.ts";
+import { VERSION } from "./lib/common/version.ts";
 
 const USAGE = `urocket ${VERSION} — turns executables into the operations of an OpenAPI document
 
@@ -133,7 +133,7 @@ async function serve(configFile: string): Promise<number> {
     import("./lib/config/mod.ts"),
     import("./lib/log/logger.ts"),
     import("./lib/reply/socket.ts"),
-    import("./lib/service.ts"),
+    import("./lib/service/start.ts"),
   ]);
   const logger = new Logger({ write: writeAllTo(Deno.stdout), lingerMs: LOG_LINGER_MS });
   let service: Service | undefined;

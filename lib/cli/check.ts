@@ -15,7 +15,12 @@ import {
   inspectConfig,
   type Problem,
 } from "../config/mod.ts";
-import { type Generation, loadGeneration, unwiredCount, unwiredSummary } from "../generation.ts";
+import {
+  type Generation,
+  loadGeneration,
+  unwiredCount,
+  unwiredSummary,
+} from "../generation/generation.ts";
 import { isObject } from "../openapi/json.ts";
 import { inspectSocketPath } from "../reply/socket.ts";
 import type { CliOutput } from "./output.ts";

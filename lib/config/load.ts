@@ -7,7 +7,7 @@
  */
 
 import { isMap, isScalar, LineCounter, type Node, parseDocument } from "yaml";
-import { yamlDuplicateKeys } from "../yaml_keys.ts";
+import { yamlDuplicateKeys } from "../yaml_keys/duplicate_keys.ts";
 import { isMissing, missingKeyMessage, unknownKeyMessage } from "./_key_hints.ts";
 import { type Accounts, readAccounts, resolveGroup, resolveRunAs, type RunAs } from "./accounts.ts";
 import { ConfigError, type Problem } from "./errors.ts";
@@ -850,7 +850,7 @@ function findNode(root: unknown, path: PropertyKey[], keyOnly: boolean): Node | 
 /**
  * A problem for every key written twice in one mapping, at the second one:
  * YAML would keep only the last, and a setting would be lost without a
- * word (see lib/yaml_keys.ts).
+ * word (see lib/yaml_keys/).
  */
 function duplicateKeys(root: unknown, lineCounter: LineCounter, file: string): Problem[] {
   return yamlDuplicateKeys(root, lineCounter).map(({ key, path, line, firstLine }) => ({

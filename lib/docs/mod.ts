@@ -9,10 +9,10 @@
 
 import { stringify } from "yaml";
 import type { Problem } from "../config/mod.ts";
-import type { Generation } from "../generation.ts";
+import type { Generation } from "../generation/generation.ts";
 import type { Logger } from "../log/logger.ts";
 import type { Router } from "../openapi/router.ts";
-import { HttpProblem, problemResponse } from "../problem.ts";
+import { HttpProblem, problemResponse } from "../http/problem.ts";
 import {
   CONTENT_SECURITY_POLICY,
   pageHtml,

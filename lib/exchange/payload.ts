@@ -1,0 +1,142 @@
+/**
+ * The request body, read within `max-body`, and turned into the payload the
+ * process receives.
+ *
+ * @module
+ */
+
+import {
+  type BodyAllowance,
+  BodyOverBudget,
+  BodyTimeout,
+  BodyTooLarge,
+  readBodyWithin,
+} from "../http/body.ts";
+import { parseForm } from "../openapi/validation/content.ts";
+import { HttpProblem } from "../http/problem.ts";
+import { MAX_ARG_BYTES } from "../process/env.ts";
+
+/** The payload as the process receives it. */
+export interface Payload {
+  bytes: Uint8Array<ArrayBuffer>;
+  /** Its content type, or `""` when the client sent none. */
+  contentType: string;
+}
+
+/** The operation's bounds on its request body. */
+export interface BodyLimits {
+  /** `max-body`, in bytes. */
+  maxBody: number;
+  /** `body-timeout`, in milliseconds. */
+  bodyTimeoutMs?: number;
+  /** Where the bytes of bodies being received are counted (`max-body-memory`). */
+  budget?: BodyAllowance;
+}
+
+/**
+ * Reads the request body within the operation's bounds, before any process
+ * starts: a larger body is the client's 413, one not complete within
+ * `body-timeout` its 408, one that does not fit in `max-body-memory` a 503,
+ * one that breaks off its 400.
+ */
+export async function readBody(
+  request: Request,
+  { maxBody, bodyTimeoutMs, budget }: BodyLimits,
+): Promise<Uint8Array<ArrayBuffer>> {
+  try {
+    return await readBodyWithin(request, maxBody, { timeoutMs: bodyTimeoutMs, budget });
+  } catch (error) {
+    if (error instanceof BodyTooLarge) {
+      throw new HttpProblem(
+        "payload_too_large",
+        `The request body is larger than this operation's max-body (${maxBody} bytes)`,
+      );
+    }
+    if (error instanceof BodyTimeout) {
+      // Deno answers it with Connection: close, as it does any answer sent before the body ended.
+      throw new HttpProblem(
+        "request_timeout",
+        `The request body was not complete within this operation's body-timeout ` +
+          `(${error.timeoutMs} ms)`,
+      );
+    }
+    if (error instanceof BodyOverBudget) {
+      throw new HttpProblem(
+        "overloaded",
+        "Too many request bodies are being received (max-body-memory): try again shortly",
+        { headers: { "retry-after": "1" } },
+      );
+    }
+    // The client closed its connection mid-body: its request, not urocket, is broken.
+    throw new HttpProblem("bad_request", "The request body ended before it was complete", {
+      cause: error,
+    });
+  }
+}
+
+const JSON_TYPE = "application/json";
+
+/**
+ * Turns the body into the payload. With `json`, a form body
+ * (`application/x-www-form-urlencoded`) becomes a JSON object — a repeated
+ * field becomes an array — and an empty body becomes `{}`; any other body
+ * passes unchanged. With `raw`, the bytes pass unchanged.
+ *
+ * @example
+ * ```ts
+ * encodePayload(new TextEncoder().encode("a=1&a=2&b=x"), "application/x-www-form-urlencoded", "json");
+ * // bytes of {"a":["1","2"],"b":"x"}, contentType "application/json"
+ * ```
+ */
+export function encodePayload(
+  body: Uint8Array<ArrayBuffer>,
+  contentType: string | null,
+  encoding: "json" | "raw",
+): Payload {
+  const type = contentType ?? "";
+  if (encoding === "raw") return { bytes: body, contentType: type };
+  if (body.length === 0) return { bytes: new TextEncoder().encode("{}"), contentType: JSON_TYPE };
+  if (mediaType(type) === "application/x-www-form-urlencoded") {
+    const fields = parseForm(body);
+    return { bytes: new TextEncoder().encode(JSON.stringify(fields)), contentType: JSON_TYPE };
+  }
+  return { bytes: body, contentType: type };
+}
+
+/**
+ * Checks that a payload can travel as one command-line argument and returns
+ * it as a string: valid UTF-8, no NUL, under the kernel's per-argument limit.
+ */
+export function payloadArgument(payload: Uint8Array): string {
+  if (payload.length >= MAX_ARG_BYTES) {
+    throw new HttpProblem(
+      "payload_too_large",
+      `The payload is ${payload.length} bytes; a command-line argument must stay under ` +
+        `${MAX_ARG_BYTES} bytes: configure "channel: stdin" for large payloads`,
+    );
+  }
+  let text: string;
+  try {
+    // ignoreBOM: a leading byte order mark is part of the payload, not to be dropped from it.
+    text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(payload);
+  } catch {
+    throw new HttpProblem(
+      "bad_request",
+      "The payload is not valid UTF-8 and cannot be a command-line argument: configure " +
+        '"channel: stdin" for binary payloads',
+    );
+  }
+  if (text.includes("\0")) {
+    throw new HttpProblem(
+      "bad_request",
+      "The payload contains a NUL byte, which a command-line argument cannot carry: configure " +
+        '"channel: stdin"',
+    );
+  }
+  return text;
+}
+
+/** The media type of a `Content-Type` value, lower-cased and without parameters. */
+export function mediaType(contentType: string): string {
+  return contentType.split(";", 1)[0].trim().toLowerCase();
+}

@@ -1,0 +1,332 @@
+/**
+ * A generation is one loaded configuration: the config file, its OpenAPI
+ * document, and the operations that bind them, with the router built over
+ * them. A reload produces a new generation; requests keep the one they
+ * started with.
+ *
+ * @module
+ */
+
+import {
+  absolutePath,
+  ConfigError,
+  formatListen,
+  inspectConfig,
+  type LoadOptions,
+  type OperationConfig,
+  pathParamEnvName,
+  type Problem,
+  readConfigFile,
+  type ServiceConfig,
+} from "../config/mod.ts";
+import { docsProblems } from "../docs/mod.ts";
+import {
+  DocumentError,
+  type DocumentOperation,
+  loadDocument,
+  type OpenApiDocument,
+  responseMediaTypes,
+} from "../openapi/document.ts";
+import { Router } from "../openapi/router.ts";
+import type { OperationValidator } from "../openapi/validation/mod.ts";
+import { type Guard, prepareSecurity, type SecurityRuntime } from "../security/mod.ts";
+
+/** A configured operation bound to its OpenAPI operation. */
+export interface Operation {
+  /** `operationId` when the document gives one, else `METHOD /path`. */
+  name: string;
+  /** `METHOD /path`: unique within a document. */
+  key: string;
+  config: OperationConfig;
+  document: DocumentOperation;
+  /**
+   * Content type of a reply that names none: the operation's single declared
+   * response media type, else `application/octet-stream`.
+   */
+  defaultContentType: string;
+  /** Checks requests and replies against the document; set when `validate-in` or `validate-out` is. */
+  validator?: OperationValidator;
+  /** Who may call it, when its document requires anything (see lib/security/). */
+  guard?: Guard;
+}
+
+/** One loaded configuration. */
+export interface Generation {
+  config: ServiceConfig;
+  document: OpenApiDocument;
+  /** Routes every document operation; `null` marks one without config (501). */
+  router: Router<Operation | null>;
+  operations: Operation[];
+  /**
+   * The prefix of every route, `""` for none: `base-path` when set, else the
+   * path of the document's `servers[0].url`.
+   */
+  basePath: string;
+  /** Document operations without config, as `METHOD /path`: they answer 501. */
+  unwired: string[];
+  /** Distinct outtake path templates. */
+  outtakes: string[];
+  /** Things said once at start that do not stop it. */
+  warnings: Problem[];
+  /** The remote key sets, and what guards each operation (`urocket check` shows it). */
+  security: { runtime: SecurityRuntime; summaries: Map<string, string> };
+}
+
+/** Most operations without config one line names; past that, it gives their number only. */
+const UNWIRED_NAMED = 10;
+
+/**
+ * One line about the document operations without config, however many: a
+ * large public document may have hundreds, and one warning each would bury
+ * everything else. Past {@link UNWIRED_NAMED} it names none:
+ * `urocket check --verbose` lists them.
+ */
+export function unwiredSummary(unwired: readonly string[]): string {
+  const n = unwired.length;
+  const head = unwiredCount(n);
+  return n <= UNWIRED_NAMED
+    ? `${head}: ${unwired.join(", ")}`
+    : `${head} (urocket check --verbose lists them)`;
+}
+
+/** `3 operations without config answer 501`. */
+export function unwiredCount(n: number): string {
+  return `${n} operation${n === 1 ? "" : "s"} without config answer${n === 1 ? "s" : ""} 501`;
+}
+
+/**
+ * The refusal of a document whose nesting ran the walks and the schema
+ * compiler out of call stack (a RangeError), with the problems found before.
+ */
+function tooDeep(problems: Problem[], file: string): ConfigError {
+  return new ConfigError([...problems, {
+    file,
+    key: "",
+    message: "The OpenAPI document, or a file it refers to, is nested too deeply to be checked " +
+      "(the call stack ran out): move deep parts to components and refer to them with $ref",
+  }]);
+}
+
+/** V8's RangeError for a call stack that ran out, not any RangeError (a bug must show as one). */
+function isStackOverflow(error: unknown): boolean {
+  return error instanceof RangeError && /call stack/i.test(error.message);
+}
+
+/**
+ * Loads the config file at `file` and the OpenAPI document it names, and
+ * binds them.
+ *
+ * @throws {ConfigError} listing every problem of both files.
+ */
+export async function loadGeneration(file: string, options: LoadOptions): Promise<Generation> {
+  const configFile = absolutePath(file, Deno.cwd());
+  const text = await readConfigFile(configFile);
+  const { config, problems } = await inspectConfig(text, { ...options, file: configFile });
+  let document: OpenApiDocument;
+  try {
+    document = await loadDocument(config.openapi);
+  } catch (error) {
+    if (isStackOverflow(error)) throw tooDeep(problems, config.openapi);
+    if (!(error instanceof DocumentError)) throw error;
+    throw new ConfigError([
+      ...problems,
+      ...error.problems.map((p) => ({
+        file: p.file ?? error.file,
+        line: p.line,
+        key: p.pointer,
+        message: p.message,
+      })),
+    ]);
+  }
+  const byKey = new Map(document.operations.map((op) => [`${op.method} ${op.path}`, op]));
+  const operations: Operation[] = [];
+  for (const op of config.operations) {
+    const docOp = byKey.get(`${op.method} ${op.path}`);
+    if (!docOp) {
+      problems.push({
+        file: config.file,
+        line: op.line,
+        key: `paths.${op.path}.${op.method}`,
+        message: `${op.method.toUpperCase()} ${op.path} is not an operation of ${document.file}` +
+          suggestPath(op.path, document.operations),
+      });
+      continue;
+    }
+    const clash = clashingPathParams(op.path);
+    if (clash) {
+      problems.push({
+        file: config.file,
+        line: op.line,
+        key: `paths.${op.path}.${op.method}`,
+        message: `Path parameters {${clash[0]}} and {${clash[1]}} would both become ` +
+          `${pathParamEnvName(clash[0])}: rename one of them in the OpenAPI document`,
+      });
+      continue;
+    }
+    const key = `${op.method.toUpperCase()} ${op.path}`;
+    operations.push({
+      name: docOp.operationId ?? key,
+      key,
+      config: op,
+      document: docOp,
+      defaultContentType: soleMediaType(document, docOp),
+    });
+  }
+  const warnings = [...config.warnings];
+  try {
+    await validateOperations(document, operations, problems, warnings);
+  } catch (error) {
+    if (isStackOverflow(error)) throw tooDeep(problems, config.openapi);
+    throw error;
+  }
+  const security = await prepareSecurity(document, operations, config);
+  problems.push(...security.problems);
+  warnings.push(...security.warnings);
+  for (const op of operations) op.guard = security.guards.get(op.key);
+  if (problems.length > 0) throw new ConfigError(problems);
+  const configured = new Map(
+    operations.map((op) => [`${op.document.method} ${op.document.path}`, op]),
+  );
+  if (config.basePath === undefined && document.basePathNote) {
+    warnings.push({ file: document.file, key: "/servers/0/url", message: document.basePathNote });
+  }
+  const basePath = config.basePath ?? document.basePath;
+  const router = new Router<Operation | null>(
+    basePath,
+    document.operations.map((docOp) => ({
+      path: docOp.path,
+      method: docOp.method,
+      value: configured.get(`${docOp.method} ${docOp.path}`) ?? null,
+    })),
+  );
+  const docsClash = docsProblems(config.docs, config.file, router);
+  if (docsClash.length > 0) throw new ConfigError(docsClash);
+  return {
+    config,
+    document,
+    router,
+    operations,
+    basePath,
+    unwired: document.operations
+      .filter((docOp) => !configured.has(`${docOp.method} ${docOp.path}`))
+      .map((docOp) => `${docOp.method.toUpperCase()} ${docOp.path}`),
+    outtakes: [...new Set(operations.map((op) => op.config.outtake))],
+    warnings,
+    security: { runtime: security.runtime, summaries: security.summaries },
+  };
+}
+
+/**
+ * The validation pre-pass: every schema an operation with `validate-in` or
+ * `validate-out` uses is checked now (a broken one is a problem naming the
+ * operation and the JSON pointer); the validators compile on first use.
+ * Ajv is loaded only when an operation validates (measured: 2–3 MiB of
+ * resident memory and 10–20 ms of start-up less without it).
+ */
+async function validateOperations(
+  document: OpenApiDocument,
+  operations: Operation[],
+  problems: Problem[],
+  warnings: Problem[],
+): Promise<void> {
+  const validating = operations.filter((op) => op.config.validateIn || op.config.validateOut);
+  if (validating.length === 0) return;
+  const { DocumentValidation } = await import("../openapi/validation/mod.ts");
+  const validation = new DocumentValidation(document);
+  for (const op of validating) {
+    const enabled = { in: op.config.validateIn, out: op.config.validateOut };
+    const prepared = validation.prepare({ pointer: op.document.pointer, name: op.name }, enabled);
+    op.validator = prepared.validator;
+    for (const p of prepared.problems) {
+      problems.push({ file: p.file, key: p.pointer, message: p.message });
+    }
+    for (const w of prepared.warnings) {
+      warnings.push({ file: w.file, key: w.pointer, message: w.message });
+    }
+  }
+}
+
+function suggestPath(path: string, operations: DocumentOperation[]): string {
+  const paths = [...new Set(operations.map((op) => op.path))];
+  if (paths.includes(path)) {
+    const methods = operations.filter((op) => op.path === path).map((op) => op.method);
+    return ` (it declares ${methods.join(", ")})`;
+  }
+  const near = paths.find((p) =>
+    p.toLowerCase() === path.toLowerCase() || p === path + "/" || p + "/" === path
+  );
+  return near ? `: did you mean "${near}"?` : "";
+}
+
+/**
+ * Two parameters of one path template that become the same variable
+ * (`{pet-id}` and `{pet_id}`, `{id}` and `{ID}`): either could set it.
+ */
+function clashingPathParams(path: string): [string, string] | undefined {
+  const seen = new Map<string, string>();
+  for (const [, name] of path.matchAll(/\{([^}]*)\}/g)) {
+    const variable = pathParamEnvName(name);
+    const other = seen.get(variable);
+    if (other !== undefined) return [other, name];
+    seen.set(variable, name);
+  }
+  return undefined;
+}
+
+function soleMediaType(document: OpenApiDocument, operation: DocumentOperation): string {
+  const types = responseMediaTypes(document.files, operation);
+  return types.size === 1 ? [...types][0] : "application/octet-stream";
+}
+
+/** Problems for the keys a reload cannot change: they are bound at start. */
+export function restartOnly(old: ServiceConfig, next: ServiceConfig): Problem[] {
+  const problems: Problem[] = [];
+  const changed = (key: string, a: unknown, b: unknown) => {
+    if (JSON.stringify(a) === JSON.stringify(b)) return;
+    problems.push({
+      file: next.file,
+      key,
+      message: `Changed from ${JSON.stringify(a ?? "off")} to ${JSON.stringify(b ?? "off")}: ` +
+        "that needs a restart",
+    });
+  };
+  changed("listen", formatListen(old.listen), formatListen(next.listen));
+  changed("socket", old.socket, next.socket);
+  changed("admin", old.admin && formatListen(old.admin), next.admin && formatListen(next.admin));
+  return problems;
+}
+
+/** Operations added, removed and changed (config block or document operation), by `METHOD /path`. */
+export function operationChanges(old: Generation, next: Generation) {
+  const describe = (generation: Generation) =>
+    new Map(generation.operations.map((op) => {
+      const { line: _line, ...config } = op.config;
+      return [op.key, JSON.stringify([config, op.document])];
+    }));
+  const before = describe(old);
+  const after = describe(next);
+  return {
+    added: [...after.keys()].filter((key) => !before.has(key)),
+    removed: [...before.keys()].filter((key) => !after.has(key)),
+    changed: [...after.keys()].filter((key) =>
+      before.has(key) && before.get(key) !== after.get(key)
+    ),
+  };
+}
+
+/** Top-level settings a reload changed (by their config key). */
+export function settingChanges(old: ServiceConfig, next: ServiceConfig): string[] {
+  const keys: [string, (config: ServiceConfig) => unknown][] = [
+    ["openapi", (c) => c.openapi],
+    ["docs", (c) => c.docs],
+    ["base-path", (c) => c.basePath],
+    ["socket-mode", (c) => c.socketMode],
+    ["socket-group", (c) => c.socketGroup?.gid],
+    ["limits-enforce", (c) => c.limitsEnforce],
+    ["max-inflight", (c) => c.maxInflight],
+    ["max-body-memory", (c) => c.maxBodyMemory],
+    ["shutdown-delay", (c) => c.shutdownDelayMs],
+    ["shutdown-timeout", (c) => c.shutdownTimeoutMs],
+  ];
+  return keys.filter(([, value]) => value(old) !== value(next)).map(([key]) => key);
+}
