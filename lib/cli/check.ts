@@ -20,9 +20,9 @@ import {
   loadGeneration,
   unwiredCount,
   unwiredSummary,
-} from "../generation/generation.ts";
-import { isObject } from "../openapi/json.ts";
-import { inspectSocketPath } from "../reply/socket.ts";
+} from "../generation/mod.ts";
+import { isObject } from "../openapi/mod.ts";
+import { inspectSocketPath } from "../reply/mod.ts";
 import type { CliOutput } from "./output.ts";
 
 /** Options of {@link check}. */

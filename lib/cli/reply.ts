@@ -7,7 +7,7 @@
  * @module
  */
 
-import { isBodiless, NO_205 } from "../http/reply_headers.ts";
+import { isBodiless, NO_205 } from "../http/mod.ts";
 import type { CliOutput } from "./output.ts";
 
 /** Exit codes of `urocket reply`, one per case a handler may want to tell apart. */

@@ -7,7 +7,7 @@
  */
 
 import { isMap, isScalar, LineCounter, type Node, parseDocument } from "yaml";
-import { yamlDuplicateKeys } from "../yaml_keys/duplicate_keys.ts";
+import { yamlDuplicateKeys } from "../yaml_keys/mod.ts";
 import { isMissing, missingKeyMessage, unknownKeyMessage } from "./_key_hints.ts";
 import { type Accounts, readAccounts, resolveGroup, resolveRunAs, type RunAs } from "./accounts.ts";
 import { ConfigError, type Problem } from "./errors.ts";

@@ -14,6 +14,7 @@ export {
   type RunAs,
 } from "./accounts.ts";
 export { ConfigError, formatProblem, type Problem } from "./errors.ts";
+export { configJsonSchemaText, SCHEMA_FILE } from "./json_schema.ts";
 export {
   absolutePath,
   DEFAULTS,

@@ -7,8 +7,17 @@
  * @module
  */
 
-import { escapePointer, isObject, type Json, type JsonObject } from "../openapi/document.ts";
-import { type DocumentFiles, filePath, isRemote, refTarget, walkObjects } from "../openapi/refs.ts";
+import {
+  type DocumentFiles,
+  escapePointer,
+  filePath,
+  isObject,
+  isRemote,
+  type Json,
+  type JsonObject,
+  refTarget,
+  walkObjects,
+} from "../openapi/mod.ts";
 
 /**
  * The root member under which the files a document refers to are carried,

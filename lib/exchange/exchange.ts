@@ -8,22 +8,23 @@
 
 // The backstop is the config's: stream-timeout's bound leaves room for it below a timer's limit.
 import { STREAM_KILL_BACKSTOP_MS } from "../config/mod.ts";
-import type { BodyBudget } from "../http/body_budget.ts";
-import type { Generation, Operation } from "../generation/generation.ts";
-import type { Logger } from "../log/logger.ts";
-import type { Metrics } from "../metrics/metrics.ts";
+import { type BodyBudget, HttpProblem } from "../http/mod.ts";
+import type { Generation, Operation } from "../generation/mod.ts";
+import type { Logger } from "../log/mod.ts";
+import type { Metrics } from "../metrics/mod.ts";
 import type { ExchangeObserver } from "../console/mod.ts";
 import type { ValidationError, Verdict } from "../openapi/validation/mod.ts";
-import type { PendingRequest, PendingRequests, ReplyEvent } from "../pending/registry.ts";
-import { buildChildEnv, checkExecSize } from "../process/env.ts";
-import { ProcessGroup } from "../process/group.ts";
-import type { Spawner } from "../process/spawn.ts";
-import type { ProcessTable } from "../process/table.ts";
-import { HttpProblem } from "../http/problem.ts";
+import type { PendingRequest, PendingRequests, ReplyEvent } from "../pending/mod.ts";
+import {
+  buildChildEnv,
+  checkExecSize,
+  ProcessGroup,
+  type ProcessTable,
+  type Spawner,
+} from "../process/mod.ts";
 import type { Admitted } from "./guard.ts";
 import { type BodyLimits, encodePayload, payloadArgument, readBody } from "./payload.ts";
 import { relay } from "./stream_reply.ts";
-import type { TraceContext } from "../front/trace.ts";
 
 /** What the front needs from the rest of urocket. */
 export interface FrontDeps {
@@ -106,7 +107,7 @@ export interface ExchangeInput {
   /** Filled in for the access line. */
   record: AccessRecord;
   /** The request's trace, handed to the process as TRACEPARENT / TRACESTATE. */
-  trace?: TraceContext;
+  trace?: { traceparent: string; tracestate?: string };
   /** Called once the response is complete (for a streamed reply: when its body has ended). */
   onComplete: (status: number) => void;
   /** What the operation's security let through (absent when it has none). */

@@ -6,8 +6,8 @@
  * @module
  */
 
-import type { Logger } from "../log/logger.ts";
-import { HttpProblem } from "../http/problem.ts";
+import type { Logger } from "../log/mod.ts";
+import { HttpProblem } from "../http/mod.ts";
 import { checkGuard, type Guard, type Identity, withoutCredentials } from "../security/mod.ts";
 import type { AccessRecord } from "./exchange.ts";
 import { type BodyLimits, readBody } from "./payload.ts";

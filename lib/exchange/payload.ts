@@ -10,11 +10,11 @@ import {
   BodyOverBudget,
   BodyTimeout,
   BodyTooLarge,
+  HttpProblem,
   readBodyWithin,
-} from "../http/body.ts";
-import { parseForm } from "../openapi/validation/content.ts";
-import { HttpProblem } from "../http/problem.ts";
-import { MAX_ARG_BYTES } from "../process/env.ts";
+} from "../http/mod.ts";
+import { parseForm } from "../openapi/mod.ts";
+import { MAX_ARG_BYTES } from "../process/mod.ts";
 
 /** The payload as the process receives it. */
 export interface Payload {

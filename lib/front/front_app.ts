@@ -7,20 +7,19 @@
  */
 
 import { Hono } from "hono";
-import { BodyBudget } from "../http/body_budget.ts";
-import type { Generation, Operation } from "../generation/generation.ts";
-import { HttpProblem, problemResponse, toProblem } from "../http/problem.ts";
+import { BodyBudget, HttpProblem, problemResponse, toProblem } from "../http/mod.ts";
+import type { Generation, Operation } from "../generation/mod.ts";
 import {
   type AccessRecord,
+  admit,
   bodyLimits,
   exchange,
   type FrontDeps,
   rawQuery,
-} from "../exchange/exchange.ts";
-import { admit } from "../exchange/guard.ts";
+} from "../exchange/mod.ts";
 import { annotateDenoSpan, denoActiveSpan, traceContext } from "./trace.ts";
 
-export type { FrontDeps } from "../exchange/exchange.ts";
+export type { FrontDeps } from "../exchange/mod.ts";
 
 /** Longest client `X-Request-Id` copied into the log. */
 const MAX_CLIENT_ID = 128;

@@ -26,8 +26,8 @@ import {
   loadDocument,
   type OpenApiDocument,
   responseMediaTypes,
-} from "../openapi/document.ts";
-import { Router } from "../openapi/router.ts";
+  Router,
+} from "../openapi/mod.ts";
 import type { OperationValidator } from "../openapi/validation/mod.ts";
 import { type Guard, prepareSecurity, type SecurityRuntime } from "../security/mod.ts";
 

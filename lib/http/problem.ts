@@ -5,8 +5,6 @@
  * @module
  */
 
-import { SpawnError } from "../process/spawn.ts";
-
 /** Machine-readable kinds of problem; each becomes `type: urn:urocket:problem:<kind>`. */
 export type ProblemKind =
   | "bad_request"
@@ -114,14 +112,13 @@ export class HttpProblem extends Error {
   }
 }
 
-/** Maps any error to the problem the client is told: unexpected errors are 500 without internals. */
+/**
+ * Maps any error to the problem the client is told: unexpected errors are
+ * 500 without internals. (A process that cannot be started is a 502 the
+ * exchange decides, with the detail only it knows.)
+ */
 export function toProblem(error: unknown): HttpProblem {
   if (error instanceof HttpProblem) return error;
-  if (error instanceof SpawnError) {
-    return new HttpProblem("bad_gateway", "The handler process could not be started", {
-      cause: error,
-    });
-  }
   return new HttpProblem("internal", "urocket failed to handle the request", { cause: error });
 }
 

@@ -10,7 +10,7 @@
  * @module
  */
 
-import type { Logger } from "../log/logger.ts";
+import type { Logger } from "../log/mod.ts";
 import type { DescriptorReserve } from "./descriptor_reserve.ts";
 
 /** Options of {@link KeptServer.start}. */

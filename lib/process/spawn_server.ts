@@ -11,7 +11,7 @@
  * @module
  */
 
-import { concatBytes } from "../http/body.ts";
+import { concatBytes } from "../http/mod.ts";
 import {
   type ExitStatus,
   type GroupUsage,

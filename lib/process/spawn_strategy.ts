@@ -10,7 +10,7 @@
  */
 
 import { ConfigError } from "../config/mod.ts";
-import type { Logger } from "../log/logger.ts";
+import type { Logger } from "../log/mod.ts";
 import {
   CGROUP_ROOT_ENV,
   type CgroupSetup,

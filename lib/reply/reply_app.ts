@@ -8,12 +8,19 @@
 import { zValidator } from "@hono/zod-validator";
 import { Hono } from "hono";
 import { z } from "zod";
-import { BodyTooLarge, declaredLength, readBodyWithin } from "../http/body.ts";
-import type { Logger } from "../log/logger.ts";
-import type { Metrics } from "../metrics/metrics.ts";
-import type { DeliveryResult, PendingRequest, PendingRequests } from "../pending/registry.ts";
-import { HttpProblem, problemResponse } from "../http/problem.ts";
-import { isBodiless, NO_205, parseReplyHeaders } from "../http/reply_headers.ts";
+import {
+  BodyTooLarge,
+  declaredLength,
+  HttpProblem,
+  isBodiless,
+  NO_205,
+  parseReplyHeaders,
+  problemResponse,
+  readBodyWithin,
+} from "../http/mod.ts";
+import type { Logger } from "../log/mod.ts";
+import type { Metrics } from "../metrics/mod.ts";
+import type { DeliveryResult, PendingRequest, PendingRequests } from "../pending/mod.ts";
 
 /** Replies up to this size with a Content-Length are collected whole before delivery. */
 export const COLLECT_BELOW = 64 * 1024;

@@ -9,9 +9,8 @@
  * @module
  */
 
-import { KeptServer } from "../listener/kept_server.ts";
-import type { DescriptorReserve } from "../listener/descriptor_reserve.ts";
-import type { Logger } from "../log/logger.ts";
+import { type DescriptorReserve, KeptServer } from "../listener/mod.ts";
+import type { Logger } from "../log/mod.ts";
 import {
   applySocketAccess,
   claimSocketPath,

@@ -7,7 +7,7 @@
  */
 
 import { absolutePath, parseDuration, type SchemeConfig } from "../config/mod.ts";
-import { type JsonObject } from "../openapi/document.ts";
+import { type JsonObject } from "../openapi/mod.ts";
 import { readSecretFile, type SecretFileSystem } from "./_secret_file.ts";
 import { apiKeyVerifier, parseKeysFile } from "./api_key.ts";
 import { basicVerifier, parseHtpasswd, type PasswordChecks } from "./basic.ts";

@@ -8,8 +8,14 @@
  */
 
 import { type Problem, type ServiceConfig } from "../config/mod.ts";
-import { isObject, type JsonObject, type OpenApiDocument } from "../openapi/document.ts";
-import { followMember, followPointer, type Resolved } from "../openapi/refs.ts";
+import {
+  followMember,
+  followPointer,
+  isObject,
+  type JsonObject,
+  type OpenApiDocument,
+  type Resolved,
+} from "../openapi/mod.ts";
 import { REAL_FILES, type SecretFileSystem } from "./_secret_file.ts";
 import { buildVerifier, describe } from "./_schemes.ts";
 import { PasswordChecks } from "./basic.ts";

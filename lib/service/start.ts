@@ -6,7 +6,7 @@
  * @module
  */
 
-import { createAdminApp, type Readiness } from "../admin/admin_app.ts";
+import { createAdminApp, type Readiness } from "../admin/mod.ts";
 import {
   ConfigError,
   formatListen,
@@ -18,7 +18,7 @@ import {
 } from "../config/mod.ts";
 import { ConsoleState, createConsoleApp } from "../console/mod.ts";
 import { withDocs } from "../docs/mod.ts";
-import { createFrontApp } from "../front/front_app.ts";
+import { createFrontApp } from "../front/mod.ts";
 import {
   type Generation,
   loadGeneration,
@@ -26,33 +26,33 @@ import {
   restartOnly,
   settingChanges,
   unwiredSummary,
-} from "../generation/generation.ts";
-import { LOG_EXIT_WAIT_MS, type Logger } from "../log/logger.ts";
-import { EXPOSITION_CONTENT_TYPE, Metrics } from "../metrics/metrics.ts";
-import { PendingRequests } from "../pending/registry.ts";
-import { inheritedEnv } from "../process/env.ts";
-import { chooseSpawner, type SpawnStrategy } from "../process/spawn_strategy.ts";
-import type { Spawner } from "../process/spawn.ts";
+} from "../generation/mod.ts";
+import { LOG_EXIT_WAIT_MS, type Logger } from "../log/mod.ts";
+import { EXPOSITION_CONTENT_TYPE, Metrics } from "../metrics/mod.ts";
+import { PendingRequests } from "../pending/mod.ts";
 import {
   checkSupervision,
+  chooseSpawner,
+  inheritedEnv,
   type LimitsState,
+  ProcessTable,
+  raiseNofile,
+  type Spawner,
+  type SpawnStrategy,
   type SupervisionVerdict,
-} from "../process/supervision.ts";
-import { ProcessTable } from "../process/table.ts";
-import { DescriptorReserve, reserveSizeFor } from "../listener/descriptor_reserve.ts";
-import { KeptServer } from "../listener/kept_server.ts";
-import { raiseNofile } from "../process/nofile.ts";
-import { createReplyFetch } from "../reply/reply_app.ts";
+} from "../process/mod.ts";
+import { DescriptorReserve, KeptServer, reserveSizeFor } from "../listener/mod.ts";
 import {
   applySocketAccess,
+  createReplyFetch,
+  ReplySocket,
   type SocketAccess,
   socketAccessChain,
   socketAccessOf,
   socketAccessProblem,
   SocketError,
-} from "../reply/socket.ts";
-import { ReplySocket } from "../reply/socket_keeper.ts";
-import { VERSION } from "../common/version.ts";
+} from "../reply/mod.ts";
+import { VERSION } from "../common/mod.ts";
 
 /** Options of {@link startService}. */
 export interface ServiceOptions {
