@@ -1,15 +1,16 @@
 /**
- * The front's side of security: runs an operation's guard on a request
- * before anything else of it is read, and turns a refusal into the answer
- * (401 with challenges, 403, 429, 503) and the access line's facts.
+ * The exchange's first step when an operation has security: runs its guard
+ * on the request before anything else of it is read, and turns a refusal
+ * into the answer (401 with challenges, 403, 429, 503) and the access
+ * line's facts.
  *
  * @module
  */
 
-import type { Logger } from "../log/mod.ts";
 import { HttpProblem } from "../http/mod.ts";
+import type { Logger } from "../log/mod.ts";
 import { checkGuard, type Guard, type Identity, withoutCredentials } from "../security/mod.ts";
-import type { AccessRecord } from "./exchange.ts";
+import { type AuthFacts, Refusal } from "./outcome.ts";
 import { type BodyLimits, readBody } from "./payload.ts";
 
 /** AUTH_CLAIMS beyond this many bytes is left out (with a warning): it would crowd the environment. */
@@ -26,25 +27,24 @@ export interface Admitted {
   queryString: string;
 }
 
-/** What {@link admit} needs of the request. */
-export interface AdmitInput {
+/** What {@link checkCaller} needs of the request. */
+export interface CallerInput {
   request: Request;
   requestId: string;
   /** The raw query, without `?`. */
   query: string;
   /** The operation's body bounds, for a scheme that reads the body (HMAC). */
   bodyLimits: BodyLimits;
-  record: AccessRecord;
   logger: Logger;
 }
 
 /**
  * Checks the request against `guard`; returns what passed, or throws the
- * {@link HttpProblem} the client gets. The detail says only whether
- * credentials were missing, invalid or short of a scope.
+ * {@link Refusal} that ends the exchange. The detail the client gets says
+ * only whether credentials were missing, invalid or short of a scope.
  */
-export async function admit(guard: Guard, input: AdmitInput): Promise<Admitted> {
-  const { request, record } = input;
+export async function checkCaller(guard: Guard, input: CallerInput): Promise<Admitted> {
+  const { request } = input;
   let body: Promise<Uint8Array<ArrayBuffer>> | undefined;
   const decision = await checkGuard(guard, {
     headers: request.headers,
@@ -54,10 +54,6 @@ export async function admit(guard: Guard, input: AdmitInput): Promise<Admitted> 
   switch (decision.kind) {
     case "allowed": {
       const { identity } = decision;
-      if (identity) {
-        record.authScheme = identity.scheme;
-        record.authSubject = identity.subject;
-      }
       return {
         ...(identity ? { identity } : {}),
         ...claimsOf(identity, input),
@@ -66,36 +62,48 @@ export async function admit(guard: Guard, input: AdmitInput): Promise<Admitted> 
       };
     }
     case "unauthorized":
-      record.outcome = "unauthorized";
-      if (decision.errors.length > 0) record.authError = decision.errors.join(", ");
-      throw new HttpProblem(
+      throw new Refusal(
         "unauthorized",
-        decision.reason === "missing" ? "Credentials are missing" : "Credentials are invalid",
-        { headers: { "www-authenticate": decision.challenges.join(", ") } },
+        new HttpProblem(
+          "unauthorized",
+          decision.reason === "missing" ? "Credentials are missing" : "Credentials are invalid",
+          { headers: { "www-authenticate": decision.challenges.join(", ") } },
+        ),
+        decision.errors.length > 0 ? { auth: { error: decision.errors.join(", ") } } : {},
       );
     case "forbidden":
-      record.outcome = "forbidden";
-      record.authScheme = decision.identity.scheme;
-      record.authSubject = decision.identity.subject;
-      throw new HttpProblem("forbidden", "The credentials lack a scope this operation requires", {
-        headers: { "www-authenticate": decision.challenges.join(", ") },
-      });
+      throw new Refusal(
+        "forbidden",
+        new HttpProblem("forbidden", "The credentials lack a scope this operation requires", {
+          headers: { "www-authenticate": decision.challenges.join(", ") },
+        }),
+        { auth: authFacts(decision.identity) },
+      );
     case "busy":
-      record.outcome = "auth_busy";
-      throw new HttpProblem("too_many_requests", "Too many password checks under way: retry", {
-        headers: { "retry-after": "1" },
-      });
+      throw new Refusal(
+        "auth_busy",
+        new HttpProblem("too_many_requests", "Too many password checks under way: retry", {
+          headers: { "retry-after": "1" },
+        }),
+      );
     case "unavailable":
-      record.outcome = "auth_unavailable";
-      throw new HttpProblem(
-        "unavailable",
-        "The keys to verify credentials are not loaded yet: retry shortly",
-        { headers: { "retry-after": "1" } },
+      throw new Refusal(
+        "auth_unavailable",
+        new HttpProblem(
+          "unavailable",
+          "The keys to verify credentials are not loaded yet: retry shortly",
+          { headers: { "retry-after": "1" } },
+        ),
       );
   }
 }
 
-function claimsOf(identity: Identity | undefined, input: AdmitInput): { claims?: string } {
+/** Who passed, as the access line says it. */
+export function authFacts(identity: Identity | undefined): AuthFacts | undefined {
+  return identity && { scheme: identity.scheme, subject: identity.subject };
+}
+
+function claimsOf(identity: Identity | undefined, input: CallerInput): { claims?: string } {
   if (!identity?.claims) return {};
   const claims = JSON.stringify(identity.claims);
   const bytes = new TextEncoder().encode(claims).length;

@@ -1,6 +1,7 @@
 /**
- * The request body, read within `max-body`, and turned into the payload the
- * process receives.
+ * The request body, read within the operation's bounds (`max-body`,
+ * `body-timeout`, the `max-body-memory` all bodies share), and turned into
+ * the payload the process receives.
  *
  * @module
  */
@@ -31,6 +32,14 @@ export interface BodyLimits {
   bodyTimeoutMs?: number;
   /** Where the bytes of bodies being received are counted (`max-body-memory`). */
   budget?: BodyAllowance;
+}
+
+/** The bounds of an operation's request body (`op`), counted in `budget`. */
+export function bodyLimitsOf(
+  op: { maxBody: number; bodyTimeoutMs: number },
+  budget: BodyAllowance | undefined,
+): BodyLimits {
+  return { maxBody: op.maxBody, bodyTimeoutMs: op.bodyTimeoutMs, budget };
 }
 
 /**

@@ -4,21 +4,21 @@
  * @module
  */
 
-/** How a relayed body ended. */
-export type RelayEnd = "delivered" | "client_gone" | "too_large" | "broken" | "timeout";
+/** How a streamed reply body ended. */
+export type StreamReplyEnd = "delivered" | "client_gone" | "too_large" | "broken" | "timeout";
 
-/** Options of {@link relay}. */
-export interface RelayOptions {
+/** Options of {@link streamReply}. */
+export interface StreamReplyOptions {
   /** The body is cut when it passes this many bytes (`max-reply`). */
   maxBytes: number;
   /** The body is cut when it has not ended this long after it started (`stream-timeout`). */
   timeoutMs: number;
   /** Called once, when the body has ended one way or another. */
-  onEnd: (end: RelayEnd, bytes: number) => void;
+  onEnd: (end: StreamReplyEnd, bytes: number) => void;
 }
 
 /**
- * Relays `source` chunk by chunk, pulling only as fast as the client reads,
+ * Streams `source` to the client chunk by chunk, pulling only as fast as the client reads,
  * so that a slow client slows the replier and nothing is buffered whole.
  * The client's response is aborted (its connection closed, since status and
  * headers are already sent) when the body passes `maxBytes`, takes longer than
@@ -26,26 +26,31 @@ export interface RelayOptions {
  *
  * @example
  * ```ts
- * const body = relay(replierRequest.body!, { maxBytes: 10 << 20, timeoutMs: 300_000, onEnd });
- * return new Response(body, { status: 200 });
+ * declare const replierRequest: Request;
+ * const body = streamReply(replierRequest.body!, {
+ *   maxBytes: 10 << 20,
+ *   timeoutMs: 300_000,
+ *   onEnd: (end, bytes) => console.log(end, bytes),
+ * });
+ * new Response(body, { status: 200 });
  * ```
  */
-export function relay(
+export function streamReply(
   source: ReadableStream<Uint8Array>,
-  options: RelayOptions,
+  options: StreamReplyOptions,
 ): ReadableStream<Uint8Array> {
   const reader = source.getReader();
   let bytes = 0;
   let ended = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const end = (result: RelayEnd) => {
+  const end = (result: StreamReplyEnd) => {
     if (ended) return false;
     ended = true;
     clearTimeout(timer);
     options.onEnd(result, bytes);
     return true;
   };
-  const cut = (controller: ReadableStreamDefaultController<Uint8Array>, result: RelayEnd) => {
+  const cut = (controller: ReadableStreamDefaultController<Uint8Array>, result: StreamReplyEnd) => {
     if (!end(result)) return;
     reader.cancel().catch(() => {});
     controller.error(new Error(`The reply was cut: ${result}`));

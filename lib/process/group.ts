@@ -54,6 +54,8 @@ export interface ProcessEnd {
   oomKilled?: boolean;
   /** Bytes of output read and discarded past `logLimit`, when it was passed. */
   discardedBytes?: number;
+  /** Output lines `onOutput` dropped (a full log queue), when it dropped any. */
+  droppedLines?: number;
 }
 
 /** Options of {@link ProcessGroup.start}. */
@@ -65,8 +67,12 @@ export interface ProcessGroupOptions {
   timeoutMs: number;
   /** Time between SIGTERM and SIGKILL. */
   killGraceMs: number;
-  /** Called for each output line; stdout only when `spec.stdout`. */
-  onOutput: (stream: OutputStream, line: string, truncated: boolean) => void;
+  /**
+   * Called for each output line; stdout only when `spec.stdout`. Returns
+   * false when it dropped the line (the log queue was full): the group counts
+   * it ({@link ProcessGroup.droppedLines}).
+   */
+  onOutput: (stream: OutputStream, line: string, truncated: boolean) => unknown;
   /**
    * Bytes of output lines passed to `onOutput`, both streams together
    * (`log-limit`); the rest is read and discarded. Default: no limit.
@@ -145,6 +151,7 @@ export class ProcessGroup {
   /** Called when the last output stream has ended, once `#drain` waits for it. */
   #onReadersEnded: (() => void) | undefined;
   #budget: OutputBudget;
+  #droppedLines = 0;
 
   private constructor(spawned: Spawned, options: ProcessGroupOptions) {
     this.pid = spawned.pid;
@@ -154,8 +161,9 @@ export class ProcessGroup {
     this.#budget = new OutputBudget(options.logLimit ?? Infinity);
     const onLine = (stream: OutputStream) => (line: string, truncated: boolean) => {
       const taken = this.#budget.take(line);
-      if (taken === "logged") options.onOutput(stream, line, truncated);
-      else if (taken === "cut") options.onTruncated?.(stream, this.#budget.logged);
+      if (taken === "logged") {
+        if (options.onOutput(stream, line, truncated) === false) this.#droppedLines++;
+      } else if (taken === "cut") options.onTruncated?.(stream, this.#budget.logged);
     };
     this.#stopReading = spawned.output.kind === "relay"
       ? this.#receive(spawned.output, onLine)
@@ -222,6 +230,11 @@ export class ProcessGroup {
       ? { ...spec, payload: options.payload }
       : spec;
     return new ProcessGroup(await options.spawner(withPayload), options);
+  }
+
+  /** Output lines dropped so far because `onOutput` could not take them. */
+  get droppedLines(): number {
+    return this.#droppedLines;
   }
 
   /** Why the group was killed, if it was. */
@@ -305,6 +318,7 @@ export class ProcessGroup {
       ...statsOf(status, group),
       ...(oomKills ? { oomKilled: true } : {}),
       ...(this.#budget.cut ? { discardedBytes: this.#budget.discarded } : {}),
+      ...(this.#droppedLines ? { droppedLines: this.#droppedLines } : {}),
     };
   }
 

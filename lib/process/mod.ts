@@ -16,6 +16,7 @@ export {
   MAX_ARG_BYTES,
   type RequestFacts,
 } from "./env.ts";
+export { cpuMs, type ExitContext, logProcessExit } from "./exit_line.ts";
 export {
   isGroupAlive,
   type KillReason,
@@ -28,6 +29,8 @@ export {
 export { type NofileLimits, raiseNofile } from "./nofile.ts";
 export {
   detachedSpawner,
+  type OutputRelay,
+  type OutputSink,
   type OutputStream,
   type Spawned,
   type Spawner,

@@ -1,5 +1,5 @@
 import { deepStrictEqual, rejects } from "node:assert/strict";
-import { relay, type RelayEnd } from "../../../lib/exchange/stream_reply.ts";
+import { streamReply, type StreamReplyEnd } from "../../../lib/exchange/stream_reply.ts";
 
 /** A replier's body made of `chunks`, then its end. */
 function bodyOf(chunks: number[]): ReadableStream<Uint8Array> {
@@ -17,9 +17,9 @@ async function received(stream: ReadableStream<Uint8Array>): Promise<number> {
   return bytes;
 }
 
-Deno.test("relay() passes the whole body and reports its bytes when it ends within maxBytes", async () => {
-  const ends: [RelayEnd, number][] = [];
-  const body = relay(bodyOf([10, 20, 30]), {
+Deno.test("streamReply() passes the whole body and reports its bytes when it ends within maxBytes", async () => {
+  const ends: [StreamReplyEnd, number][] = [];
+  const body = streamReply(bodyOf([10, 20, 30]), {
     maxBytes: 60,
     timeoutMs: 60_000,
     onEnd: (end, bytes) => ends.push([end, bytes]),
@@ -28,9 +28,9 @@ Deno.test("relay() passes the whole body and reports its bytes when it ends with
   deepStrictEqual(ends, [["delivered", 60]]);
 });
 
-Deno.test("relay() cut at maxBytes reports the bytes the client was sent, not the chunk it refused", async () => {
-  const ends: [RelayEnd, number][] = [];
-  const body = relay(bodyOf([40, 40, 40]), {
+Deno.test("streamReply() cut at maxBytes reports the bytes the client was sent, not the chunk it refused", async () => {
+  const ends: [StreamReplyEnd, number][] = [];
+  const body = streamReply(bodyOf([40, 40, 40]), {
     maxBytes: 100,
     timeoutMs: 60_000,
     onEnd: (end, bytes) => ends.push([end, bytes]),
