@@ -150,19 +150,12 @@ export async function startUrocket(options: StartOptions): Promise<Urocket> {
   await Deno.writeTextFile(`${dir}/urocket-service.yaml`, config);
   await Deno.writeTextFile(`${dir}/openapi.yaml`, fill(options.openapi ?? TEST_OPENAPI, dir));
   await writeFiles(dir, options.files ?? {});
-  const [program, ...args] = [
-    ...(options.wrap ?? []),
-    ...urocketCommand(options.binary),
-    "-c",
-    `${dir}/urocket-service.yaml`,
-    ...(options.args ?? []),
-  ];
-  const child = new Deno.Command(program, {
-    args,
-    cwd: dir,
+  const child = launchUrocket({
+    dir,
+    binary: options.binary,
+    wrap: options.wrap,
+    args: options.args,
     env: {
-      PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
-      NO_COLOR: "1",
       // urocket's private directory (the spawn helper's) lands in the test's folder, and goes
       // with it even when urocket could not remove it.
       TMPDIR: dir,
@@ -170,11 +163,8 @@ export async function startUrocket(options: StartOptions): Promise<Urocket> {
         Object.entries(options.env ?? {}).map(([name, value]) => [name, fill(value, dir)]),
       ),
     },
-    clearEnv: true,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
+    log: "piped",
+  });
 
   const logs: LogLine[] = [];
   const junk: string[] = [];
@@ -302,9 +292,10 @@ export async function startUrocket(options: StartOptions): Promise<Urocket> {
 
 /**
  * urocket's command line without its arguments: `deno run -P` with the
- * permission set of deno.json, or the compiled `binary`.
+ * permission set of deno.json (of the checkout at `root`, this one by
+ * default), or the compiled `binary`.
  */
-export function urocketCommand(binary?: string): string[] {
+export function urocketCommand(binary?: string, root = REPO): string[] {
   return binary ? [binary] : [
     DENO,
     "run",
@@ -312,9 +303,64 @@ export function urocketCommand(binary?: string): string[] {
     "-P",
     "--v8-flags=--max-semi-space-size=1", // as deno task start
     "--config",
-    `${REPO}/deno.json`,
-    `${REPO}/main.ts`,
+    `${root}/deno.json`,
+    `${root}/main.ts`,
   ];
+}
+
+/** Options of {@link launchUrocket}. */
+export interface LaunchOptions {
+  /** The folder urocket runs in, holding its `urocket-service.yaml`. */
+  dir: string;
+  /** The checkout to run (this one by default), e.g. a baseline from `git archive`. */
+  root?: string;
+  /** A compiled urocket to run instead. */
+  binary?: string;
+  /** A command urocket runs under (e.g. `unshare … tini --`): urocket's command line follows it. */
+  wrap?: string[];
+  /** Extra command-line arguments. */
+  args?: string[];
+  /** urocket's environment besides PATH and NO_COLOR. */
+  env?: Record<string, string>;
+  /**
+   * Where its log goes: `"piped"`, stdout and stderr to the caller; or a
+   * file, written through a pipe (`cat`) as a container runtime takes logs,
+   * stderr included, with the descriptor limit raised for many connections
+   * (the benchmark's way: nothing of the caller's reads the lines meanwhile).
+   */
+  log: "piped" | { file: string };
+}
+
+/**
+ * Starts urocket on `dir/urocket-service.yaml` with a clean environment:
+ * the one start the end-to-end tests and the benchmarks share.
+ */
+export function launchUrocket(options: LaunchOptions): Deno.ChildProcess {
+  const command = [
+    ...(options.wrap ?? []),
+    ...urocketCommand(options.binary, options.root),
+    "-c",
+    `${options.dir}/urocket-service.yaml`,
+    ...(options.args ?? []),
+  ];
+  const toFile = options.log !== "piped";
+  const [program, ...args] = toFile
+    ? ["sh", "-c", 'ulimit -n 65536 2>/dev/null; "$@" 2>&1 | cat >"$UROCKET_LOG"', "sh", ...command]
+    : command;
+  return new Deno.Command(program, {
+    args,
+    cwd: options.dir,
+    env: {
+      PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+      NO_COLOR: "1",
+      ...(options.log === "piped" ? {} : { UROCKET_LOG: options.log.file }),
+      ...options.env,
+    },
+    clearEnv: true,
+    stdin: "null",
+    stdout: toFile ? "null" : "piped",
+    stderr: toFile ? "null" : "piped",
+  }).spawn();
 }
 
 /** Runs urocket's command line to its end (for start-up refusals, --help, …). */
