@@ -146,3 +146,42 @@ Deno.test({
     }
   },
 });
+
+Deno.test("startService() undoes what it started when a later step fails: a taken admin port leaves no socket file", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "urocket-service-" });
+  const taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  try {
+    await Deno.writeTextFile(
+      `${dir}/openapi.yaml`,
+      "openapi: 3.0.3\ninfo: { title: t, version: '1' }\npaths:\n  /run:\n    post:\n" +
+        "      responses: { '200': { description: ok } }\n",
+    );
+    await Deno.writeTextFile(
+      `${dir}/urocket-service.yaml`,
+      `listen: 127.0.0.1:0\nadmin: 127.0.0.1:${taken.addr.port}\nsocket: ${dir}/u.sock\n` +
+        `paths:\n  /run:\n    post:\n      inject: { cmd: "${STUBBORN}" }\n`,
+    );
+    const lines: string[] = [];
+    const logger = new Logger({
+      write: (chunk) => {
+        lines.push(...decoder.decode(chunk).split("\n").filter(Boolean));
+        return Promise.resolve();
+      },
+    });
+    await assert.rejects(
+      startService({
+        configFile: `${dir}/urocket-service.yaml`,
+        env: { PATH: "/usr/bin:/bin" },
+        logger,
+        spawner: detachedSpawner,
+      }),
+      (error: Error) => /admin: Cannot listen on 127\.0\.0\.1:\d+/.test(error.message),
+    );
+    await assert.rejects(Deno.lstat(`${dir}/u.sock`), Deno.errors.NotFound);
+    await logger.flush();
+    assert.deepEqual(lines.filter((line) => JSON.parse(line).msg === "start"), []);
+  } finally {
+    taken.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
