@@ -34,7 +34,7 @@ Deno.test({
  * urocket's /proc entries from outside, which Deno allows only with -A. They
  * start urocket itself with -P.
  */
-const MEASURING_TOOLS = ["bench", "soak"];
+const MEASURING_TOOLS = ["bench", "bench:ab", "soak"];
 
 Deno.test({
   name: "every task that runs or builds urocket uses the permission set and grants nothing else",
