@@ -43,7 +43,7 @@ export interface RequestEnd {
 }
 
 /** How a process group ended, for {@link Metrics.processEnded}. */
-export interface ProcessStats {
+export interface GroupEnd {
   operation: string;
   /** From spawn until the whole group was gone. */
   lifetimeMs: number;
@@ -169,7 +169,7 @@ export class Metrics {
   }
 
   /** A process group is gone. */
-  processEnded(stats: ProcessStats): void {
+  processEnded(stats: GroupEnd): void {
     const labels = { operation: stats.operation };
     this.#lifetime.observe(labels, stats.lifetimeMs / 1000);
     if (stats.cpuSeconds !== undefined) this.#cpu.observe(labels, stats.cpuSeconds);

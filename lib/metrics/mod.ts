@@ -4,5 +4,5 @@
  * @module
  */
 
-export { Metrics, type MetricsSources, type ProcessStats, type RequestEnd } from "./metrics.ts";
+export { type GroupEnd, Metrics, type MetricsSources, type RequestEnd } from "./metrics.ts";
 export { EXPOSITION_CONTENT_TYPE } from "./registry.ts";

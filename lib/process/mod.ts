@@ -39,8 +39,8 @@ export {
 } from "./spawn.ts";
 export {
   BUILT_HELPER,
-  chooseSpawner,
-  type ChooseSpawnerOptions,
+  chooseSpawnStrategy,
+  type ChooseSpawnStrategyOptions,
   HELPER_ENV,
   type SpawnStrategy,
 } from "./spawn_strategy.ts";

@@ -20,7 +20,7 @@ import {
 } from "../http/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import type { Metrics } from "../metrics/mod.ts";
-import type { DeliveryResult, PendingRequest, PendingRequests } from "../pending/mod.ts";
+import type { Claim, PendingRequest, PendingRequests } from "../pending/mod.ts";
 
 /** Replies up to this size with a Content-Length are collected whole before delivery. */
 export const COLLECT_BELOW = 64 * 1024;
@@ -69,7 +69,7 @@ const SYNC = {
 export function createReplyApp(deps: ReplyDeps): Hono {
   const app = new Hono();
   // The one place a reply is refused: logged, counted, answered as problem+json.
-  const reject: Reject = (status, reason, detail, id, extra, headers) => {
+  const reject: Reject = ({ status, reason, detail, id, extra, headers }) => {
     deps.logger.info("reply_rejected", { req_id: id, status, reason });
     deps.metrics?.replyRejected(status, reason);
     return problemResponse(new HttpProblem(kindOf(status), detail, { extra, headers }), id);
@@ -81,75 +81,94 @@ export function createReplyApp(deps: ReplyDeps): Hono {
       route,
       // The hooks answer in the reply server's own format, through reject().
       zValidator("param", ReplyParamSchema, (result) => {
-        if (!result.success) return reject(400, "malformed_id", result.error.issues[0].message);
+        if (!result.success) {
+          return reject({
+            status: 400,
+            reason: "malformed_id",
+            detail: result.error.issues[0].message,
+          });
+        }
       }, SYNC),
       zValidator("header", ReplyHeaderSchema, (result, c) => {
         if (!result.success) {
-          return reject(400, "bad_status", result.error.issues[0].message, c.req.param("req_id"));
+          return reject({
+            status: 400,
+            reason: "bad_status",
+            detail: result.error.issues[0].message,
+            id: c.req.param("req_id"),
+          });
         }
       }, SYNC),
       async (c) => {
         const id = c.req.valid("param").req_id.toLowerCase();
         const status = Number(c.req.valid("header")["urocket-status"] ?? 200);
         const claim = deps.registry.claim(id, template);
-        switch (claim.kind) {
-          case "unknown":
-            return reject(
-              404,
-              "unknown_id",
-              "No request with this id waits for a reply on this path",
-              id,
-            );
-          case "answered":
-            return reject(409, "already_answered", "This request has already been answered", id);
-          case "busy":
-            return reject(
-              409,
-              "already_answered",
-              "Another reply for this request is arriving",
-              id,
-            );
-          case "gone":
-            return reject(
-              410,
-              "request_ended",
-              "This request already ended without this reply (timeout, exit or client gone)",
-              id,
-            );
-        }
+        if (claim.kind !== "claimed") return reject({ ...CLAIM_REFUSED[claim.kind], id });
         return await receive(claim.request, c.req.raw, status, reject);
       },
     );
     app.all(
       route,
       (c) =>
-        reject(
-          405,
-          "method_not_allowed",
-          "Replies are sent with POST or PUT",
+        reject({
+          status: 405,
+          reason: "method_not_allowed",
+          detail: "Replies are sent with POST or PUT",
           // Named only when it is one: the segment is the replier's, decoded, and may be anything.
-          UUID.test(c.req.param("req_id") ?? "") ? c.req.param("req_id") : undefined,
-          undefined,
-          {
-            allow: "POST, PUT",
-          },
-        ),
+          id: UUID.test(c.req.param("req_id") ?? "") ? c.req.param("req_id") : undefined,
+          headers: { allow: "POST, PUT" },
+        }),
     );
   }
   app.notFound((c) =>
-    reject(404, "unknown_path", `${JSON.stringify(c.req.path)} matches no outtake path`)
+    reject({
+      status: 404,
+      reason: "unknown_path",
+      detail: `${JSON.stringify(c.req.path)} matches no outtake path`,
+    })
   );
   return app;
 }
 
-type Reject = (
-  status: number,
-  reason: string,
-  detail: string,
-  id?: string,
-  extra?: Record<string, unknown>,
-  headers?: Record<string, string>,
-) => Response;
+/** A reply refused: logged (`reply_rejected`), counted, answered as problem+json. */
+interface Refusal {
+  status: number;
+  /** The log's and the metrics' reason, e.g. `unknown_id`. */
+  reason: string;
+  /** What the replier is told. */
+  detail: string;
+  /** The request id, when the path names a valid one. */
+  id?: string;
+  /** Extra members of the problem, e.g. `errors`. */
+  extra?: Record<string, unknown>;
+  headers?: Record<string, string>;
+}
+
+type Reject = (refusal: Refusal) => Response;
+
+/** What a replier is told when it cannot claim the id. */
+const CLAIM_REFUSED: Record<Exclude<Claim["kind"], "claimed">, Omit<Refusal, "id">> = {
+  unknown: {
+    status: 404,
+    reason: "unknown_id",
+    detail: "No request with this id waits for a reply on this path",
+  },
+  answered: {
+    status: 409,
+    reason: "already_answered",
+    detail: "This request has already been answered",
+  },
+  busy: {
+    status: 409,
+    reason: "already_answered",
+    detail: "Another reply for this request is arriving",
+  },
+  gone: {
+    status: 410,
+    reason: "request_ended",
+    detail: "This request already ended without this reply (timeout, exit or client gone)",
+  },
+};
 
 /** Takes the claimed reply's body and hands it over; answers the replier with how that went. */
 async function receive(
@@ -163,12 +182,12 @@ async function receive(
   const headers = parseReplyHeaders(request.headers);
   if (typeof headers === "string") {
     pending.abandon();
-    return reject(400, "bad_header", headers, id);
+    return reject({ status: 400, reason: "bad_header", detail: headers, id });
   }
   const declared = declaredLength(request.headers);
   if (isBodiless(status) && declared !== undefined && declared > 0) {
     pending.abandon();
-    return reject(400, "body_not_allowed", `A ${status} reply cannot have a body`, id);
+    return reject(bodyNotAllowed(status, id));
   }
   if (!isBodiless(status)) {
     headers.set("content-type", request.headers.get("content-type") ?? defaultContentType);
@@ -176,53 +195,83 @@ async function receive(
   // `request.body` last: its getter builds a stream, which a reply read whole does not need.
   const whole = collect || isBodiless(status) ||
     (declared !== undefined && declared <= COLLECT_BELOW) || !request.body;
-  let result: DeliveryResult;
-  if (whole) {
-    let body: Uint8Array<ArrayBuffer>;
-    try {
-      body = await readBodyWithin(request, maxReply);
-    } catch (error) {
-      if (error instanceof BodyTooLarge) {
-        pending.refuseTooLarge();
-        return reject(
-          413,
-          "too_large",
-          `The reply is larger than max-reply (${maxReply} bytes)`,
-          id,
-        );
-      }
-      // The replier broke off mid-body: the request still waits for a proper reply.
-      pending.abandon();
-      return reject(400, "broken_body", "The reply body broke off", id);
-    }
-    if (isBodiless(status) && body.length > 0) {
-      pending.abandon();
-      return reject(400, "body_not_allowed", `A ${status} reply cannot have a body`, id);
-    }
-    result = await pending.deliver({ status, headers, body });
-  } else {
-    if (declared !== undefined && declared > maxReply) {
-      pending.refuseTooLarge();
-      return reject(413, "too_large", `The reply is larger than max-reply (${maxReply} bytes)`, id);
-    }
-    result = await pending.deliver({ status, headers, body: request.body! });
+  if (!whole && declared !== undefined && declared > maxReply) {
+    pending.refuseTooLarge();
+    return reject(tooLarge(maxReply, id));
   }
+  const body = whole ? await readWhole(pending, request, status) : request.body!;
+  if ("status" in body) return reject(body);
+  const result = await pending.deliver({ status, headers, body });
   switch (result.kind) {
     case "delivered":
       return Response.json({ status: "delivered", req_id: id });
     case "gone":
-      return reject(410, "request_ended", "The client is no longer waiting for this reply", id);
-    case "too_large":
-      return reject(413, "too_large", `The reply passed max-reply (${maxReply} bytes)`, id);
-    case "invalid":
-      return reject(
-        422,
-        "invalid_reply",
-        "The reply does not match the OpenAPI document",
+      return reject({
+        status: 410,
+        reason: "request_ended",
+        detail: "The client is no longer waiting for this reply",
         id,
-        { errors: result.errors },
-      );
+      });
+    case "too_large":
+      return reject({
+        status: 413,
+        reason: "too_large",
+        detail: `The reply passed max-reply (${maxReply} bytes)`,
+        id,
+      });
+    case "invalid":
+      return reject({
+        status: 422,
+        reason: "invalid_reply",
+        detail: "The reply does not match the OpenAPI document",
+        id,
+        extra: { errors: result.errors },
+      });
   }
+}
+
+/** The reply's body read whole within `max-reply`, or why the replier is refused. */
+async function readWhole(
+  pending: PendingRequest,
+  request: Request,
+  status: number,
+): Promise<Uint8Array<ArrayBuffer> | Refusal> {
+  const { id, options: { maxReply } } = pending;
+  let body: Uint8Array<ArrayBuffer>;
+  try {
+    body = await readBodyWithin(request, maxReply);
+  } catch (error) {
+    if (error instanceof BodyTooLarge) {
+      pending.refuseTooLarge();
+      return tooLarge(maxReply, id);
+    }
+    // The replier broke off mid-body: the request still waits for a proper reply.
+    pending.abandon();
+    return { status: 400, reason: "broken_body", detail: "The reply body broke off", id };
+  }
+  if (isBodiless(status) && body.length > 0) {
+    pending.abandon();
+    return bodyNotAllowed(status, id);
+  }
+  return body;
+}
+
+function tooLarge(maxReply: number, id: string): Refusal {
+  return {
+    status: 413,
+    reason: "too_large",
+    detail: `The reply is larger than max-reply (${maxReply} bytes)`,
+    id,
+  };
+}
+
+function bodyNotAllowed(status: number, id: string): Refusal {
+  return {
+    status: 400,
+    reason: "body_not_allowed",
+    detail: `A ${status} reply cannot have a body`,
+    id,
+  };
 }
 
 /** What {@link createReplyFetch} needs: the reply app's, with the templates of the current config. */

@@ -26,7 +26,7 @@ import { EXPOSITION_CONTENT_TYPE, Metrics } from "../metrics/mod.ts";
 import { PendingRequests } from "../pending/mod.ts";
 import {
   checkSupervision,
-  chooseSpawner,
+  chooseSpawnStrategy,
   inheritedEnv,
   type NofileLimits,
   ProcessTable,
@@ -51,7 +51,7 @@ export interface ServiceOptions {
   /** urocket's own environment. */
   env: Record<string, string>;
   logger: Logger;
-  /** How processes are started; by default {@link chooseSpawner} decides. */
+  /** How processes are started; by default {@link chooseSpawnStrategy} decides. */
   spawner?: Spawner;
 }
 
@@ -176,7 +176,7 @@ async function start(options: ServiceOptions, undo: UndoStack): Promise<Started>
 
 /** How processes are spawned: the caller's spawner, else the spawn helper when it runs. */
 async function spawnStrategy(options: ServiceOptions): Promise<SpawnStrategy> {
-  if (!options.spawner) return await chooseSpawner({ env: options.env, logger: options.logger });
+  if (!options.spawner) return await chooseSpawnStrategy({ env: options.env, logger: options.logger });
   return {
     spawner: options.spawner,
     mode: "injected",

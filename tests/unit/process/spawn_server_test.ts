@@ -10,7 +10,7 @@ import { concatBytes } from "../../../lib/http/body.ts";
 import { Logger } from "../../../lib/log/logger.ts";
 import { type OutputStream, type Spawned, SpawnError } from "../../../lib/process/spawn.ts";
 import { commandStatus, SpawnServer } from "../../../lib/process/spawn_server.ts";
-import { chooseSpawner } from "../../../lib/process/spawn_strategy.ts";
+import { chooseSpawnStrategy } from "../../../lib/process/spawn_strategy.ts";
 import { skipWhen } from "../../_skip.ts";
 
 const BUILT = new URL("../../../build/urocket-spawn", import.meta.url).pathname;
@@ -27,8 +27,8 @@ Deno.test("commandStatus() reads an exit code and a signal from a raw wait statu
   deepStrictEqual(commandStatus(15), { success: false, code: 143, signal: "SIGTERM" });
 });
 
-Deno.test("chooseSpawner() falls back to detached: true when no helper was built", async () => {
-  const strategy = await chooseSpawner({
+Deno.test("chooseSpawnStrategy() falls back to detached: true when no helper was built", async () => {
+  const strategy = await chooseSpawnStrategy({
     env: {},
     logger,
     builtHelper: "/nonexistent/urocket-spawn",
@@ -38,11 +38,11 @@ Deno.test("chooseSpawner() falls back to detached: true when no helper was built
   await strategy.dispose();
 });
 
-Deno.test("chooseSpawner() falls back when the built helper speaks another protocol", async () => {
+Deno.test("chooseSpawnStrategy() falls back when the built helper speaks another protocol", async () => {
   const dir = await Deno.makeTempDir();
   try {
     await Deno.writeTextFile(`${dir}/old`, "#!/bin/sh\necho 'urocket-spawn 0'\n", { mode: 0o755 });
-    const strategy = await chooseSpawner({ env: {}, logger, builtHelper: `${dir}/old` });
+    const strategy = await chooseSpawnStrategy({ env: {}, logger, builtHelper: `${dir}/old` });
     strictEqual(strategy.mode, "detached");
     match(strategy.reason, /protocol 0, this urocket needs 4: rebuild it/);
   } finally {
@@ -53,7 +53,7 @@ Deno.test("chooseSpawner() falls back when the built helper speaks another proto
 Deno.test({
   ...skipWhen(
     NOT_BUILT,
-    "chooseSpawner() copies a helper it cannot execute in place (as in a compiled urocket) into its private directory",
+    "chooseSpawnStrategy() copies a helper it cannot execute in place (as in a compiled urocket) into its private directory",
   ),
   async fn() {
     const dir = await Deno.makeTempDir();
@@ -61,7 +61,7 @@ Deno.test({
     try {
       // Readable but not executable, like a file embedded with deno compile --include.
       await Deno.writeFile(`${dir}/urocket-spawn`, await Deno.readFile(BUILT), { mode: 0o644 });
-      const strategy = await chooseSpawner({
+      const strategy = await chooseSpawnStrategy({
         env: { TMPDIR: tmp },
         logger,
         builtHelper: `${dir}/urocket-spawn`,
