@@ -85,8 +85,14 @@ export interface ReplyOptions {
  *
  * @example
  * ```ts
- * const code = await sendReply({ status: "201", body: '{"id":7}', contentType: "application/json",
- *   env: (name) => Deno.env.get(name), stdin: Deno.stdin.readable, output });
+ * const code = await sendReply({
+ *   status: "201",
+ *   body: '{"id":7}',
+ *   contentType: "application/json",
+ *   env: (name) => Deno.env.get(name),
+ *   stdin: Deno.stdin.readable,
+ *   output: { out: console.log, err: console.error },
+ * });
  * ```
  */
 export async function sendReply(options: ReplyOptions): Promise<number> {

@@ -82,7 +82,12 @@ export type LiveRow = InflightRow & { ageMs: number; cpuMs: number | null; rssKb
  *
  * @example
  * ```ts
- * admin.route("/", createConsoleApp({ state, facts, startedAt: Date.now() }));
+ * import { Hono } from "hono";
+ * import { ConsoleState } from "./state.ts";
+ *
+ * declare const facts: () => ServiceFacts;
+ * const admin = new Hono();
+ * admin.route("/", createConsoleApp({ state: new ConsoleState(), facts, startedAt: Date.now() }));
  * ```
  */
 export function createConsoleApp(consoleDeps: ConsoleDeps): Hono {

@@ -37,6 +37,9 @@ export const BUNDLED_KEY = "x-urocket-bundled";
  *
  * @example
  * ```ts
+ * import { loadDocument } from "../openapi/mod.ts";
+ *
+ * const document = await loadDocument("/srv/api/openapi.yaml");
  * const doc = bundleDocument(document.files, document.url, "/v1");
  * doc.servers; // [{ url: "/v1" }]
  * ```

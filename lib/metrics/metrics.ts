@@ -58,7 +58,12 @@ export interface GroupEnd {
  *
  * @example
  * ```ts
- * const metrics = new Metrics(version, { processGroups: () => 0, pending: () => 0, logLinesDropped: () => 0, logDropped: () => 0 });
+ * const metrics = new Metrics("0.1.0", {
+ *   processGroups: () => 0,
+ *   pending: () => 0,
+ *   logLinesDropped: () => 0,
+ *   logDropped: () => 0,
+ * });
  * metrics.requestEnded({ operation: "listPets", status: 200, outcome: "replied" });
  * metrics.render(); // Prometheus text
  * ```

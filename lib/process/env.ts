@@ -52,6 +52,7 @@ export interface RequestFacts {
  *
  * @example
  * ```ts
+ * declare const facts: RequestFacts;
  * const env = buildChildEnv(facts, { MYENV: "CI" }, { PATH: "/usr/bin" });
  * env.REQUEST_ID === facts.requestId; // true
  * ```

@@ -124,7 +124,15 @@ export function isGroupAlive(pgid: number): boolean {
  *
  * @example
  * ```ts
- * const group = await ProcessGroup.start(spec, { spawner, timeoutMs: 30_000, killGraceMs: 2_000, onOutput });
+ * import { detachedSpawner, type SpawnSpec } from "./spawn.ts";
+ *
+ * declare const spec: SpawnSpec;
+ * const group = await ProcessGroup.start(spec, {
+ *   spawner: detachedSpawner,
+ *   timeoutMs: 30_000,
+ *   killGraceMs: 2_000,
+ *   onOutput: (stream, line) => console.log(stream, line),
+ * });
  * const end = await group.ended; // { exitCode: 0, killed: false, … }
  * ```
  */

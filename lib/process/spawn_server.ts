@@ -223,8 +223,12 @@ export interface SpawnServerOptions {
  *
  * @example
  * ```ts
- * const server = await SpawnServer.start({ helper: "build/urocket-spawn", dir });
- * const spawned = await server.spawn(spec); // { pid, status, stdin, stdout, stderr }
+ * import type { SpawnSpec } from "./spawn.ts";
+ *
+ * declare const spec: SpawnSpec;
+ * const dir = await Deno.makeTempDir();
+ * const server = SpawnServer.start({ helper: "build/urocket-spawn", dir });
+ * const spawned = await server.spawn(spec); // { pid, status, feedStdin, output: relay, … }
  * await server.close();
  * ```
  */

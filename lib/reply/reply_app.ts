@@ -62,7 +62,13 @@ const SYNC = {
  *
  * @example
  * ```ts
+ * import { Logger } from "../log/mod.ts";
+ * import { PendingRequests } from "../pending/mod.ts";
+ *
+ * const registry = new PendingRequests();
+ * const logger = new Logger({ write: () => Promise.resolve() });
  * const app = createReplyApp({ registry, logger, templates: ["/uri/{req_id}"] });
+ * const id = crypto.randomUUID();
  * await app.request(`/uri/${id}`, { method: "POST", body: "{}" }); // 200 when delivered
  * ```
  */
@@ -288,8 +294,15 @@ export interface ReplyFetchDeps extends Omit<ReplyDeps, "templates"> {
  *
  * @example
  * ```ts
+ * import type { Generation } from "../generation/mod.ts";
+ * import { Logger } from "../log/mod.ts";
+ * import { PendingRequests } from "../pending/mod.ts";
+ *
+ * declare const generation: () => Generation;
+ * const registry = new PendingRequests();
+ * const logger = new Logger({ write: () => Promise.resolve() });
  * const fetch = createReplyFetch({ registry, logger, templates: () => generation().outtakes });
- * Deno.serve({ path: socket }, fetch);
+ * Deno.serve({ path: "/tmp/urocket.sock" }, fetch);
  * ```
  */
 export function createReplyFetch(deps: ReplyFetchDeps): (request: Request) => Promise<Response> {

@@ -176,7 +176,9 @@ async function start(options: ServiceOptions, undo: UndoStack): Promise<Started>
 
 /** How processes are spawned: the caller's spawner, else the spawn helper when it runs. */
 async function spawnStrategy(options: ServiceOptions): Promise<SpawnStrategy> {
-  if (!options.spawner) return await chooseSpawnStrategy({ env: options.env, logger: options.logger });
+  if (!options.spawner) {
+    return await chooseSpawnStrategy({ env: options.env, logger: options.logger });
+  }
   return {
     spawner: options.spawner,
     mode: "injected",

@@ -28,6 +28,8 @@ export interface YamlDuplicateKey {
  *
  * @example
  * ```ts
+ * import { LineCounter, parseDocument } from "yaml";
+ *
  * const lineCounter = new LineCounter();
  * const doc = parseDocument("a: 1\na: 2\n", { uniqueKeys: false, lineCounter });
  * yamlDuplicateKeys(doc.contents, lineCounter); // [{ key: "a", path: ["a"], line: 2, firstLine: 1 }]
