@@ -10,7 +10,6 @@
 import {
   absolutePath,
   ConfigError,
-  formatListen,
   inspectConfig,
   type LoadOptions,
   type OperationConfig,
@@ -122,56 +121,8 @@ export async function loadGeneration(file: string, options: LoadOptions): Promis
   const configFile = absolutePath(file, Deno.cwd());
   const text = await readConfigFile(configFile);
   const { config, problems } = await inspectConfig(text, { ...options, file: configFile });
-  let document: OpenApiDocument;
-  try {
-    document = await loadDocument(config.openapi);
-  } catch (error) {
-    if (isStackOverflow(error)) throw tooDeep(problems, config.openapi);
-    if (!(error instanceof DocumentError)) throw error;
-    throw new ConfigError([
-      ...problems,
-      ...error.problems.map((p) => ({
-        file: p.file ?? error.file,
-        line: p.line,
-        key: p.pointer,
-        message: p.message,
-      })),
-    ]);
-  }
-  const byKey = new Map(document.operations.map((op) => [`${op.method} ${op.path}`, op]));
-  const operations: Operation[] = [];
-  for (const op of config.operations) {
-    const docOp = byKey.get(`${op.method} ${op.path}`);
-    if (!docOp) {
-      problems.push({
-        file: config.file,
-        line: op.line,
-        key: `paths.${op.path}.${op.method}`,
-        message: `${op.method.toUpperCase()} ${op.path} is not an operation of ${document.file}` +
-          suggestPath(op.path, document.operations),
-      });
-      continue;
-    }
-    const clash = clashingPathParams(op.path);
-    if (clash) {
-      problems.push({
-        file: config.file,
-        line: op.line,
-        key: `paths.${op.path}.${op.method}`,
-        message: `Path parameters {${clash[0]}} and {${clash[1]}} would both become ` +
-          `${pathParamEnvName(clash[0])}: rename one of them in the OpenAPI document`,
-      });
-      continue;
-    }
-    const key = `${op.method.toUpperCase()} ${op.path}`;
-    operations.push({
-      name: docOp.operationId ?? key,
-      key,
-      config: op,
-      document: docOp,
-      defaultContentType: soleMediaType(document, docOp),
-    });
-  }
+  const document = await readDocument(config, problems);
+  const operations = bindOperations(config, document, problems);
   const warnings = [...config.warnings];
   try {
     await validateOperations(document, operations, problems, warnings);
@@ -214,6 +165,75 @@ export async function loadGeneration(file: string, options: LoadOptions): Promis
     warnings,
     security: { runtime: security.runtime, summaries: security.summaries },
   };
+}
+
+/**
+ * The OpenAPI document `config` names.
+ *
+ * @throws {ConfigError} with the config's `problems` and the document's.
+ */
+async function readDocument(config: ServiceConfig, problems: Problem[]): Promise<OpenApiDocument> {
+  try {
+    return await loadDocument(config.openapi);
+  } catch (error) {
+    if (isStackOverflow(error)) throw tooDeep(problems, config.openapi);
+    if (!(error instanceof DocumentError)) throw error;
+    throw new ConfigError([
+      ...problems,
+      ...error.problems.map((p) => ({
+        file: p.file ?? error.file,
+        line: p.line,
+        key: p.pointer,
+        message: p.message,
+      })),
+    ]);
+  }
+}
+
+/**
+ * Each configured operation bound to the document's: one the document does
+ * not have, or whose path parameters would share a variable, is a problem.
+ */
+function bindOperations(
+  config: ServiceConfig,
+  document: OpenApiDocument,
+  problems: Problem[],
+): Operation[] {
+  const byKey = new Map(document.operations.map((op) => [`${op.method} ${op.path}`, op]));
+  const operations: Operation[] = [];
+  for (const op of config.operations) {
+    const docOp = byKey.get(`${op.method} ${op.path}`);
+    if (!docOp) {
+      problems.push({
+        file: config.file,
+        line: op.line,
+        key: `paths.${op.path}.${op.method}`,
+        message: `${op.method.toUpperCase()} ${op.path} is not an operation of ${document.file}` +
+          suggestPath(op.path, document.operations),
+      });
+      continue;
+    }
+    const clash = clashingPathParams(op.path);
+    if (clash) {
+      problems.push({
+        file: config.file,
+        line: op.line,
+        key: `paths.${op.path}.${op.method}`,
+        message: `Path parameters {${clash[0]}} and {${clash[1]}} would both become ` +
+          `${pathParamEnvName(clash[0])}: rename one of them in the OpenAPI document`,
+      });
+      continue;
+    }
+    const key = `${op.method.toUpperCase()} ${op.path}`;
+    operations.push({
+      name: docOp.operationId ?? key,
+      key,
+      config: op,
+      document: docOp,
+      defaultContentType: soleMediaType(document, docOp),
+    });
+  }
+  return operations;
 }
 
 /**
@@ -276,57 +296,4 @@ function clashingPathParams(path: string): [string, string] | undefined {
 function soleMediaType(document: OpenApiDocument, operation: DocumentOperation): string {
   const types = responseMediaTypes(document.files, operation);
   return types.size === 1 ? [...types][0] : "application/octet-stream";
-}
-
-/** Problems for the keys a reload cannot change: they are bound at start. */
-export function restartOnly(old: ServiceConfig, next: ServiceConfig): Problem[] {
-  const problems: Problem[] = [];
-  const changed = (key: string, a: unknown, b: unknown) => {
-    if (JSON.stringify(a) === JSON.stringify(b)) return;
-    problems.push({
-      file: next.file,
-      key,
-      message: `Changed from ${JSON.stringify(a ?? "off")} to ${JSON.stringify(b ?? "off")}: ` +
-        "that needs a restart",
-    });
-  };
-  changed("listen", formatListen(old.listen), formatListen(next.listen));
-  changed("socket", old.socket, next.socket);
-  changed("admin", old.admin && formatListen(old.admin), next.admin && formatListen(next.admin));
-  return problems;
-}
-
-/** Operations added, removed and changed (config block or document operation), by `METHOD /path`. */
-export function operationChanges(old: Generation, next: Generation) {
-  const describe = (generation: Generation) =>
-    new Map(generation.operations.map((op) => {
-      const { line: _line, ...config } = op.config;
-      return [op.key, JSON.stringify([config, op.document])];
-    }));
-  const before = describe(old);
-  const after = describe(next);
-  return {
-    added: [...after.keys()].filter((key) => !before.has(key)),
-    removed: [...before.keys()].filter((key) => !after.has(key)),
-    changed: [...after.keys()].filter((key) =>
-      before.has(key) && before.get(key) !== after.get(key)
-    ),
-  };
-}
-
-/** Top-level settings a reload changed (by their config key). */
-export function settingChanges(old: ServiceConfig, next: ServiceConfig): string[] {
-  const keys: [string, (config: ServiceConfig) => unknown][] = [
-    ["openapi", (c) => c.openapi],
-    ["docs", (c) => c.docs],
-    ["base-path", (c) => c.basePath],
-    ["socket-mode", (c) => c.socketMode],
-    ["socket-group", (c) => c.socketGroup?.gid],
-    ["limits-enforce", (c) => c.limitsEnforce],
-    ["max-inflight", (c) => c.maxInflight],
-    ["max-body-memory", (c) => c.maxBodyMemory],
-    ["shutdown-delay", (c) => c.shutdownDelayMs],
-    ["shutdown-timeout", (c) => c.shutdownTimeoutMs],
-  ];
-  return keys.filter(([, value]) => value(old) !== value(next)).map(([key]) => key);
 }

@@ -10,9 +10,7 @@ export {
   type Generation,
   loadGeneration,
   type Operation,
-  operationChanges,
-  restartOnly,
-  settingChanges,
   unwiredCount,
   unwiredSummary,
 } from "./generation.ts";
+export { operationChanges, restartOnly, settingChanges } from "./changes.ts";
