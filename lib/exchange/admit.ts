@@ -1,32 +1,56 @@
 /**
  * Admission: whether a request may have a process, decided before one is
- * spawned — urocket still spawns and has room, the request passes
- * `validate-in`, and its payload and environment fit what the kernel hands
- * a program.
+ * spawned — urocket still spawns and has room, the body arrives within its
+ * bounds, the request passes `validate-in`, its payload and environment fit
+ * what the kernel hands a program — and then its place taken.
  *
  * @module
  */
 
 import { HttpProblem } from "../http/mod.ts";
-import { buildChildEnv, checkExecSize } from "../process/mod.ts";
+import { buildChildEnv, checkExecSize, type Slot } from "../process/mod.ts";
 import type { ExchangeDeps, ExchangeRequest } from "./deps.ts";
 import type { Admitted } from "./guard.ts";
-import { Refusal } from "./outcome.ts";
+import { Refusal, shuttingDown } from "./outcome.ts";
 import { encodePayload, type Payload, payloadArgument } from "./payload.ts";
+import { bodyLimitsOf, readBody } from "./request_body.ts";
 
-/** What the process is started with. */
+/** What the process is started with, and the place it takes among the live groups. */
 export interface Admission {
   args: string[];
   env: Record<string, string>;
   /** The payload, for `channel: stdin`. */
   stdin?: Uint8Array<ArrayBuffer>;
+  /** Taken for the spawn: it counts for `max-inflight` from the moment it is decided. */
+  slot: Slot;
+}
+
+/**
+ * Admits `request`: room first (before the body is read, which may take up
+ * to body-timeout and max-body bytes), then its body (the one the guard
+ * read, if it did), then what the process gets — and room again, with the
+ * place taken in the same turn, so that requests arriving while this spawn
+ * is under way count it. Throws the problem the client gets otherwise.
+ */
+export async function admit(
+  deps: ExchangeDeps,
+  request: ExchangeRequest,
+  admitted: Admitted | undefined,
+): Promise<Admission> {
+  refuseWhenFull(deps, request);
+  const body = admitted?.body ??
+    await readBody(request.request, bodyLimitsOf(request.operation.config, deps.bodies));
+  const input = processInput(deps, request, body, admitted);
+  // Again: the state may have changed while the body arrived.
+  refuseWhenFull(deps, request);
+  return { ...input, slot: deps.processes.reserve(request.operation.key) };
 }
 
 /**
  * Refuses the request when urocket no longer spawns (503, shutting down) or
  * when `max-inflight` process groups are live (503 with `Retry-After`).
  */
-export function refuseWhenFull(deps: ExchangeDeps, { operation, generation }: ExchangeRequest) {
+function refuseWhenFull(deps: ExchangeDeps, { operation, generation }: ExchangeRequest): void {
   if (deps.stopping?.aborted) throw new Refusal("shutdown", shuttingDown());
   const max = operation.config.maxInflight;
   if (
@@ -39,24 +63,17 @@ export function refuseWhenFull(deps: ExchangeDeps, { operation, generation }: Ex
   }
 }
 
-/** The answer to a request urocket no longer serves because it is stopping. */
-export function shuttingDown(): HttpProblem {
-  return new HttpProblem("shutting_down", "urocket is shutting down: try again", {
-    headers: { "retry-after": "1" },
-  });
-}
-
 /**
- * Admits `request` with its `body`: validated (`validate-in`), turned into
- * the payload, the argument list and the environment, which must fit the
- * kernel's limits. Throws the problem the client gets otherwise.
+ * What the process of `request` gets from its `body`: validated
+ * (`validate-in`), turned into the payload, the argument list and the
+ * environment, which must fit the kernel's limits.
  */
-export function admit(
+function processInput(
   deps: ExchangeDeps,
   request: ExchangeRequest,
   body: Uint8Array<ArrayBuffer>,
   admitted: Admitted | undefined,
-): Admission {
+): Omit<Admission, "slot"> {
   const op = request.operation.config;
   const validator = request.operation.validator;
   if (op.validateIn && validator) {

@@ -9,10 +9,10 @@
  */
 
 import { type AuthFacts, type Outcome, outcomeOf } from "./outcome.ts";
-import { admit, rawQuery, refuseWhenFull } from "./admit.ts";
+import { admit, rawQuery } from "./admit.ts";
 import type { ExchangeDeps, ExchangeRequest } from "./deps.ts";
 import { type Admitted, authFacts, checkCaller } from "./guard.ts";
-import { bodyLimitsOf, readBody } from "./payload.ts";
+import { bodyLimitsOf } from "./request_body.ts";
 import { respond } from "./respond.ts";
 import { spawnRequest, type Started } from "./spawn.ts";
 import { waitForReply } from "./wait.ts";
@@ -67,9 +67,5 @@ async function start(
   request: ExchangeRequest,
   admitted: Admitted | undefined,
 ): Promise<Started> {
-  // Refused before the body is read, which may take up to body-timeout and max-body bytes.
-  refuseWhenFull(deps, request);
-  const body = admitted?.body ??
-    await readBody(request.request, bodyLimitsOf(request.operation.config, deps.bodies));
-  return await spawnRequest(deps, request, admit(deps, request, body, admitted));
+  return await spawnRequest(deps, request, await admit(deps, request, admitted));
 }

@@ -11,7 +11,7 @@ import { HttpProblem } from "../http/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import { checkGuard, type Guard, type Identity, withoutCredentials } from "../security/mod.ts";
 import { type AuthFacts, Refusal } from "./outcome.ts";
-import { type BodyLimits, readBody } from "./payload.ts";
+import { type BodyLimits, readBody } from "./request_body.ts";
 
 /** AUTH_CLAIMS beyond this many bytes is left out (with a warning): it would crowd the environment. */
 export const MAX_CLAIMS_BYTES = 8 * 1024;

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { HttpProblem } from "../http/mod.ts";
+import { HttpProblem } from "../http/mod.ts";
 import type { ValidationError } from "../openapi/validation/mod.ts";
 
 /** How a request ended: the access line's `outcome`. */
@@ -114,4 +114,11 @@ export function outcomeOf(error: unknown, known: Pick<Outcome, "auth" | "process
     };
   }
   return { kind: "rejected", answer: { kind: "problem", error }, ...known };
+}
+
+/** The answer to a request urocket no longer serves because it is stopping. */
+export function shuttingDown(): HttpProblem {
+  return new HttpProblem("shutting_down", "urocket is shutting down: try again", {
+    headers: { "retry-after": "1" },
+  });
 }

@@ -14,9 +14,8 @@ import { HttpProblem } from "../http/mod.ts";
 import type { Verdict } from "../openapi/validation/mod.ts";
 import type { ReplyEvent } from "../pending/mod.ts";
 import type { ProcessGroup } from "../process/mod.ts";
-import { shuttingDown } from "./admit.ts";
 import type { ExchangeDeps, ExchangeRequest } from "./deps.ts";
-import type { Outcome, OutcomeKind, StreamEnd } from "./outcome.ts";
+import { type Outcome, type OutcomeKind, shuttingDown, type StreamEnd } from "./outcome.ts";
 import { streamReply, type StreamReplyEnd } from "./stream_reply.ts";
 import type { Waited } from "./wait.ts";
 

@@ -16,7 +16,7 @@ import {
   ProcessGroup,
   type ProcessGroupOptions,
 } from "../process/mod.ts";
-import { type Admission, refuseWhenFull } from "./admit.ts";
+import type { Admission } from "./admit.ts";
 import type { ExchangeDeps, ExchangeRequest } from "./deps.ts";
 import { Refusal } from "./outcome.ts";
 
@@ -30,10 +30,11 @@ export interface Started {
 const REMEMBER_EXTRA_MS = 60_000;
 
 /**
- * Spawns the process of an admitted request.
+ * Spawns the process of an admitted request, in the place its admission
+ * took, once its pending entry is open (a reply may come before the spawn
+ * is even answered).
  *
- * @throws {Refusal} `spawn_failed` when it cannot be started; a problem
- * when urocket no longer spawns or has no room.
+ * @throws {Refusal} `spawn_failed` when it cannot be started.
  */
 export async function spawnRequest(
   deps: ExchangeDeps,
@@ -42,11 +43,7 @@ export async function spawnRequest(
 ): Promise<Started> {
   const { requestId, operation } = request;
   const op = operation.config;
-  // Again: the state may have changed while the body arrived.
-  refuseWhenFull(deps, request);
-  // Taken in the same turn as the check above: requests arriving while this spawn is under way
-  // count it.
-  const slot = deps.processes.reserve(operation.key);
+  const { slot } = admission;
   const pending = deps.registry.open(requestId, {
     route: op.outtake,
     rememberMs: op.timeoutMs + REMEMBER_EXTRA_MS,

@@ -8,6 +8,11 @@
  * Only a payload too large for a pipe buffer comes with a connection of its
  * own. See the C file for the protocol.
  *
+ * This file must stay whole until the C helper is split with it: its wire
+ * protocol (the flag, signal and errno tables, the frame codec) mirrors
+ * `native/urocket_spawn.c` and changes with it, and both move into files of
+ * their own in one step (issue 22 reworks both).
+ *
  * @module
  */
 

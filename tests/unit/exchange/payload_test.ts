@@ -1,10 +1,6 @@
 import { deepStrictEqual, match, rejects, strictEqual, throws } from "node:assert/strict";
-import {
-  encodePayload,
-  mediaType,
-  payloadArgument,
-  readBody,
-} from "../../../lib/exchange/payload.ts";
+import { encodePayload, mediaType, payloadArgument } from "../../../lib/exchange/payload.ts";
+import { readBody } from "../../../lib/exchange/request_body.ts";
 import { MAX_ARG_BYTES } from "../../../lib/process/env.ts";
 import { HttpProblem } from "../../../lib/http/problem.ts";
 
