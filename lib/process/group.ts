@@ -7,6 +7,7 @@
  */
 
 import { LineSplitter, OutputBudget, readLines } from "./output.ts";
+import { isGroupAlive, signalGroup } from "./signals.ts";
 import type {
   ExitStatus,
   GroupUsage,
@@ -91,33 +92,6 @@ const POLL_STEPS = [5, 10, 25, 50, 100, 250, 500];
 const OUTPUT_DRAIN_MS = 100;
 /** How long to wait for a SIGKILLed group to disappear before giving up on it. */
 const KILL_WAIT_MS = 5_000;
-
-/**
- * Sends `signal` to every process of group `pgid`. Returns false when the
- * group no longer exists.
- */
-export function signalGroup(pgid: number, signal: Deno.Signal): boolean {
-  try {
-    Deno.kill(-pgid, signal);
-    return true;
-  } catch (error) {
-    // EPERM (a member changed its user) still means the group is there.
-    return !(error instanceof Deno.errors.NotFound);
-  }
-}
-
-/**
- * Whether any process of group `pgid` exists (zombies included), by sending
- * it signal 0, which checks without delivering anything.
- */
-export function isGroupAlive(pgid: number): boolean {
-  try {
-    Deno.kill(-pgid, 0 as unknown as Deno.Signal);
-    return true;
-  } catch (error) {
-    return !(error instanceof Deno.errors.NotFound);
-  }
-}
 
 /**
  * A handler process and its descendants, supervised until all are gone.

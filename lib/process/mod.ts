@@ -18,14 +18,13 @@ export {
 } from "./env.ts";
 export { cpuMs, type ExitContext, logProcessExit } from "./exit_line.ts";
 export {
-  isGroupAlive,
   type KillReason,
   type ProcessEnd,
   ProcessGroup,
   type ProcessGroupOptions,
   type ProcessStats,
-  signalGroup,
 } from "./group.ts";
+export { isGroupAlive, signalGroup } from "./signals.ts";
 export { type NofileLimits, raiseNofile } from "./nofile.ts";
 export {
   detachedSpawner,

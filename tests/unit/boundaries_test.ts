@@ -29,6 +29,9 @@ config listener openapi
 admin common console http log metrics pending yaml_keys
 `;
 
+/** Longest file of lib/ that needs no word about its size. */
+const MAX_LINES = 400;
+
 /** One import of one file, as written. */
 interface Import {
   from: string;
@@ -178,4 +181,17 @@ Deno.test("lib/ has a mod.ts in every folder and no file of its own", async () =
   for (const dir of folders) assert.ok(files.has(`${dir}/mod.ts`), `${dir}/ has no mod.ts`);
   const placed = new Set(layersOf(LAYERS).keys());
   for (const dir of folders) assert.ok(placed.has(folderOf(`${dir}/x.ts`)), `${dir} has no layer`);
+});
+
+Deno.test("docs/architecture.md draws the layers the boundary check enforces", async () => {
+  const page = await Deno.readTextFile(`${REPO}/docs/architecture.md`);
+  assert.ok(page.includes("```\n" + LAYERS.trim() + "\n```"), "the layers block differs");
+});
+
+Deno.test(`a file of lib/ over ${MAX_LINES} lines says why it must stay whole`, async () => {
+  const long = [...await sources()].filter(([file, text]) =>
+    file.startsWith("lib/") && text.split("\n").length - 1 > MAX_LINES &&
+    !text.includes("must stay whole")
+  ).map(([file]) => file);
+  assert.deepEqual(long, []);
 });
