@@ -72,6 +72,13 @@ export interface Urocket {
   held(count?: number): Promise<{ reqId: string; pid: number }[]>;
   /** Ends a held process (and its group) and waits for its process_exit line. */
   release(pid: number): Promise<void>;
+  /**
+   * Sends a request to an operation whose handler is the `hold.sh` fixture
+   * and waits until its process is ready: the test then replies in its
+   * place, or not. One hold at a time: each takes the next process that
+   * says it is ready.
+   */
+  hold(path: string, init?: RequestInit): Promise<Held>;
   /** POSTs (or PUTs) a reply on the unix socket, like a handler would. */
   reply(path: string, init?: RequestInit): Promise<Answer>;
   /**
@@ -79,6 +86,18 @@ export interface Urocket {
    * replaces sending SIGTERM to {@link pid} (a wrapper may not pass it on).
    */
   stop(options?: { check?: boolean; signal?: () => void }): Promise<StopResult>;
+}
+
+/** A request whose `hold.sh` process waits, so that the test replies in its place. */
+export interface Held {
+  reqId: string;
+  pid: number;
+  /** The client's answer, once there is one. */
+  answer: Promise<Answer>;
+  /** Replies for the process on `outtake` (`/uri` by default), as a handler would. */
+  reply(init?: RequestInit, outtake?: string): Promise<Answer>;
+  /** Ends the process (and its group) and waits for its process_exit line. */
+  release(): Promise<void>;
 }
 
 /** A fully read response. */
@@ -220,8 +239,10 @@ export async function startUrocket(options: StartOptions): Promise<Urocket> {
   const client = Deno.createHttpClient({ proxy: { transport: "unix", path: socket } });
   const url = `http://${start.listen}`;
   const answered: string[] = [];
+  /** Processes of hold.sh handed out by hold() so far. */
+  let holds = 0;
 
-  return {
+  const uro: Urocket = {
     url,
     pid: child.pid,
     socket,
@@ -230,6 +251,17 @@ export async function startUrocket(options: StartOptions): Promise<Urocket> {
     junk,
     waitForLog,
     find: (predicate) => logs.filter(predicate),
+    async hold(path, init) {
+      const answer = uro.call(path, init);
+      const { reqId, pid } = (await uro.held(++holds))[holds - 1];
+      return {
+        reqId,
+        pid,
+        answer,
+        reply: (init, outtake = "/uri") => uro.reply(`${outtake}/${reqId}`, init),
+        release: () => uro.release(pid),
+      };
+    },
     async held(count = 1) {
       const ready = (l: LogLine) => String(l.line).startsWith("ready ");
       await waitForLog(() => logs.filter(ready).length >= count, `${count} ready processes`);
@@ -288,6 +320,24 @@ export async function startUrocket(options: StartOptions): Promise<Urocket> {
       return { code, stderr };
     },
   };
+  return uro;
+}
+
+/**
+ * Starts urocket with `options`, runs `test` with it, and stops it whatever
+ * happened ({@link Urocket.stop}, with its checks unless `check` is false):
+ * the start/try/finally/stop of every end-to-end test.
+ */
+export async function withUrocket<T>(
+  options: StartOptions & { check?: boolean },
+  test: (uro: Urocket) => T | Promise<T>,
+): Promise<T> {
+  const uro = await startUrocket(options);
+  try {
+    return await test(uro);
+  } finally {
+    await uro.stop({ check: options.check ?? true });
+  }
 }
 
 /**
