@@ -1,7 +1,7 @@
 /**
  * urocket's own metrics: what is counted, under which names and labels, and
  * the few methods the front and the reply edge call to move them. It is
- * injected (FrontDeps, ReplyDeps), never reached as a global.
+ * injected (ExchangeDeps, FrontDeps, ReplyDeps), never reached as a global.
  *
  * Labels stay bounded: `operation` is an operation's `operationId`, else
  * `METHOD /template` of the document — never a raw path or a request id —
