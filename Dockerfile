@@ -7,7 +7,7 @@
 #   docker run --rm -p 8080:8080 -v "$PWD/my-app:/etc/urocket:ro" urocket:0.1.0
 #
 # The build context (.dockerignore) and the helper build are tested (tests/unit/
-# docker_context_test.ts); the image build itself runs where a Docker engine is.
+# project/docker_context_test.ts); the image build itself runs where a Docker engine is.
 
 # --- build: Deno compiles urocket into one file (deno compile downloads Deno's runtime) ---
 FROM denoland/deno:debian-2.9.6 AS build

@@ -10,10 +10,16 @@
  * @module
  */
 
-import { parseCommandLine } from "./lib/cli/args.ts";
-import type { CliOutput } from "./lib/cli/output.ts";
-import type { Service } from "./lib/service.ts";
-import { VERSION } from "./lib/version.ts";
+import {
+  type CliOutput,
+  parseCommandLine,
+  runCheck,
+  runHealth,
+  runReply,
+  runSchema,
+} from "./lib/cli/mod.ts";
+import { VERSION } from "./lib/common/mod.ts";
+import type { Service } from "./lib/service/mod.ts";
 
 const USAGE = `urocket ${VERSION} — turns executables into the operations of an OpenAPI document
 
@@ -67,22 +73,19 @@ export async function main(args: string[]): Promise<number> {
     return 0;
   }
   const configFile = text("config") ?? "urocket-service.yaml";
-  // The other commands' modules are loaded only when they run.
+  // The other commands' modules are loaded only when they run (lib/cli/commands.ts).
   switch (command) {
     case "serve":
       return await serve(configFile);
-    case "check": {
-      const { check } = await import("./lib/cli/check.ts");
-      return await check({
+    case "check":
+      return await runCheck({
         configFile,
         env: Deno.env.toObject(),
         output: stdio,
         verbose: values.verbose === true,
       });
-    }
-    case "reply": {
-      const { sendReply } = await import("./lib/cli/reply.ts");
-      return await sendReply({
+    case "reply":
+      return await runReply({
         status: text("status"),
         headers: values.header as string[] | undefined,
         contentType: text("content-type"),
@@ -92,20 +95,15 @@ export async function main(args: string[]): Promise<number> {
         stdin: Deno.stdin.readable,
         output: stdio,
       });
-    }
-    case "health": {
-      const { health } = await import("./lib/cli/health.ts");
-      return await health({
+    case "health":
+      return await runHealth({
         admin: text("admin"),
         configFile,
         configNamed: values.config !== undefined,
         output: stdio,
       });
-    }
-    case "schema": {
-      const { printSchema } = await import("./lib/cli/schema.ts");
-      return printSchema(stdio);
-    }
+    case "schema":
+      return await runSchema(stdio);
   }
 }
 
@@ -131,9 +129,9 @@ async function serve(configFile: string): Promise<number> {
     { startService },
   ] = await Promise.all([
     import("./lib/config/mod.ts"),
-    import("./lib/log/logger.ts"),
-    import("./lib/reply/socket.ts"),
-    import("./lib/service.ts"),
+    import("./lib/log/mod.ts"),
+    import("./lib/reply/mod.ts"),
+    import("./lib/service/mod.ts"),
   ]);
   const logger = new Logger({ write: writeAllTo(Deno.stdout), lingerMs: LOG_LINGER_MS });
   let service: Service | undefined;

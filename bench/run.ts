@@ -44,11 +44,13 @@
  * @module
  */
 
+import { launchUrocket } from "../tests/e2e/_harness.ts";
 import { largeDocuments } from "./large_document.ts";
 
 const REPO = new URL("../", import.meta.url).pathname.replace(/\/$/, "");
 const UROCKET = Deno.env.get("BENCH_UROCKET") ?? REPO;
-const OUT = `${REPO}/.bench`;
+/** Where the bench builds its handlers and writes its scripts (ignored by git). */
+export const OUT = `${REPO}/.bench`;
 const SECONDS = Math.min(10, Number(Deno.env.get("BENCH_SECONDS") ?? 8));
 const ONLY = new Set(
   (Deno.env.get("BENCH_ONLY") ?? "table,startup,inflight,logstdout,validation,auth,spawn,large")
@@ -65,7 +67,8 @@ const BODY = JSON.stringify({ bench: "payload", pad: "x".repeat(70) });
 
 // ---------------------------------------------------------------- building
 
-async function run(cmd: string, args: string[], options: Deno.CommandOptions = {}) {
+/** Runs `cmd` to its end and reads its output. */
+export async function run(cmd: string, args: string[], options: Deno.CommandOptions = {}) {
   const output = await new Deno.Command(cmd, { stdout: "piped", stderr: "piped", ...options, args })
     .output();
   return {
@@ -76,7 +79,7 @@ async function run(cmd: string, args: string[], options: Deno.CommandOptions = {
 }
 
 /** Builds `source` into `target`, static when the system has a static libc. */
-async function buildC(source: string, target: string): Promise<string> {
+export async function buildC(source: string, target: string): Promise<string> {
   for (const flags of [["-O2", "-static"], ["-O2"]]) {
     const result = await run("cc", [...flags, "-o", target, source]);
     if (result.ok) return flags.includes("-static") ? "static" : "dynamic";
@@ -106,7 +109,8 @@ async function buildTrampoline(): Promise<void> {
   if (!bare.ok) await buildC(source, target);
 }
 
-async function ensureWrk(): Promise<void> {
+/** Installs wrk with apt-get when it is missing. */
+export async function ensureWrk(): Promise<void> {
   if ((await run("sh", ["-c", "command -v wrk"])).ok) return;
   console.error("bench: installing wrk with apt-get");
   const result = await run("sh", [
@@ -118,55 +122,35 @@ async function ensureWrk(): Promise<void> {
 
 // ---------------------------------------------------------------- urocket
 
-interface Running {
+/** A urocket (or the bare pipeline) started by the bench. */
+export interface Running {
   pid: number;
   url: string;
   log: string;
   stop(): Promise<void>;
 }
 
-async function startUrocket(
+/** Starts the checkout at `root` (BENCH_UROCKET, else this one) on `config` and `openapi`. */
+export async function startUrocket(
   dir: string,
   config: string,
   openapi: string,
   env: Record<string, string> = {},
+  root = UROCKET,
 ): Promise<Running & { startMs: number }> {
   await Deno.writeTextFile(`${dir}/urocket-service.yaml`, config);
   await Deno.writeTextFile(`${dir}/openapi.yaml`, openapi);
   const log = `${dir}/urocket.log`;
   await Deno.writeTextFile(log, "");
   const started = performance.now();
-  // Logs go through a pipe, as a container runtime takes them (cat stands in for it); the fd
-  // limit is raised for 1,000 in flight.
-  const child = new Deno.Command("sh", {
-    args: [
-      "-c",
-      'ulimit -n 65536 2>/dev/null; "$@" 2>&1 | cat >"$UROCKET_BENCH_LOG"',
-      "sh",
-      Deno.execPath(),
-      "run",
-      "-q",
-      "-P",
-      // As `deno task start` runs it (see docs/operations.md, "Memory").
-      "--v8-flags=--max-semi-space-size=1",
-      "--config",
-      `${UROCKET}/deno.json`,
-      `${UROCKET}/main.ts`,
-      "-c",
-      `${dir}/urocket-service.yaml`,
-    ],
-    cwd: dir,
-    clearEnv: true,
-    env: {
-      PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
-      HOME: Deno.env.get("HOME") ?? "/root",
-      NO_COLOR: "1",
-      UROCKET_BENCH_LOG: log,
-      ...EXTRA_ENV,
-      ...env,
-    },
-    stdin: "null",
-  }).spawn();
+  // As the tests start it, as `deno task start` runs it; logs go through a pipe, as a container
+  // runtime takes them (cat stands in for it), and the fd limit is raised for 1,000 in flight.
+  const child = launchUrocket({
+    dir,
+    root,
+    env: { HOME: Deno.env.get("HOME") ?? "/root", ...EXTRA_ENV, ...env },
+    log: { file: log },
+  });
   let start: Record<string, unknown> | undefined;
   let exited = false;
   child.status.then(() => exited = true);
@@ -202,7 +186,7 @@ function sleep(ms: number) {
  * CPU time (user + system) urocket has used so far, in ms: all its threads,
  * and its main thread (the event loop) alone — from /proc, read from outside.
  */
-async function cpuMs(pid: number): Promise<{ all: number; main: number }> {
+export async function cpuMs(pid: number): Promise<{ all: number; main: number }> {
   const ticks = async (path: string) => {
     const stat = await Deno.readTextFile(path);
     // Fields after the command name, which is in parentheses and may hold spaces.
@@ -222,7 +206,8 @@ async function rssKiB(pid: number): Promise<number> {
   return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN);
 }
 
-function openapi(operations: { path: string; method: string }[]): string {
+/** An OpenAPI document with `operations`. */
+export function openapi(operations: { path: string; method: string }[]): string {
   const paths = new Map<string, string[]>();
   for (const op of operations) paths.set(op.path, [...(paths.get(op.path) ?? []), op.method]);
   let text = "openapi: 3.0.3\ninfo: { title: bench, version: '1' }\npaths:\n";
@@ -242,7 +227,8 @@ function openapi(operations: { path: string; method: string }[]): string {
   return text;
 }
 
-interface BenchOp {
+/** An operation of the bench config. */
+export interface BenchOp {
   path: string;
   method: string;
   /** `inject.env` entries. */
@@ -250,7 +236,8 @@ interface BenchOp {
   logstdout?: boolean;
 }
 
-function config(dir: string, operations: BenchOp[], top = ""): string {
+/** The config serving `operations` with the C handler. */
+export function config(dir: string, operations: BenchOp[], top = ""): string {
   let text = `listen: 127.0.0.1:0\nsocket: ${dir}/u.sock\nmax-inflight: 512\n${top}paths:\n`;
   const byPath = new Map<string, typeof operations>();
   for (const op of operations) byPath.set(op.path, [...(byPath.get(op.path) ?? []), op]);
@@ -268,7 +255,8 @@ function config(dir: string, operations: BenchOp[], top = ""): string {
 
 // ---------------------------------------------------------------- load
 
-interface Load {
+/** What one wrk run measured. */
+export interface Load {
   rps: number;
   p50: number;
   p99: number;
@@ -289,7 +277,8 @@ done = function(summary, latency, requests)
 end
 `;
 
-async function wrk(
+/** wrk on `url` with `connections`, POSTing `body`. */
+export async function wrk(
   url: string,
   connections: number,
   seconds = SECONDS,
@@ -812,4 +801,4 @@ async function main() {
   say(`after: ${(await run("uptime", [])).stdout.trim()}`);
 }
 
-await main();
+if (import.meta.main) await main();

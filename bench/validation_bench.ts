@@ -13,8 +13,8 @@
  * @module
  */
 
-import { createFrontApp } from "../lib/front/app.ts";
-import { type Generation, loadGeneration } from "../lib/generation.ts";
+import { createFrontApp } from "../lib/front/front_app.ts";
+import { type Generation, loadGeneration } from "../lib/generation/generation.ts";
 import { Logger } from "../lib/log/logger.ts";
 import { PendingRequests } from "../lib/pending/registry.ts";
 import type { Spawner } from "../lib/process/spawn.ts";

@@ -24,7 +24,7 @@
 import { dirname } from "node:path";
 import { parseArgs } from "node:util";
 import { SWAGGER_UI_FILES, SWAGGER_UI_KEPT, swaggerUiDir } from "../lib/docs/mod.ts";
-import { VERSION } from "../lib/version.ts";
+import { VERSION } from "../lib/common/version.ts";
 
 const REPO = new URL("../", import.meta.url).pathname.replace(/\/$/, "");
 
@@ -47,7 +47,7 @@ export const INCLUDES: readonly string[] = ["build/urocket-spawn"];
 
 /**
  * Files embedded in every binary: the console's page, script and style,
- * which urocket reads beside its code (lib/console/app.ts), and the modules
+ * which urocket reads beside its code (lib/console/console_app.ts), and the modules
  * it runs as Workers, which `deno compile` leaves out since no module
  * imports them (lib/security/_bcrypt_pool.ts). Swagger UI's files come with
  * the `swagger-ui-dist` package, which the binary embeds because lib/docs

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { closest } from "../suggest.ts";
+import { closest } from "../common/mod.ts";
 
 /** The commands; the first argument that is not an option names one, else `serve`. */
 export const COMMANDS = ["serve", "check", "reply", "health", "schema"] as const;

@@ -15,9 +15,14 @@ import {
   inspectConfig,
   type Problem,
 } from "../config/mod.ts";
-import { type Generation, loadGeneration, unwiredCount, unwiredSummary } from "../generation.ts";
-import { isObject } from "../openapi/json.ts";
-import { inspectSocketPath } from "../reply/socket.ts";
+import {
+  type Generation,
+  loadGeneration,
+  unwiredCount,
+  unwiredSummary,
+} from "../generation/mod.ts";
+import { isObject } from "../openapi/mod.ts";
+import { inspectSocketPath } from "../reply/mod.ts";
 import type { CliOutput } from "./output.ts";
 
 /** Options of {@link check}. */

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { isBodiless, NO_205 } from "../reply/headers.ts";
+import { isBodiless, NO_205 } from "../http/mod.ts";
 import type { CliOutput } from "./output.ts";
 
 /** Exit codes of `urocket reply`, one per case a handler may want to tell apart. */
@@ -85,99 +85,44 @@ export interface ReplyOptions {
  *
  * @example
  * ```ts
- * const code = await sendReply({ status: "201", body: '{"id":7}', contentType: "application/json",
- *   env: (name) => Deno.env.get(name), stdin: Deno.stdin.readable, output });
+ * const code = await sendReply({
+ *   status: "201",
+ *   body: '{"id":7}',
+ *   contentType: "application/json",
+ *   env: (name) => Deno.env.get(name),
+ *   stdin: Deno.stdin.readable,
+ *   output: { out: console.log, err: console.error },
+ * });
  * ```
  */
 export async function sendReply(options: ReplyOptions): Promise<number> {
-  const { output } = options;
   const fail = (code: number, message: string) => {
-    output.err(`urocket reply: ${message}`);
+    options.output.err(`urocket reply: ${message}`);
     return code;
   };
-  const replyUrl = options.env("UROCKET_REPLY_URL");
-  const socket = options.env("UROCKET_SOCKET");
-  const requestId = options.env("REQUEST_ID");
-  for (const [name, value] of [["UROCKET_REPLY_URL", replyUrl], ["UROCKET_SOCKET", socket]]) {
-    if (!value) {
-      return fail(
-        REPLY_EXIT.usage,
-        `${name} is not set: urocket reply runs inside a handler that urocket started`,
-      );
-    }
-  }
-  let url: URL;
-  try {
-    url = new URL(replyUrl!);
-  } catch {
-    return fail(REPLY_EXIT.usage, `UROCKET_REPLY_URL is not a URL: ${JSON.stringify(replyUrl)}`);
-  }
-
+  const target = replyTarget(options);
+  if ("error" in target) return fail(REPLY_EXIT.usage, target.error);
   if (options.stream && options.body !== undefined) {
     return fail(REPLY_EXIT.usage, "--stream sends stdin: give either BODY or --stream, not both");
   }
-  const headers = new Headers();
-  if (!/^[2-5][0-9]{2}$/.test(options.status ?? "200")) {
-    return fail(
-      REPLY_EXIT.usage,
-      `--status must be one status code from 200 to 599, not ${JSON.stringify(options.status)}`,
-    );
-  }
-  const status = Number(options.status ?? 200);
-  if (status === 205) return fail(REPLY_EXIT.usage, NO_205.replace("Urocket-Status", "--status"));
-  if (options.status !== undefined) headers.set("urocket-status", String(status));
-  for (const header of options.headers ?? []) {
-    const match = HEADER.exec(header);
-    if (!match) {
-      return fail(
-        REPLY_EXIT.usage,
-        `--header must be "Name: value", not ${JSON.stringify(header)}`,
-      );
-    }
-    if (match[1].toLowerCase() === "content-type") {
-      return fail(
-        REPLY_EXIT.usage,
-        "set the reply's Content-Type with --content-type, not --header",
-      );
-    }
-    if (CONTROL.test(match[2])) {
-      return fail(
-        REPLY_EXIT.usage,
-        `--header value has a control character: ${JSON.stringify(header)}`,
-      );
-    }
-    headers.append(`urocket-header-${match[1]}`, utf8ByteString(match[2]));
-  }
-  if (options.contentType !== undefined) {
-    if (CONTROL.test(options.contentType)) {
-      return fail(
-        REPLY_EXIT.usage,
-        `--content-type has a control character: ${JSON.stringify(options.contentType)}`,
-      );
-    }
-    headers.set("content-type", utf8ByteString(options.contentType));
-  }
-  // The reply joins the request's trace, so that its span (with OTEL_DENO) lands in it.
-  const traceparent = options.env("TRACEPARENT");
-  if (traceparent) headers.set("traceparent", traceparent);
-  const tracestate = options.env("TRACESTATE");
-  if (traceparent && tracestate) headers.set("tracestate", tracestate);
-
-  const missing = await socketMissing(socket!);
+  const head = replyHead(options);
+  if ("error" in head) return fail(REPLY_EXIT.usage, head.error);
+  const { socket } = target;
+  const missing = await socketMissing(socket);
   if (missing) return fail(REPLY_EXIT.socket, `socket missing: ${missing}`);
 
   let body: Uint8Array<ArrayBuffer> | ReadableStream<Uint8Array>;
   if (options.body !== undefined) body = new TextEncoder().encode(options.body);
-  else if (isBodiless(status)) body = new Uint8Array(); // stdin is not read
+  else if (isBodiless(head.status)) body = new Uint8Array(); // stdin is not read
   else if (options.stream) body = options.stdin;
   else body = new Uint8Array(await new Response(options.stdin).arrayBuffer());
 
-  const about = requestId ? ` for request ${requestId}` : "";
-  const client = Deno.createHttpClient({ proxy: { transport: "unix", path: socket! } });
+  const about = target.requestId ? ` for request ${target.requestId}` : "";
+  const client = Deno.createHttpClient({ proxy: { transport: "unix", path: socket } });
   try {
     let response: Response;
     try {
-      response = await fetch(url, { method: "POST", headers, body, client });
+      response = await fetch(target.url, { method: "POST", headers: head.headers, body, client });
     } catch (error) {
       const message = describe(error);
       if (/refused|not found|no such file/i.test(message)) {
@@ -197,6 +142,71 @@ export async function sendReply(options: ReplyOptions): Promise<number> {
   } finally {
     client.close();
   }
+}
+
+/** Where the reply goes, from the handler's environment; or what is wrong with it. */
+function replyTarget(
+  options: ReplyOptions,
+): { url: URL; socket: string; requestId?: string } | { error: string } {
+  const replyUrl = options.env("UROCKET_REPLY_URL");
+  const socket = options.env("UROCKET_SOCKET");
+  for (const [name, value] of [["UROCKET_REPLY_URL", replyUrl], ["UROCKET_SOCKET", socket]]) {
+    if (!value) {
+      return {
+        error: `${name} is not set: urocket reply runs inside a handler that urocket started`,
+      };
+    }
+  }
+  try {
+    return { url: new URL(replyUrl!), socket: socket!, requestId: options.env("REQUEST_ID") };
+  } catch {
+    return { error: `UROCKET_REPLY_URL is not a URL: ${JSON.stringify(replyUrl)}` };
+  }
+}
+
+/**
+ * The reply's status and headers (`Urocket-Status`, `Urocket-Header-<Name>`,
+ * its Content-Type, the request's trace); or what is wrong with the options.
+ */
+function replyHead(
+  options: ReplyOptions,
+): { status: number; headers: Headers } | { error: string } {
+  const headers = new Headers();
+  if (!/^[2-5][0-9]{2}$/.test(options.status ?? "200")) {
+    return {
+      error: `--status must be one status code from 200 to 599, not ${
+        JSON.stringify(options.status)
+      }`,
+    };
+  }
+  const status = Number(options.status ?? 200);
+  if (status === 205) return { error: NO_205.replace("Urocket-Status", "--status") };
+  if (options.status !== undefined) headers.set("urocket-status", String(status));
+  for (const header of options.headers ?? []) {
+    const match = HEADER.exec(header);
+    if (!match) return { error: `--header must be "Name: value", not ${JSON.stringify(header)}` };
+    if (match[1].toLowerCase() === "content-type") {
+      return { error: "set the reply's Content-Type with --content-type, not --header" };
+    }
+    if (CONTROL.test(match[2])) {
+      return { error: `--header value has a control character: ${JSON.stringify(header)}` };
+    }
+    headers.append(`urocket-header-${match[1]}`, utf8ByteString(match[2]));
+  }
+  if (options.contentType !== undefined) {
+    if (CONTROL.test(options.contentType)) {
+      return {
+        error: `--content-type has a control character: ${JSON.stringify(options.contentType)}`,
+      };
+    }
+    headers.set("content-type", utf8ByteString(options.contentType));
+  }
+  // The reply joins the request's trace, so that its span (with OTEL_DENO) lands in it.
+  const traceparent = options.env("TRACEPARENT");
+  if (traceparent) headers.set("traceparent", traceparent);
+  const tracestate = options.env("TRACESTATE");
+  if (traceparent && tracestate) headers.set("tracestate", tracestate);
+  return { status, headers };
 }
 
 /** Why the socket path cannot be a live socket, or undefined when it may be. */

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { configJsonSchemaText } from "../config/json_schema.ts";
+import { configJsonSchemaText } from "../config/mod.ts";
 import type { CliOutput } from "./output.ts";
 
 /** Prints the schema on stdout and returns 0. */

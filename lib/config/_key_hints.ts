@@ -7,7 +7,7 @@
  * @module
  */
 
-import { closest } from "../suggest.ts";
+import { closest } from "../common/mod.ts";
 import { ConfigSchema, HTTP_METHODS, OperationSchema } from "./schema.ts";
 import { SchemeConfigSchema } from "./security.ts";
 

@@ -30,8 +30,11 @@ export function formatProblem(problem: Problem): string {
  *
  * @example
  * ```ts
+ * import { parseConfig } from "./mod.ts";
+ *
+ * const file = "/etc/urocket/urocket-service.yaml";
  * try {
- *   await parseConfig(text, { file, env: Deno.env.toObject() });
+ *   await parseConfig(await Deno.readTextFile(file), { file, env: Deno.env.toObject() });
  * } catch (error) {
  *   if (error instanceof ConfigError) console.error(error.message);
  * }

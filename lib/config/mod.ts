@@ -14,23 +14,23 @@ export {
   type RunAs,
 } from "./accounts.ts";
 export { ConfigError, formatProblem, type Problem } from "./errors.ts";
+export { configJsonSchemaText, SCHEMA_FILE } from "./json_schema.ts";
+export { formatListen, parseListen, parseOuttake, SOCKET_STAGING_BYTES } from "./addresses.ts";
 export {
-  absolutePath,
-  DEFAULTS,
   type FileInfo,
-  formatListen,
   inspectConfig,
-  type ListenAddress,
   type LoadOptions,
+  parseConfig,
+  readConfigFile,
+} from "./load.ts";
+export { absolutePath } from "./paths.ts";
+export {
+  DEFAULTS,
+  type ListenAddress,
   type OperationConfig,
   type OperationLimits,
-  parseConfig,
-  parseListen,
-  parseOuttake,
-  readConfigFile,
   type ServiceConfig,
-  SOCKET_STAGING_BYTES,
-} from "./load.ts";
+} from "./service_config.ts";
 export {
   ConfigSchema,
   HTTP_METHODS,

@@ -27,4 +27,4 @@ export {
   type LiveRow,
   MAX_EVENT_STREAMS,
   type ServiceFacts,
-} from "./app.ts";
+} from "./console_app.ts";

@@ -109,7 +109,8 @@ export interface ConsoleStateOptions {
  * @example
  * ```ts
  * const state = new ConsoleState();
- * createFrontApp({ ...deps, observer: state });
+ * // The front tells it each step of every request: createFrontApp({ …, observer: state }).
+ * state.admitted({ reqId: "4b0d…", operation: "listPets", method: "GET", path: "/pets" });
  * state.inflight(); // rows of the requests in flight
  * ```
  */

@@ -7,8 +7,17 @@
  * @module
  */
 
-import { escapePointer, isObject, type Json, type JsonObject } from "../openapi/document.ts";
-import { type DocumentFiles, filePath, isRemote, refTarget, walkObjects } from "../openapi/refs.ts";
+import {
+  type DocumentFiles,
+  escapePointer,
+  filePath,
+  isObject,
+  isRemote,
+  type Json,
+  type JsonObject,
+  refTarget,
+  walkObjects,
+} from "../openapi/mod.ts";
 
 /**
  * The root member under which the files a document refers to are carried,
@@ -28,6 +37,9 @@ export const BUNDLED_KEY = "x-urocket-bundled";
  *
  * @example
  * ```ts
+ * import { loadDocument } from "../openapi/mod.ts";
+ *
+ * const document = await loadDocument("/srv/api/openapi.yaml");
  * const doc = bundleDocument(document.files, document.url, "/v1");
  * doc.servers; // [{ url: "/v1" }]
  * ```

@@ -9,10 +9,9 @@
 
 import { stringify } from "yaml";
 import type { Problem } from "../config/mod.ts";
-import type { Generation } from "../generation.ts";
-import type { Logger } from "../log/logger.ts";
-import type { Router } from "../openapi/router.ts";
-import { HttpProblem, problemResponse } from "../problem.ts";
+import type { Logger } from "../log/mod.ts";
+import type { OpenApiDocument, Router } from "../openapi/mod.ts";
+import { HttpProblem, problemResponse } from "../http/mod.ts";
 import {
   CONTENT_SECURITY_POLICY,
   pageHtml,
@@ -27,11 +26,22 @@ export { BUNDLED_KEY, bundleDocument } from "./bundle.ts";
 export { SWAGGER_UI_FILES, SWAGGER_UI_KEPT, swaggerUiDir } from "./assets.ts";
 
 /**
+ * What the docs read of a generation (lib/generation/, which checks the
+ * docs path against its routes with {@link docsProblems}).
+ */
+export interface DocsSource {
+  config: { docs?: string };
+  document: Pick<OpenApiDocument, "raw" | "files" | "url">;
+  /** The prefix urocket routes the document's operations under. */
+  basePath: string;
+}
+
+/**
  * The path prefix "try it" requests need: the one urocket routes the
  * document's operations under. The one place that says so, for the served
  * document's `servers` entry.
  */
-export function servedBasePath(generation: Generation): string {
+export function servedBasePath(generation: DocsSource): string {
   return generation.basePath;
 }
 
@@ -77,7 +87,7 @@ export function docsProblems(
 /** What {@link withDocs} needs. */
 export interface DocsDeps {
   /** The generation new requests use; read once per request. */
-  generation: () => Generation;
+  generation: () => DocsSource;
   logger: Logger;
 }
 
@@ -85,7 +95,7 @@ export interface DocsDeps {
 export type Fetch = (request: Request) => Response | Promise<Response>;
 
 /** The served document of a generation, made on first use. */
-const served = new WeakMap<Generation, { json: string; yaml: string }>();
+const served = new WeakMap<DocsSource, { json: string; yaml: string }>();
 
 /**
  * Wraps the front's handler: requests for the docs paths (when the current
@@ -132,7 +142,7 @@ function docsFile(pathname: string, docs: string): string | undefined {
 }
 
 /** The page, the start script or the document: text made by urocket, with its type. */
-function ownFile(name: string, generation: Generation, docs: string): [string, string] {
+function ownFile(name: string, generation: DocsSource, docs: string): [string, string] {
   if (name === "") {
     const info = generation.document.raw.info as { title?: unknown } | undefined;
     const title = typeof info?.title === "string" ? info.title : "API";

@@ -10,7 +10,7 @@
  * @module
  */
 
-import type { Logger } from "../log/logger.ts";
+import type { Logger } from "../log/mod.ts";
 import type { DescriptorReserve } from "./descriptor_reserve.ts";
 
 /** Options of {@link KeptServer.start}. */
@@ -54,6 +54,12 @@ export function isDescriptorLimit(error: unknown): boolean {
  *
  * @example
  * ```ts
+ * import { Logger } from "../log/mod.ts";
+ * import { DescriptorReserve } from "./descriptor_reserve.ts";
+ *
+ * const handler = () => new Response("hello");
+ * const logger = new Logger({ write: () => Promise.resolve() });
+ * const reserve = new DescriptorReserve(32);
  * const front = await KeptServer.start({
  *   name: "front",
  *   bind: () => Promise.resolve(Deno.serve({ port: 8080, onListen() {} }, handler)),

@@ -85,7 +85,7 @@ const MILLIS = Array.from({ length: 1000 }, (_, ms) => String(ms).padStart(3, "0
  * @example
  * ```ts
  * const logger = new Logger({ write: writeAllTo(Deno.stdout) });
- * logger.info("access", { req_id, status: 200 });
+ * logger.info("access", { req_id: crypto.randomUUID(), status: 200 });
  * await logger.flush();
  * ```
  */

@@ -1,7 +1,7 @@
 /**
  * urocket's own metrics: what is counted, under which names and labels, and
  * the few methods the front and the reply edge call to move them. It is
- * injected (FrontDeps, ReplyDeps), never reached as a global.
+ * injected (ExchangeDeps, FrontDeps, ReplyDeps), never reached as a global.
  *
  * Labels stay bounded: `operation` is an operation's `operationId`, else
  * `METHOD /template` of the document — never a raw path or a request id —
@@ -43,7 +43,7 @@ export interface RequestEnd {
 }
 
 /** How a process group ended, for {@link Metrics.processEnded}. */
-export interface ProcessStats {
+export interface GroupEnd {
   operation: string;
   /** From spawn until the whole group was gone. */
   lifetimeMs: number;
@@ -58,7 +58,12 @@ export interface ProcessStats {
  *
  * @example
  * ```ts
- * const metrics = new Metrics(version, { processGroups: () => 0, pending: () => 0, logLinesDropped: () => 0, logDropped: () => 0 });
+ * const metrics = new Metrics("0.1.0", {
+ *   processGroups: () => 0,
+ *   pending: () => 0,
+ *   logLinesDropped: () => 0,
+ *   logDropped: () => 0,
+ * });
  * metrics.requestEnded({ operation: "listPets", status: 200, outcome: "replied" });
  * metrics.render(); // Prometheus text
  * ```
@@ -169,7 +174,7 @@ export class Metrics {
   }
 
   /** A process group is gone. */
-  processEnded(stats: ProcessStats): void {
+  processEnded(stats: GroupEnd): void {
     const labels = { operation: stats.operation };
     this.#lifetime.observe(labels, stats.lifetimeMs / 1000);
     if (stats.cpuSeconds !== undefined) this.#cpu.observe(labels, stats.cpuSeconds);

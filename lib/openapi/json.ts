@@ -6,7 +6,7 @@
  */
 
 import { LineCounter, parseDocument } from "yaml";
-import { yamlDuplicateKeys } from "../yaml_keys.ts";
+import { yamlDuplicateKeys } from "../yaml_keys/mod.ts";
 
 /** A key written twice in one object of a document file. */
 export interface DuplicateKey {

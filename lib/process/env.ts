@@ -6,7 +6,7 @@
  * @module
  */
 
-import { headerEnvName, pathParamEnvName } from "../config/reserved_env.ts";
+import { headerEnvName, pathParamEnvName } from "../config/mod.ts";
 
 /** Variables of urocket's own environment that every process inherits. */
 export const INHERITED_ENV_NAMES = ["PATH", "HOME", "LANG", "TZ"] as const;
@@ -52,6 +52,7 @@ export interface RequestFacts {
  *
  * @example
  * ```ts
+ * declare const facts: RequestFacts;
  * const env = buildChildEnv(facts, { MYENV: "CI" }, { PATH: "/usr/bin" });
  * env.REQUEST_ID === facts.requestId; // true
  * ```

@@ -7,6 +7,7 @@
  */
 
 import { LineSplitter, OutputBudget, readLines } from "./output.ts";
+import { isGroupAlive, signalGroup } from "./signals.ts";
 import type {
   ExitStatus,
   GroupUsage,
@@ -54,6 +55,8 @@ export interface ProcessEnd {
   oomKilled?: boolean;
   /** Bytes of output read and discarded past `logLimit`, when it was passed. */
   discardedBytes?: number;
+  /** Output lines `onOutput` dropped (a full log queue), when it dropped any. */
+  droppedLines?: number;
 }
 
 /** Options of {@link ProcessGroup.start}. */
@@ -65,8 +68,12 @@ export interface ProcessGroupOptions {
   timeoutMs: number;
   /** Time between SIGTERM and SIGKILL. */
   killGraceMs: number;
-  /** Called for each output line; stdout only when `spec.stdout`. */
-  onOutput: (stream: OutputStream, line: string, truncated: boolean) => void;
+  /**
+   * Called for each output line; stdout only when `spec.stdout`. Returns
+   * false when it dropped the line (the log queue was full): the group counts
+   * it ({@link ProcessGroup.droppedLines}).
+   */
+  onOutput: (stream: OutputStream, line: string, truncated: boolean) => unknown;
   /**
    * Bytes of output lines passed to `onOutput`, both streams together
    * (`log-limit`); the rest is read and discarded. Default: no limit.
@@ -87,38 +94,19 @@ const OUTPUT_DRAIN_MS = 100;
 const KILL_WAIT_MS = 5_000;
 
 /**
- * Sends `signal` to every process of group `pgid`. Returns false when the
- * group no longer exists.
- */
-export function signalGroup(pgid: number, signal: Deno.Signal): boolean {
-  try {
-    Deno.kill(-pgid, signal);
-    return true;
-  } catch (error) {
-    // EPERM (a member changed its user) still means the group is there.
-    return !(error instanceof Deno.errors.NotFound);
-  }
-}
-
-/**
- * Whether any process of group `pgid` exists (zombies included), by sending
- * it signal 0, which checks without delivering anything.
- */
-export function isGroupAlive(pgid: number): boolean {
-  try {
-    Deno.kill(-pgid, 0 as unknown as Deno.Signal);
-    return true;
-  } catch (error) {
-    return !(error instanceof Deno.errors.NotFound);
-  }
-}
-
-/**
  * A handler process and its descendants, supervised until all are gone.
  *
  * @example
  * ```ts
- * const group = await ProcessGroup.start(spec, { spawner, timeoutMs: 30_000, killGraceMs: 2_000, onOutput });
+ * import { detachedSpawner, type SpawnSpec } from "./spawn.ts";
+ *
+ * declare const spec: SpawnSpec;
+ * const group = await ProcessGroup.start(spec, {
+ *   spawner: detachedSpawner,
+ *   timeoutMs: 30_000,
+ *   killGraceMs: 2_000,
+ *   onOutput: (stream, line) => console.log(stream, line),
+ * });
  * const end = await group.ended; // { exitCode: 0, killed: false, … }
  * ```
  */
@@ -145,6 +133,7 @@ export class ProcessGroup {
   /** Called when the last output stream has ended, once `#drain` waits for it. */
   #onReadersEnded: (() => void) | undefined;
   #budget: OutputBudget;
+  #droppedLines = 0;
 
   private constructor(spawned: Spawned, options: ProcessGroupOptions) {
     this.pid = spawned.pid;
@@ -154,8 +143,9 @@ export class ProcessGroup {
     this.#budget = new OutputBudget(options.logLimit ?? Infinity);
     const onLine = (stream: OutputStream) => (line: string, truncated: boolean) => {
       const taken = this.#budget.take(line);
-      if (taken === "logged") options.onOutput(stream, line, truncated);
-      else if (taken === "cut") options.onTruncated?.(stream, this.#budget.logged);
+      if (taken === "logged") {
+        if (options.onOutput(stream, line, truncated) === false) this.#droppedLines++;
+      } else if (taken === "cut") options.onTruncated?.(stream, this.#budget.logged);
     };
     this.#stopReading = spawned.output.kind === "relay"
       ? this.#receive(spawned.output, onLine)
@@ -222,6 +212,11 @@ export class ProcessGroup {
       ? { ...spec, payload: options.payload }
       : spec;
     return new ProcessGroup(await options.spawner(withPayload), options);
+  }
+
+  /** Output lines dropped so far because `onOutput` could not take them. */
+  get droppedLines(): number {
+    return this.#droppedLines;
   }
 
   /** Why the group was killed, if it was. */
@@ -305,6 +300,7 @@ export class ProcessGroup {
       ...statsOf(status, group),
       ...(oomKills ? { oomKilled: true } : {}),
       ...(this.#budget.cut ? { discardedBytes: this.#budget.discarded } : {}),
+      ...(this.#droppedLines ? { droppedLines: this.#droppedLines } : {}),
     };
   }
 

@@ -8,10 +8,15 @@
  * Only a payload too large for a pipe buffer comes with a connection of its
  * own. See the C file for the protocol.
  *
+ * This file must stay whole until the C helper is split with it: its wire
+ * protocol (the flag, signal and errno tables, the frame codec) mirrors
+ * `native/urocket_spawn.c` and changes with it, and both move into files of
+ * their own in one step (issue 22 reworks both).
+ *
  * @module
  */
 
-import { concatBytes } from "../body.ts";
+import { concatBytes } from "../http/mod.ts";
 import {
   type ExitStatus,
   type GroupUsage,
@@ -223,8 +228,12 @@ export interface SpawnServerOptions {
  *
  * @example
  * ```ts
- * const server = await SpawnServer.start({ helper: "build/urocket-spawn", dir });
- * const spawned = await server.spawn(spec); // { pid, status, stdin, stdout, stderr }
+ * import type { SpawnSpec } from "./spawn.ts";
+ *
+ * declare const spec: SpawnSpec;
+ * const dir = await Deno.makeTempDir();
+ * const server = SpawnServer.start({ helper: "build/urocket-spawn", dir });
+ * const spawned = await server.spawn(spec); // { pid, status, feedStdin, output: relay, … }
  * await server.close();
  * ```
  */

@@ -10,7 +10,7 @@
  */
 
 import { ConfigError } from "../config/mod.ts";
-import type { Logger } from "../log/logger.ts";
+import type { Logger } from "../log/mod.ts";
 import {
   CGROUP_ROOT_ENV,
   type CgroupSetup,
@@ -51,8 +51,8 @@ export interface SpawnStrategy {
   dispose(): Promise<void>;
 }
 
-/** Options of {@link chooseSpawner}. */
-export interface ChooseSpawnerOptions {
+/** Options of {@link chooseSpawnStrategy}. */
+export interface ChooseSpawnStrategyOptions {
   /** urocket's own environment (for {@link HELPER_ENV} and `TMPDIR`). */
   env: Record<string, string>;
   /** Told when the spawn server dies and is restarted, or given up. */
@@ -68,7 +68,9 @@ export interface ChooseSpawnerOptions {
  *
  * @throws {ConfigError} when `UROCKET_SPAWN_HELPER` names a helper that does not work.
  */
-export async function chooseSpawner(options: ChooseSpawnerOptions): Promise<SpawnStrategy> {
+export async function chooseSpawnStrategy(
+  options: ChooseSpawnStrategyOptions,
+): Promise<SpawnStrategy> {
   const named = options.env[HELPER_ENV];
   if (named === "off") return fallback(`${HELPER_ENV}=off`);
   const parent = options.env.TMPDIR || "/tmp";
@@ -80,29 +82,18 @@ export async function chooseSpawner(options: ChooseSpawnerOptions): Promise<Spaw
   }
   const removeDir = () => Deno.remove(dir, { recursive: true }).catch(() => {});
 
-  let helper: string;
-  let source: string;
-  if (named) {
-    const problem = await probe(named);
-    if (problem) {
-      await removeDir();
-      throw new ConfigError([{
-        file: "environment",
-        key: HELPER_ENV,
-        message: `Cannot use the spawn helper ${JSON.stringify(named)}: ${problem}` +
-          ` (build one with "deno task build-helper", or set ${HELPER_ENV}=off)`,
-      }]);
-    }
-    [helper, source] = [named, `named by ${HELPER_ENV}`];
-  } else {
-    const built = pathOf(options.builtHelper ?? BUILT_HELPER);
-    const found = await findBuilt(built, dir);
-    if (typeof found === "string") {
-      await removeDir();
-      return fallback(found);
-    }
-    [helper, source] = [found.path, found.source];
+  let picked: { path: string; source: string } | string;
+  try {
+    picked = await pickHelper(named, options.builtHelper, dir);
+  } catch (error) {
+    await removeDir();
+    throw error;
   }
+  if (typeof picked === "string") {
+    await removeDir();
+    return fallback(picked);
+  }
+  const { path: helper, source } = picked;
 
   let server: SpawnServer;
   try {
@@ -155,6 +146,30 @@ export async function chooseSpawner(options: ChooseSpawnerOptions): Promise<Spaw
       await removeDir();
     },
   };
+}
+
+/**
+ * The helper `UROCKET_SPAWN_HELPER` names, which must work; else the built
+ * one (copied into `dir` when it cannot run in place), or why there is none.
+ *
+ * @throws {ConfigError} when the named helper does not work.
+ */
+async function pickHelper(
+  named: string | undefined,
+  builtHelper: string | URL | undefined,
+  dir: string,
+): Promise<{ path: string; source: string } | string> {
+  if (!named) return await findBuilt(pathOf(builtHelper ?? BUILT_HELPER), dir);
+  const problem = await probe(named);
+  if (problem) {
+    throw new ConfigError([{
+      file: "environment",
+      key: HELPER_ENV,
+      message: `Cannot use the spawn helper ${JSON.stringify(named)}: ${problem}` +
+        ` (build one with "deno task build-helper", or set ${HELPER_ENV}=off)`,
+    }]);
+  }
+  return { path: named, source: `named by ${HELPER_ENV}` };
 }
 
 function startServer(helper: string, dir: string, logger: Logger): SpawnServer {

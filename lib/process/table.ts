@@ -21,6 +21,11 @@ export interface Slot {
  *
  * @example
  * ```ts
+ * import { ProcessGroup, type ProcessGroupOptions } from "./group.ts";
+ * import type { SpawnSpec } from "./spawn.ts";
+ *
+ * declare const spec: SpawnSpec;
+ * declare const options: ProcessGroupOptions;
  * const table = new ProcessTable();
  * const slot = table.reserve("post /pets"); // table.live is 1 from here
  * slot.started(await ProcessGroup.start(spec, options)); // until group.ended resolves

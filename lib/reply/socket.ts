@@ -125,7 +125,7 @@ export interface ApplySocketAccessOptions {
  * @example
  * ```ts
  * // 0600 urocket → 0660 www-data: chown, then chmod (0660 never applies to the old group).
- * await applySocketAccess(path, { mode: 0o660, gid: 33 }, { from: { mode: 0o600, gid: 0 } });
+ * await applySocketAccess("/run/urocket/urocket.sock", { mode: 0o660, gid: 33 }, { from: { mode: 0o600, gid: 0 } });
  * ```
  */
 export async function applySocketAccess(

@@ -9,9 +9,8 @@
  * @module
  */
 
-import { KeptServer } from "../listener/kept_server.ts";
-import type { DescriptorReserve } from "../listener/descriptor_reserve.ts";
-import type { Logger } from "../log/logger.ts";
+import { type DescriptorReserve, KeptServer } from "../listener/mod.ts";
+import type { Logger } from "../log/mod.ts";
 import {
   applySocketAccess,
   claimSocketPath,
@@ -50,7 +49,16 @@ export interface ReplySocketOptions {
  *
  * @example
  * ```ts
- * const socket = await ReplySocket.open({ path, fetch, access: () => ({ mode: 0o600, gid }), logger, reserve });
+ * import { DescriptorReserve } from "../listener/mod.ts";
+ * import { Logger } from "../log/mod.ts";
+ *
+ * const socket = await ReplySocket.open({
+ *   path: "/run/urocket/urocket.sock",
+ *   fetch: () => new Response("ok"),
+ *   access: () => ({ mode: 0o600, gid: Deno.gid() ?? 0 }),
+ *   logger: new Logger({ write: () => Promise.resolve() }),
+ *   reserve: new DescriptorReserve(32),
+ * });
  * socket.present; // false while the file is missing
  * await socket.close();
  * ```

@@ -7,7 +7,7 @@
  */
 
 import { absolutePath, parseDuration, type SchemeConfig } from "../config/mod.ts";
-import { type JsonObject } from "../openapi/document.ts";
+import { type JsonObject } from "../openapi/mod.ts";
 import { BcryptPool } from "./_bcrypt_pool.ts";
 import { readKeySetFile, readSecretFile, type SecretFileSystem } from "./_secret_file.ts";
 import { apiKeyVerifier, parseKeysFile } from "./api_key.ts";

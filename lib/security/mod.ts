@@ -1,7 +1,7 @@
 /**
  * Who may call: the OpenAPI document's `security` enforced with the schemes
  * configured under the top-level `security` (API keys, htpasswd, JWTs,
- * webhook HMACs). The front calls {@link checkGuard} once per request,
+ * webhook HMACs). The exchange calls {@link checkGuard} once per request,
  * before the body is read (HMAC schemes read it, within `max-body`,
  * `body-timeout` and `max-body-memory`), and turns its {@link Decision} into
  * the answer.

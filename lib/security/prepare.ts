@@ -8,8 +8,14 @@
  */
 
 import { type Problem, type ServiceConfig } from "../config/mod.ts";
-import { isObject, type JsonObject, type OpenApiDocument } from "../openapi/document.ts";
-import { followMember, followPointer, type Resolved } from "../openapi/refs.ts";
+import {
+  followMember,
+  followPointer,
+  isObject,
+  type JsonObject,
+  type OpenApiDocument,
+  type Resolved,
+} from "../openapi/mod.ts";
 import { REAL_FILES, type SecretFileSystem } from "./_secret_file.ts";
 import { buildVerifier, describe } from "./_schemes.ts";
 import { PasswordChecks } from "./basic.ts";
@@ -91,15 +97,7 @@ export async function prepareSecurity(
     const where = `paths.${op.config.path}.${op.config.method}`;
     if (op.config.securityOpen) {
       summaries.set(op.key, "open");
-      warnings.push({
-        file: config.file,
-        line: op.config.line,
-        key: `${where}.security`,
-        message: named.length > 0
-          ? `${op.key} is served to anyone: "security: open" skips what the document requires ` +
-            `(${named.join(", ")})`
-          : `${op.key} has "security: open", but the document requires nothing of it`,
-      });
+      warnings.push(openWarning(op, named, config.file));
       continue;
     }
     const guard = guardOf(requirement ?? [], (name, scopes) => {
@@ -131,6 +129,19 @@ export async function prepareSecurity(
     if (guard) guards.set(op.key, guard.guard);
   }
   return { guards, summaries, runtime, problems, warnings };
+}
+
+/** The warning, said at every start, that `security: open` serves `op` to anyone. */
+function openWarning(op: GuardedOperation, named: string[], file: string): Problem {
+  return {
+    file,
+    line: op.config.line,
+    key: `paths.${op.config.path}.${op.config.method}.security`,
+    message: named.length > 0
+      ? `${op.key} is served to anyone: "security: open" skips what the document requires ` +
+        `(${named.join(", ")})`
+      : `${op.key} has "security: open", but the document requires nothing of it`,
+  };
 }
 
 /** What {@link buildVerifiers} needs beside the config. */

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { concatBytes } from "../body.ts";
+import { concatBytes } from "../http/mod.ts";
 import type { createLocalJWKSet as CreateLocalJWKSet, JSONWebKeySet } from "jose";
 
 /** The key lookup jose's jwtVerify takes. */

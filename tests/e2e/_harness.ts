@@ -72,6 +72,13 @@ export interface Urocket {
   held(count?: number): Promise<{ reqId: string; pid: number }[]>;
   /** Ends a held process (and its group) and waits for its process_exit line. */
   release(pid: number): Promise<void>;
+  /**
+   * Sends a request to an operation whose handler is the `hold.sh` fixture
+   * and waits until its process is ready: the test then replies in its
+   * place, or not. One hold at a time: each takes the next process that
+   * says it is ready.
+   */
+  hold(path: string, init?: RequestInit): Promise<Held>;
   /** POSTs (or PUTs) a reply on the unix socket, like a handler would. */
   reply(path: string, init?: RequestInit): Promise<Answer>;
   /**
@@ -79,6 +86,18 @@ export interface Urocket {
    * replaces sending SIGTERM to {@link pid} (a wrapper may not pass it on).
    */
   stop(options?: { check?: boolean; signal?: () => void }): Promise<StopResult>;
+}
+
+/** A request whose `hold.sh` process waits, so that the test replies in its place. */
+export interface Held {
+  reqId: string;
+  pid: number;
+  /** The client's answer, once there is one. */
+  answer: Promise<Answer>;
+  /** Replies for the process on `outtake` (`/uri` by default), as a handler would. */
+  reply(init?: RequestInit, outtake?: string): Promise<Answer>;
+  /** Ends the process (and its group) and waits for its process_exit line. */
+  release(): Promise<void>;
 }
 
 /** A fully read response. */
@@ -150,19 +169,12 @@ export async function startUrocket(options: StartOptions): Promise<Urocket> {
   await Deno.writeTextFile(`${dir}/urocket-service.yaml`, config);
   await Deno.writeTextFile(`${dir}/openapi.yaml`, fill(options.openapi ?? TEST_OPENAPI, dir));
   await writeFiles(dir, options.files ?? {});
-  const [program, ...args] = [
-    ...(options.wrap ?? []),
-    ...urocketCommand(options.binary),
-    "-c",
-    `${dir}/urocket-service.yaml`,
-    ...(options.args ?? []),
-  ];
-  const child = new Deno.Command(program, {
-    args,
-    cwd: dir,
+  const child = launchUrocket({
+    dir,
+    binary: options.binary,
+    wrap: options.wrap,
+    args: options.args,
     env: {
-      PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
-      NO_COLOR: "1",
       // urocket's private directory (the spawn helper's) lands in the test's folder, and goes
       // with it even when urocket could not remove it.
       TMPDIR: dir,
@@ -170,11 +182,8 @@ export async function startUrocket(options: StartOptions): Promise<Urocket> {
         Object.entries(options.env ?? {}).map(([name, value]) => [name, fill(value, dir)]),
       ),
     },
-    clearEnv: true,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
+    log: "piped",
+  });
 
   const logs: LogLine[] = [];
   const junk: string[] = [];
@@ -230,8 +239,10 @@ export async function startUrocket(options: StartOptions): Promise<Urocket> {
   const client = Deno.createHttpClient({ proxy: { transport: "unix", path: socket } });
   const url = `http://${start.listen}`;
   const answered: string[] = [];
+  /** Processes of hold.sh handed out by hold() so far. */
+  let holds = 0;
 
-  return {
+  const uro: Urocket = {
     url,
     pid: child.pid,
     socket,
@@ -240,6 +251,17 @@ export async function startUrocket(options: StartOptions): Promise<Urocket> {
     junk,
     waitForLog,
     find: (predicate) => logs.filter(predicate),
+    async hold(path, init) {
+      const answer = uro.call(path, init);
+      const { reqId, pid } = (await uro.held(++holds))[holds - 1];
+      return {
+        reqId,
+        pid,
+        answer,
+        reply: (init, outtake = "/uri") => uro.reply(`${outtake}/${reqId}`, init),
+        release: () => uro.release(pid),
+      };
+    },
     async held(count = 1) {
       const ready = (l: LogLine) => String(l.line).startsWith("ready ");
       await waitForLog(() => logs.filter(ready).length >= count, `${count} ready processes`);
@@ -298,13 +320,32 @@ export async function startUrocket(options: StartOptions): Promise<Urocket> {
       return { code, stderr };
     },
   };
+  return uro;
+}
+
+/**
+ * Starts urocket with `options`, runs `test` with it, and stops it whatever
+ * happened ({@link Urocket.stop}, with its checks unless `check` is false):
+ * the start/try/finally/stop of every end-to-end test.
+ */
+export async function withUrocket<T>(
+  options: StartOptions & { check?: boolean },
+  test: (uro: Urocket) => T | Promise<T>,
+): Promise<T> {
+  const uro = await startUrocket(options);
+  try {
+    return await test(uro);
+  } finally {
+    await uro.stop({ check: options.check ?? true });
+  }
 }
 
 /**
  * urocket's command line without its arguments: `deno run -P` with the
- * permission set of deno.json, or the compiled `binary`.
+ * permission set of deno.json (of the checkout at `root`, this one by
+ * default), or the compiled `binary`.
  */
-export function urocketCommand(binary?: string): string[] {
+export function urocketCommand(binary?: string, root = REPO): string[] {
   return binary ? [binary] : [
     DENO,
     "run",
@@ -312,9 +353,64 @@ export function urocketCommand(binary?: string): string[] {
     "-P",
     "--v8-flags=--max-semi-space-size=1", // as deno task start
     "--config",
-    `${REPO}/deno.json`,
-    `${REPO}/main.ts`,
+    `${root}/deno.json`,
+    `${root}/main.ts`,
   ];
+}
+
+/** Options of {@link launchUrocket}. */
+export interface LaunchOptions {
+  /** The folder urocket runs in, holding its `urocket-service.yaml`. */
+  dir: string;
+  /** The checkout to run (this one by default), e.g. a baseline from `git archive`. */
+  root?: string;
+  /** A compiled urocket to run instead. */
+  binary?: string;
+  /** A command urocket runs under (e.g. `unshare … tini --`): urocket's command line follows it. */
+  wrap?: string[];
+  /** Extra command-line arguments. */
+  args?: string[];
+  /** urocket's environment besides PATH and NO_COLOR. */
+  env?: Record<string, string>;
+  /**
+   * Where its log goes: `"piped"`, stdout and stderr to the caller; or a
+   * file, written through a pipe (`cat`) as a container runtime takes logs,
+   * stderr included, with the descriptor limit raised for many connections
+   * (the benchmark's way: nothing of the caller's reads the lines meanwhile).
+   */
+  log: "piped" | { file: string };
+}
+
+/**
+ * Starts urocket on `dir/urocket-service.yaml` with a clean environment:
+ * the one start the end-to-end tests and the benchmarks share.
+ */
+export function launchUrocket(options: LaunchOptions): Deno.ChildProcess {
+  const command = [
+    ...(options.wrap ?? []),
+    ...urocketCommand(options.binary, options.root),
+    "-c",
+    `${options.dir}/urocket-service.yaml`,
+    ...(options.args ?? []),
+  ];
+  const toFile = options.log !== "piped";
+  const [program, ...args] = toFile
+    ? ["sh", "-c", 'ulimit -n 65536 2>/dev/null; "$@" 2>&1 | cat >"$UROCKET_LOG"', "sh", ...command]
+    : command;
+  return new Deno.Command(program, {
+    args,
+    cwd: options.dir,
+    env: {
+      PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+      NO_COLOR: "1",
+      ...(options.log === "piped" ? {} : { UROCKET_LOG: options.log.file }),
+      ...options.env,
+    },
+    clearEnv: true,
+    stdin: "null",
+    stdout: toFile ? "null" : "piped",
+    stderr: toFile ? "null" : "piped",
+  }).spawn();
 }
 
 /** Runs urocket's command line to its end (for start-up refusals, --help, …). */

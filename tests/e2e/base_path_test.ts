@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import { E2E, fill, type LogLine, startUrocket, type Urocket } from "./_harness.ts";
+import { E2E, fill, type LogLine, type Urocket, withUrocket } from "./_harness.ts";
 
 /** A few operations of Swagger Petstore 3, with its `servers` entry. */
 const PETSTORE = `openapi: 3.0.4
@@ -53,8 +53,7 @@ Deno.test({
     "urocket routes under the path of servers[0].url, says so at start, and in a 404 that missed it",
   ...E2E,
   async fn() {
-    const uro = await startUrocket({ openapi: PETSTORE, config: CONFIG });
-    try {
+    await withUrocket({ openapi: PETSTORE, config: CONFIG }, async (uro) => {
       const start = uro.logs[0];
       assert.deepEqual([start.base_path, start.routes, start.operations], ["/api/v3", 3, 1]);
       const served = await uro.call("/api/v3/pet/findByStatus?status=available");
@@ -71,9 +70,7 @@ Deno.test({
           'did you mean "/api/v3/pet/7"?',
       );
       assert.equal(await notFound(uro, "/owners"), 'No operation at "/owners"');
-    } finally {
-      await uro.stop();
-    }
+    });
   },
 });
 
@@ -81,8 +78,7 @@ Deno.test({
   name: "urocket serves at the root with base-path: /, and a reload can move the routes",
   ...E2E,
   async fn() {
-    const uro = await startUrocket({ openapi: PETSTORE, config: `base-path: /\n${CONFIG}` });
-    try {
+    await withUrocket({ openapi: PETSTORE, config: `base-path: /\n${CONFIG}` }, async (uro) => {
       assert.equal(uro.logs[0].base_path, "/");
       const served = await uro.call("/pet/findByStatus?status=available");
       assert.equal(served.status, 200, served.text);
@@ -101,8 +97,6 @@ Deno.test({
       assert.deepEqual([line.outcome, line.settings], ["applied", ["base-path"]]);
       assert.equal((await uro.call("/petstore/pet/findByStatus")).status, 200);
       await notFound(uro, "/pet/findByStatus");
-    } finally {
-      await uro.stop();
-    }
+    });
   },
 });

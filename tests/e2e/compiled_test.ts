@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { VERSION } from "../../lib/version.ts";
+import { VERSION } from "../../lib/common/version.ts";
 import { skipWhen } from "../_skip.ts";
 import { DENO, E2E, runUrocket, startUrocket } from "./_harness.ts";
 

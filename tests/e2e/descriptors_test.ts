@@ -9,7 +9,7 @@
  */
 
 import assert from "node:assert/strict";
-import { call, E2E, startUrocket } from "./_harness.ts";
+import { call, E2E, startUrocket, withUrocket } from "./_harness.ts";
 
 const HELPER = new URL("../../build/urocket-spawn", import.meta.url).pathname;
 const built = await Deno.stat(HELPER).then(() => true, () => false);
@@ -144,17 +144,14 @@ Deno.test({
   ...E2E,
   ignore: !built,
   async fn() {
-    const uro = await startUrocket({
+    await withUrocket({
       config: CONFIG,
       wrap: ["prlimit", "--nofile=200:300", "--"],
-    });
-    try {
+    }, async (uro) => {
       assert.equal(await softNofile(uro.pid), 300);
       const start = uro.logs.find((l) => l.msg === "start")!;
       assert.equal(start.nofile, 300);
-    } finally {
-      await uro.stop();
-    }
+    });
   },
 });
 

@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import { parse } from "yaml";
-import { E2E, makeFolder, runUrocket, startUrocket } from "./_harness.ts";
+import { E2E, makeFolder, runUrocket, withUrocket } from "./_harness.ts";
 
 const SPLIT = {
   openapi: `openapi: 3.0.3
@@ -31,15 +31,14 @@ Deno.test({
     "docs serves the split document as one file whose server is urocket's prefix, and the page's files",
   ...E2E,
   async fn() {
-    const uro = await startUrocket({
+    await withUrocket({
       ...SPLIT,
       config: `docs: /docs
 paths:
   /pets/{petId}:
     get: { inject: { cmd: "{{fixtures}}/reply.sh" } }
 `,
-    });
-    try {
+    }, async (uro) => {
       const json = await fetch(`${uro.url}/docs/openapi.json`);
       assert.equal(json.status, 200);
       assert.match(json.headers.get("content-type")!, /^application\/json/);
@@ -86,9 +85,7 @@ paths:
       // Other paths under the docs path are the front's, as ever.
       assert.equal((await uro.call("/docs/elsewhere")).status, 404);
       assert.equal((await uro.call("/v1/pets/7")).status, 200);
-    } finally {
-      await uro.stop();
-    }
+    });
   },
 });
 
@@ -96,7 +93,7 @@ Deno.test({
   name: "docs serves the document with base-path as its server when the config overrides it",
   ...E2E,
   async fn() {
-    const uro = await startUrocket({
+    await withUrocket({
       ...SPLIT,
       config: `docs: /docs
 base-path: /mounted
@@ -104,15 +101,12 @@ paths:
   /pets/{petId}:
     get: { inject: { cmd: "{{fixtures}}/reply.sh" } }
 `,
-    });
-    try {
+    }, async (uro) => {
       const document = await (await fetch(`${uro.url}/docs/openapi.json`)).json();
       assert.deepEqual(document.servers, [{ url: "/mounted" }]);
       // "Try it" builds its URLs from that server: they reach the operation.
       assert.equal((await uro.call("/mounted/pets/7")).status, 200);
-    } finally {
-      await uro.stop();
-    }
+    });
   },
 });
 
@@ -120,18 +114,15 @@ Deno.test({
   name: "without docs, the front serves no reference page",
   ...E2E,
   async fn() {
-    const uro = await startUrocket({
+    await withUrocket({
       config: 'paths:\n  /run:\n    post:\n      inject: { cmd: "{{fixtures}}/reply.sh" }\n',
-    });
-    try {
+    }, async (uro) => {
       for (const path of ["/docs", "/docs/openapi.json"]) {
         const answer = await uro.call(path);
         assert.equal(answer.status, 404, path);
         assert.equal(answer.headers.get("content-type"), "application/problem+json");
       }
-    } finally {
-      await uro.stop();
-    }
+    });
   },
 });
 

@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
-import { E2E, isAlive, startUrocket } from "./_harness.ts";
+import { E2E, isAlive, startUrocket, withUrocket } from "./_harness.ts";
 
 Deno.test({
   name: "urocket answers 504 when no reply comes within timeout and kills the whole process tree",
   ...E2E,
   async fn() {
-    const uro = await startUrocket({
+    await withUrocket({
       config: `
 paths:
   /run:
@@ -14,8 +14,7 @@ paths:
       kill-grace: 300ms
       inject: { cmd: "{{fixtures}}/stubborn.sh" }
 `,
-    });
-    try {
+    }, async (uro) => {
       const answer = await uro.call("/run", { method: "POST" });
       assert.equal(answer.status, 504);
       assert.equal(answer.headers.get("content-type"), "application/problem+json");
@@ -34,9 +33,7 @@ paths:
       const access = await uro.waitForLog((l) => l.msg === "access" && l.req_id === id);
       assert.equal(access.outcome, "timeout");
       assert.equal(access.status, 504);
-    } finally {
-      await uro.stop();
-    }
+    });
   },
 });
 
@@ -44,7 +41,7 @@ Deno.test({
   name: "urocket answers 502 at once when the process exits without replying (after-exit: fail)",
   ...E2E,
   async fn() {
-    const uro = await startUrocket({
+    await withUrocket({
       config: `
 timeout: 120s
 paths:
@@ -55,8 +52,7 @@ paths:
     post:
       inject: { cmd: ["{{fixtures}}/exit.sh", "0"] }
 `,
-    });
-    try {
+    }, async (uro) => {
       const started = performance.now();
       const failing = await uro.call("/run", { method: "POST" });
       assert.equal(failing.status, 502);
@@ -70,9 +66,7 @@ paths:
 
       const clean = await uro.call("/other", { method: "POST" });
       assert.equal(clean.status, 502, "exit code 0 without a reply is no reply either");
-    } finally {
-      await uro.stop();
-    }
+    });
   },
 });
 
@@ -81,7 +75,7 @@ Deno.test({
     "urocket answers 502 when the process exited and the reply that was arriving then breaks off",
   ...E2E,
   async fn() {
-    const uro = await startUrocket({
+    await withUrocket({
       config: `
 timeout: 120s
 paths:
@@ -89,8 +83,7 @@ paths:
     post:
       inject: { cmd: "{{fixtures}}/partial.sh", env: ["DENO={{deno}}"] }
 `,
-    });
-    try {
+    }, async (uro) => {
       // The process exits at once; its replier sends part of a reply, stalls past the exit grace,
       // and breaks off.
       const answer = await uro.call("/run", { method: "POST" });
@@ -99,9 +92,7 @@ paths:
       const access = await uro.waitForLog((l) => l.msg === "access" && l.req_id === id);
       assert.equal(access.outcome, "no_reply");
       await uro.waitForLog((l) => l.msg === "reply_rejected" && l.req_id === id);
-    } finally {
-      await uro.stop();
-    }
+    });
   },
 });
 
@@ -109,7 +100,7 @@ Deno.test({
   name: "urocket waits for a reply from another worker until timeout with after-exit: wait",
   ...E2E,
   async fn() {
-    const uro = await startUrocket({
+    await withUrocket({
       config: `
 paths:
   /run:
@@ -123,8 +114,7 @@ paths:
       timeout: 1s
       inject: { cmd: ["{{fixtures}}/exit.sh", "0"] }
 `,
-    });
-    try {
+    }, async (uro) => {
       const pending = uro.call("/run", { method: "POST" });
       const exited = await uro.waitForLog((l) => l.msg === "process_exit");
       const id = String(exited.req_id);
@@ -141,9 +131,7 @@ paths:
 
       const nobody = await uro.call("/other", { method: "POST" });
       assert.equal(nobody.status, 504, "with no reply at all, the timeout answers");
-    } finally {
-      await uro.stop();
-    }
+    });
   },
 });
 
@@ -151,7 +139,7 @@ Deno.test({
   name: "urocket answers 502 and logs the error when the command cannot be spawned",
   ...E2E,
   async fn() {
-    const uro = await startUrocket({
+    await withUrocket({
       config: `
 paths:
   /run:
@@ -159,8 +147,7 @@ paths:
       inject: { cmd: "{{dir}}/handler.sh" }
 `,
       files: { "handler.sh": { text: "#!/bin/sh\nexit 0\n", mode: 0o755 } },
-    });
-    try {
+    }, async (uro) => {
       // Valid at start, broken since: the program lost its execute bit.
       await Deno.chmod(`${uro.dir}/handler.sh`, 0o644);
       const answer = await uro.call("/run", { method: "POST" });
@@ -171,9 +158,7 @@ paths:
       const access = await uro.waitForLog((l) => l.msg === "access" && l.req_id === id);
       assert.equal(access.outcome, "spawn_failed");
       assert.equal(access.pid, undefined);
-    } finally {
-      await uro.stop();
-    }
+    });
   },
 });
 
@@ -182,7 +167,7 @@ Deno.test({
     "urocket answers with the reply at once while the process keeps running, then kills it at timeout",
   ...E2E,
   async fn() {
-    const uro = await startUrocket({
+    await withUrocket({
       config: `
 paths:
   /run:
@@ -191,8 +176,7 @@ paths:
       kill-grace: 200ms
       inject: { cmd: "{{fixtures}}/linger.sh" }
 `,
-    });
-    try {
+    }, async (uro) => {
       const answer = await uro.call("/run", { method: "POST" });
       assert.equal(answer.status, 200);
       assert.deepEqual(answer.json(), { replied: true });
@@ -206,9 +190,7 @@ paths:
       const exit = await uro.waitForLog((l) => l.msg === "process_exit" && l.req_id === id);
       assert.equal(exit.killed, true);
       assert.equal(exit.kill_reason, "timeout");
-    } finally {
-      await uro.stop();
-    }
+    });
   },
 });
 
@@ -216,15 +198,14 @@ Deno.test({
   name: "urocket kills the process group when the client disconnects, and a late reply gets 410",
   ...E2E,
   async fn() {
-    const uro = await startUrocket({
+    await withUrocket({
       config: `
 paths:
   /run:
     post:
       inject: { cmd: "{{fixtures}}/hold.sh" }
 `,
-    });
-    try {
+    }, async (uro) => {
       const controller = new AbortController();
       const request = fetch(`${uro.url}/run`, { method: "POST", signal: controller.signal })
         .catch((error) => error);
@@ -238,9 +219,7 @@ paths:
       assert.equal(access.outcome, "client_gone");
       const late = await uro.reply(`/uri/${id}`, { body: "{}" });
       assert.equal(late.status, 410);
-    } finally {
-      await uro.stop();
-    }
+    });
   },
 });
 
@@ -249,7 +228,7 @@ Deno.test({
     "urocket answers 413 for a body over max-body, with or without Content-Length, and spawns nothing",
   ...E2E,
   async fn() {
-    const uro = await startUrocket({
+    await withUrocket({
       config: `
 max-body: 1KiB
 paths:
@@ -258,8 +237,7 @@ paths:
       inject: { cmd: "{{fixtures}}/marker.sh", env: ["MARKERS={{dir}}/markers"] }
 `,
       files: { "markers/.keep": "" },
-    });
-    try {
+    }, async (uro) => {
       const declared = await uro.call("/run", { method: "POST", body: "x".repeat(1025) });
       assert.equal(declared.status, 413);
       assert.equal(declared.headers.get("content-type"), "application/problem+json");
@@ -275,9 +253,7 @@ paths:
       assert.equal(fits.status, 200);
       const markers = [...Deno.readDirSync(`${uro.dir}/markers`)].map((e) => e.name);
       assert.deepEqual(markers.sort(), [".keep", fits.headers.get("x-request-id")].sort());
-    } finally {
-      await uro.stop();
-    }
+    });
   },
 });
 
@@ -286,7 +262,7 @@ Deno.test({
     "urocket refuses cmdline payloads that are not UTF-8, hold NUL or reach 128 KiB, spawning nothing",
   ...E2E,
   async fn() {
-    const uro = await startUrocket({
+    await withUrocket({
       config: `
 paths:
   /run:
@@ -298,8 +274,7 @@ paths:
         encoding: raw
 `,
       files: { "markers/.keep": "" },
-    });
-    try {
+    }, async (uro) => {
       const binary = await uro.call("/run", { method: "POST", body: new Uint8Array([0xff, 0xfe]) });
       assert.equal(binary.status, 400);
       assert.match(binary.json().detail, /channel: stdin/);
@@ -312,9 +287,7 @@ paths:
       assert.equal(fits.status, 200);
       const markers = [...Deno.readDirSync(`${uro.dir}/markers`)].map((e) => e.name);
       assert.equal(markers.length, 2, "only the request that fits spawned a process");
-    } finally {
-      await uro.stop();
-    }
+    });
   },
 });
 
@@ -322,7 +295,7 @@ Deno.test({
   name: "urocket answers 503 with Retry-After when max-inflight process groups are live",
   ...E2E,
   async fn() {
-    const uro = await startUrocket({
+    await withUrocket({
       config: `
 max-inflight: 2
 paths:
@@ -334,8 +307,7 @@ paths:
       max-inflight: 1
       inject: { cmd: "{{fixtures}}/hold.sh" }
 `,
-    });
-    try {
+    }, async (uro) => {
       const first = uro.call("/other", { method: "POST" });
       await uro.held(1);
       const perOperation = await uro.call("/other", { method: "POST" });
@@ -352,9 +324,7 @@ paths:
       }
       assert.equal((await first).status, 200);
       assert.equal((await second).status, 200);
-    } finally {
-      await uro.stop();
-    }
+    });
   },
 });
 
@@ -408,7 +378,7 @@ Deno.test({
   name: "urocket answers 502 when the reply is over max-reply, and the replier gets 413",
   ...E2E,
   async fn() {
-    const uro = await startUrocket({
+    await withUrocket({
       config: `
 max-reply: 100
 paths:
@@ -416,21 +386,17 @@ paths:
     post:
       inject: { cmd: "{{fixtures}}/hold.sh" }
 `,
-    });
-    try {
-      const pending = uro.call("/run", { method: "POST" });
-      const [held] = await uro.held();
-      const replied = await uro.reply(`/uri/${held.reqId}`, { body: "x".repeat(101) });
+    }, async (uro) => {
+      const held = await uro.hold("/run", { method: "POST" });
+      const replied = await held.reply({ body: "x".repeat(101) });
       assert.equal(replied.status, 413);
-      const answer = await pending;
+      const answer = await held.answer;
       assert.equal(answer.status, 502);
       assert.equal(answer.headers.get("content-type"), "application/problem+json");
-      const again = await uro.reply(`/uri/${held.reqId}`, { body: "{}" });
+      const again = await held.reply({ body: "{}" });
       assert.equal(again.status, 410, "the id was consumed");
-      await uro.release(held.pid);
-    } finally {
-      await uro.stop();
-    }
+      await held.release();
+    });
   },
 });
 
@@ -439,7 +405,7 @@ Deno.test({
     "urocket answers at once when a grandchild keeps the output pipes open, and kills it at timeout",
   ...E2E,
   async fn() {
-    const uro = await startUrocket({
+    await withUrocket({
       config: `
 paths:
   /run:
@@ -448,8 +414,7 @@ paths:
       logstdout: true
       inject: { cmd: "{{fixtures}}/orphan.sh" }
 `,
-    });
-    try {
+    }, async (uro) => {
       const answer = await uro.call("/run", { method: "POST" });
       assert.equal(answer.status, 200);
       const id = answer.headers.get("x-request-id");
@@ -461,9 +426,7 @@ paths:
       assert.equal(exit.exit_code, 0, "the direct child exited on its own");
       assert.equal(exit.kill_reason, "timeout", "the group was killed for the grandchild");
       assert.ok(!isAlive(grandchild));
-    } finally {
-      await uro.stop();
-    }
+    });
   },
 });
 
@@ -474,7 +437,7 @@ Deno.test({
   async fn() {
     // 19 configured variables of 104,000 bytes leave less room than one 60 KB header.
     const big = Array.from({ length: 19 }, (_, i) => `"BIG${i}=${"v".repeat(104_000)}"`).join(", ");
-    const uro = await startUrocket({
+    await withUrocket({
       config: `
 paths:
   /run:
@@ -484,8 +447,7 @@ paths:
         pass-headers: [X-Large]
         env: [${big}]
 `,
-    });
-    try {
+    }, async (uro) => {
       const small = await uro.call("/run", { method: "POST", headers: { "x-large": "small" } });
       assert.equal(small.status, 200);
       const large = await uro.call("/run", {
@@ -495,8 +457,6 @@ paths:
       assert.equal(large.status, 431);
       assert.equal(large.headers.get("content-type"), "application/problem+json");
       assert.ok(!uro.find((l) => l.msg === "access" && l.status === 500).length);
-    } finally {
-      await uro.stop();
-    }
+    });
   },
 });

@@ -6,7 +6,7 @@
  */
 
 import assert from "node:assert/strict";
-import { E2E, startUrocket, type Urocket } from "./_harness.ts";
+import { E2E, startUrocket, type Urocket, withUrocket } from "./_harness.ts";
 import { assertProblem, connect, front, type RawAnswer, readResponse, writeAll } from "./_raw.ts";
 
 const encoder = new TextEncoder();
@@ -91,10 +91,9 @@ Deno.test({
     "the front holds a body of one-byte chunks in memory proportional to its bytes, not to its chunks",
   ...E2E,
   async fn() {
-    const uro = await startUrocket({
+    await withUrocket({
       config: `paths:\n  /run:\n    post:\n      inject: { cmd: "{{fixtures}}/echo.ts" }\n`,
-    });
-    try {
+    }, async (uro) => {
       for (const count of [20_000, 200_000]) {
         const before = await memoryMiB(uro.pid, "VmHWM");
         const connection = await connect(front(uro));
@@ -122,9 +121,7 @@ Deno.test({
         // took about 1 GB.
         assert.ok(grown < 64, `${count} one-byte chunks raised urocket's peak RSS by ${grown} MiB`);
       }
-    } finally {
-      await uro.stop();
-    }
+    });
   },
 });
 
@@ -133,7 +130,7 @@ Deno.test({
     "the reply socket collects a reply of one-byte chunks for validate-out in memory proportional to its bytes",
   ...E2E,
   async fn() {
-    const uro = await startUrocket({
+    await withUrocket({
       config: `timeout: 60s
 paths:
   /run:
@@ -141,8 +138,7 @@ paths:
       validate-out: true
       inject: { cmd: "{{fixtures}}/hold.sh" }
 `,
-    });
-    try {
+    }, async (uro) => {
       for (const [round, count] of [20_000, 200_000].entries()) {
         const asked = uro.call("/run", { method: "POST" });
         const { reqId, pid } = (await uro.held(round + 1))[round];
@@ -174,9 +170,7 @@ paths:
           `a reply of ${count} chunks raised urocket's peak RSS by ${grown} MiB`,
         );
       }
-    } finally {
-      await uro.stop();
-    }
+    });
   },
 });
 
@@ -185,7 +179,7 @@ Deno.test({
     "a request body not complete within body-timeout gets 408, nothing is spawned, and its connection closes",
   ...E2E,
   async fn() {
-    const uro = await startUrocket({
+    await withUrocket({
       config: `body-timeout: 5m
 paths:
   /run:
@@ -193,8 +187,7 @@ paths:
       body-timeout: 300ms
       inject: { cmd: "{{fixtures}}/echo.ts" }
 `,
-    });
-    try {
+    }, async (uro) => {
       const cases = [
         // A small body with Content-Length, read by Deno in one call: its connection closes once
         // the client has sent all it announced.
@@ -241,9 +234,7 @@ paths:
       }
       const served = await uro.call("/run", { method: "POST", body: "{}" });
       assert.equal(served.status, 200, "a body sent in time is served");
-    } finally {
-      await uro.stop();
-    }
+    });
   },
 });
 

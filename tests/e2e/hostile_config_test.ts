@@ -6,7 +6,7 @@
  */
 
 import assert from "node:assert/strict";
-import { E2E, runUrocket, startUrocket, type Urocket } from "./_harness.ts";
+import { E2E, runUrocket, startUrocket, type Urocket, withUrocket } from "./_harness.ts";
 
 const OPENAPI = `openapi: 3.0.3
 info: { title: hostile config, version: "1" }
@@ -62,7 +62,7 @@ Deno.test({
     "payloads with shell metacharacters, quotes and newlines reach the process unchanged and unrun",
   ...E2E,
   async fn() {
-    const uro = await startUrocket({
+    await withUrocket({
       openapi: OPENAPI,
       config: `
 paths:
@@ -76,8 +76,7 @@ paths:
     get:
       inject: { cmd: "{{fixtures}}/echo.ts", pass-headers: [X-Note] }
 `,
-    });
-    try {
+    }, async (uro) => {
       const payload = hostile(uro.dir);
       const stdin = await echo(uro, "/stdin", { method: "POST", body: payload });
       assert.equal(stdin.stdin, payload, "stdin");
@@ -100,9 +99,7 @@ paths:
       );
       assert.equal(named.env.HTTP_X_NOTE, oneLine, "a passed header");
       assert.deepEqual(await pwned(uro), [], "nothing was run");
-    } finally {
-      await uro.stop();
-    }
+    });
   },
 });
 
@@ -112,7 +109,7 @@ Deno.test({
   ...E2E,
   async fn() {
     const weird = "we ird;$(touch pwned-6)'\"";
-    const uro = await startUrocket({
+    await withUrocket({
       openapi: OPENAPI,
       files: { [`${weird}/keep`]: "" },
       config: `
@@ -136,8 +133,7 @@ paths:
       inject:
         cmd: ["{{fixtures}}/echo.ts", "$(touch {{dir}}/pwned-10)", "a\\nb", "", "'", "\\"", "; rm -rf /"]
 `,
-    });
-    try {
+    }, async (uro) => {
       const quoted = await echo(uro, "/quoted", { method: "POST" });
       assert.deepEqual(quoted.args, [
         `$(touch ${uro.dir}/pwned-7)`,
@@ -171,9 +167,7 @@ paths:
         "; rm -rf /",
       ]);
       assert.deepEqual(await pwned(uro), [], "nothing was run");
-    } finally {
-      await uro.stop();
-    }
+    });
   },
 });
 
@@ -235,7 +229,7 @@ Deno.test({
   name: "a header or path parameter can never set or override another variable of the process",
   ...E2E,
   async fn() {
-    const uro = await startUrocket({
+    await withUrocket({
       openapi: OPENAPI,
       // HOME stays the real one: Deno finds its module cache through it.
       env: { HOME: Deno.env.get("HOME") ?? "/root", SECRET: "never-passed" },
@@ -248,8 +242,7 @@ paths:
         pass-headers: [X-Note, Request-Id, Content-Type, Path]
         env: [MODE=safe]
 `,
-    });
-    try {
+    }, async (uro) => {
       const evil = "x\nREQUEST_ID=evil\0MODE=evil\nPATH=/evil";
       const answer = await uro.call(`/named/${encodeURIComponent(evil.replace("\0", ""))}`, {
         headers: {
@@ -295,9 +288,7 @@ paths:
       assert.equal(env.HTTP_X_NOTE, "v; REQUEST_ID=evil MODE=evil");
       assert.equal(env.HTTP_REQUEST_ID, "evil");
       assert.equal(env.HTTP_PATH, "/evil");
-    } finally {
-      await uro.stop();
-    }
+    });
   },
 });
 
@@ -305,7 +296,7 @@ Deno.test({
   name: "the Proxy header never becomes HTTP_PROXY, and passing it is refused at start",
   ...E2E,
   async fn() {
-    const uro = await startUrocket({
+    await withUrocket({
       openapi: OPENAPI,
       config: `
 paths:
@@ -319,17 +310,14 @@ paths:
         pass-headers: [X-Note]
         env: [HTTP_PROXY=http://proxy.internal:3128]
 `,
-    });
-    try {
+    }, async (uro) => {
       const headers = { proxy: "http://attacker.example:8080", "x-note": "n" };
       const plain = await echo(uro, "/stdin", { method: "POST", headers });
       assert.equal(plain.env.HTTP_PROXY, undefined);
       assert.equal(plain.env.HTTP_X_NOTE, "n");
       const configured = await echo(uro, "/argv", { method: "POST", headers });
       assert.equal(configured.env.HTTP_PROXY, "http://proxy.internal:3128", "the configured one");
-    } finally {
-      await uro.stop();
-    }
+    });
     const refused = await startUrocket({
       openapi: OPENAPI,
       config: `

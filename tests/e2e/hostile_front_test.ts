@@ -7,7 +7,7 @@
  */
 
 import assert from "node:assert/strict";
-import { E2E, isAlive, startUrocket, type Urocket } from "./_harness.ts";
+import { E2E, isAlive, startUrocket, type Urocket, withUrocket } from "./_harness.ts";
 import {
   assertProblem,
   assertRefused,
@@ -535,7 +535,7 @@ Deno.test({
     "the front refuses malformed JSON and an undeclared content type under validate-in, spawning nothing",
   ...E2E,
   async fn() {
-    const uro = await startUrocket({
+    await withUrocket({
       openapi: `openapi: 3.0.3
 info: { title: hostile validation, version: "1" }
 paths:
@@ -558,8 +558,7 @@ paths:
       validate-in: true
       inject: { cmd: "{{fixtures}}/echo.ts" }
 `,
-    });
-    try {
+    }, async (uro) => {
       const target = front(uro);
       const json = "Content-Type: application/json\r\n";
       const malformed = [
@@ -596,8 +595,6 @@ paths:
         await assertNothingSpawned(uro, answer.headers.get("x-request-id"));
         await assertStillServes(uro);
       }
-    } finally {
-      await uro.stop();
-    }
+    });
   },
 });

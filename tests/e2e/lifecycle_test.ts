@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { E2E, startUrocket } from "./_harness.ts";
+import { E2E, withUrocket } from "./_harness.ts";
 
 const ECHO_CONFIG = `
 paths:
@@ -22,11 +22,10 @@ Deno.test({
   name: "urocket answers a request with the reply its process sends over the socket",
   ...E2E,
   async fn() {
-    const uro = await startUrocket({
+    await withUrocket({
       config: ECHO_CONFIG,
       env: { FROM_URO: "passed", SECRET: "s3" },
-    });
-    try {
+    }, async (uro) => {
       const answer = await uro.call(`/run?a=1&b=%20x`, {
         method: "POST",
         headers: {
@@ -79,9 +78,7 @@ Deno.test({
         !JSON.stringify(uro.logs).includes("s3") && !JSON.stringify(uro.logs).includes("Rex"),
         "environment values and bodies are never logged",
       );
-    } finally {
-      await uro.stop();
-    }
+    });
   },
 });
 
@@ -90,8 +87,7 @@ Deno.test({
     "urocket passes a cmdline payload as the last argument, path parameters and a custom outtake",
   ...E2E,
   async fn() {
-    const uro = await startUrocket({ config: ECHO_CONFIG });
-    try {
+    await withUrocket({ config: ECHO_CONFIG }, async (uro) => {
       const answer = await uro.call(`/run/caf%C3%A9%2Fbar`);
       assert.equal(answer.status, 200);
       const echoed = answer.json();
@@ -108,9 +104,7 @@ Deno.test({
         /^http:\/\/localhost\/replies\/[0-9a-f-]{36}\/done$/,
       );
       assert.equal(echoed.cwd, new URL("./fixtures", import.meta.url).pathname);
-    } finally {
-      await uro.stop();
-    }
+    });
   },
 });
 
@@ -118,7 +112,7 @@ Deno.test({
   name: "urocket turns a form body into a JSON object and passes raw bodies unchanged",
   ...E2E,
   async fn() {
-    const uro = await startUrocket({
+    await withUrocket({
       config: `
 paths:
   /run:
@@ -131,8 +125,7 @@ paths:
         cmd: ["{{deno}}", "run", "-A", "{{fixtures}}/echo.ts"]
         encoding: raw
 `,
-    });
-    try {
+    }, async (uro) => {
       const form = await uro.call(`/run`, {
         method: "POST",
         headers: { "content-type": "application/x-www-form-urlencoded" },
@@ -156,9 +149,7 @@ paths:
       assert.equal(raw.json().env.CONTENT_TYPE, "application/x-www-form-urlencoded");
       const empty = await uro.call(`/other`, { method: "POST" });
       assert.equal(empty.json().stdinBytes, 0, "raw keeps an empty body empty");
-    } finally {
-      await uro.stop();
-    }
+    });
   },
 });
 
@@ -166,15 +157,14 @@ Deno.test({
   name: "urocket routes by the OpenAPI document: 404, 405 with Allow, 501 for unwired operations",
   ...E2E,
   async fn() {
-    const uro = await startUrocket({
+    await withUrocket({
       config: `
 paths:
   /run:
     post:
       inject: { cmd: "{{fixtures}}/reply.sh" }
 `,
-    });
-    try {
+    }, async (uro) => {
       const missing = await uro.call(`/nowhere`);
       assert.equal(missing.status, 404);
       assert.equal(missing.headers.get("content-type"), "application/problem+json");
@@ -200,9 +190,7 @@ paths:
       const ok = await uro.call(`/run`, { method: "POST" });
       assert.equal(ok.status, 200);
       assert.deepEqual(ok.json(), { ok: true });
-    } finally {
-      await uro.stop();
-    }
+    });
   },
 });
 
@@ -210,7 +198,7 @@ Deno.test({
   name: "urocket routes literal paths before templated ones and under the servers[0] prefix",
   ...E2E,
   async fn() {
-    const uro = await startUrocket({
+    await withUrocket({
       openapi: `openapi: 3.1.0
 info: { title: t, version: "1" }
 servers:
@@ -232,14 +220,11 @@ paths:
     get:
       inject: { cmd: ["{{fixtures}}/reply.sh", '{"route":"literal"}'] }
 `,
-    });
-    try {
+    }, async (uro) => {
       assert.deepEqual((await uro.call(`/v1/pets/mine`)).json(), { route: "literal" });
       assert.deepEqual((await uro.call(`/v1/pets/7`)).json(), { route: "template" });
       assert.equal((await uro.call(`/pets/7`)).status, 404, "the prefix is required");
-    } finally {
-      await uro.stop();
-    }
+    });
   },
 });
 
@@ -247,7 +232,7 @@ Deno.test({
   name: "urocket logs stdout lines with logstdout, stderr always, and cuts a 1 MiB line",
   ...E2E,
   async fn() {
-    const uro = await startUrocket({
+    await withUrocket({
       config: `
 paths:
   /run:
@@ -258,8 +243,7 @@ paths:
     post:
       inject: { cmd: "{{fixtures}}/chatty.sh" }
 `,
-    });
-    try {
+    }, async (uro) => {
       const answer = await uro.call(`/run`, { method: "POST" });
       assert.equal(answer.status, 200);
       const id = answer.headers.get("x-request-id");
@@ -281,9 +265,7 @@ paths:
       await uro.waitForLog((l) => l.msg === "process_exit" && l.req_id === quietId);
       assert.equal(uro.find((l) => l.msg === "stdout" && l.req_id === quietId).length, 0);
       assert.equal(uro.find((l) => l.msg === "stderr" && l.req_id === quietId).length, 1);
-    } finally {
-      await uro.stop();
-    }
+    });
   },
 });
 
@@ -291,24 +273,21 @@ Deno.test({
   name: "urocket spawns each process as the leader of its own process group",
   ...E2E,
   async fn() {
-    const uro = await startUrocket({
+    await withUrocket({
       config: `
 paths:
   /run:
     post:
       inject: { cmd: "{{fixtures}}/pgid.sh" }
 `,
-    });
-    try {
+    }, async (uro) => {
       const answer = await uro.call(`/run`, { method: "POST" });
       const { pid, pgid, sid } = answer.json();
       assert.equal(pgid, pid);
       assert.equal(sid, pid);
       const access = await uro.waitForLog((l) => l.msg === "access");
       assert.equal(access.pid, pid);
-    } finally {
-      await uro.stop();
-    }
+    });
   },
 });
 
@@ -316,7 +295,7 @@ Deno.test({
   name: "urocket answers 200 concurrent requests, each with its own process's reply",
   ...E2E,
   async fn() {
-    const uro = await startUrocket({
+    await withUrocket({
       config: `
 max-inflight: 500
 paths:
@@ -326,8 +305,7 @@ paths:
         cmd: ["{{fixtures}}/reply.sh"]
         channel: cmdline
 `,
-    });
-    try {
+    }, async (uro) => {
       const answers = await Promise.all(
         Array.from({ length: 200 }, (_, i) => uro.call(`/run/n${i}`)),
       );
@@ -337,9 +315,7 @@ paths:
       });
       assert.equal(new Set(answers.map((a) => a.headers.get("x-request-id"))).size, 200);
       await uro.waitForLog(() => uro.find((l) => l.msg === "process_exit").length === 200);
-    } finally {
-      await uro.stop();
-    }
+    });
   },
 });
 
@@ -347,7 +323,7 @@ Deno.test({
   name: "urocket writes several MiB to stdin and survives a process that never reads it",
   ...E2E,
   async fn() {
-    const uro = await startUrocket({
+    await withUrocket({
       config: `
 max-body: 16MiB
 paths:
@@ -358,8 +334,7 @@ paths:
     post:
       inject: { cmd: "{{fixtures}}/deaf.sh", encoding: raw }
 `,
-    });
-    try {
+    }, async (uro) => {
       const big = new Uint8Array(8 * 1024 * 1024).fill(65);
       const counted = await uro.call(`/run`, { method: "POST", body: big });
       assert.deepEqual(counted.json(), { bytes: big.length });
@@ -367,8 +342,6 @@ paths:
       assert.deepEqual(deaf.json(), { announced: big.length });
       const after = await uro.call(`/run`, { method: "POST", body: "abc" });
       assert.deepEqual(after.json(), { bytes: 3 }, "the server still answers");
-    } finally {
-      await uro.stop();
-    }
+    });
   },
 });

@@ -8,7 +8,7 @@
  */
 
 import assert from "node:assert/strict";
-import { E2E, FIXTURES, runUrocket, startUrocket, type Urocket } from "./_harness.ts";
+import { E2E, FIXTURES, runUrocket, startUrocket, type Urocket, withUrocket } from "./_harness.ts";
 
 /** A cgroupfs-like folder: a delegated, non-root cgroup offering `controllers`. */
 function fakeCgroup(controllers = "cpuset cpu io memory pids") {
@@ -56,12 +56,11 @@ Deno.test({
     "each process runs in a cgroup of its own, made with its limits and joined before it runs, removed after it",
   ...E2E,
   async fn() {
-    const uro = await startUrocket({
+    await withUrocket({
       config: LIMITED,
       files: fakeCgroup(),
       env: { UROCKET_CGROUP_ROOT: "{{dir}}/cg" },
-    });
-    try {
+    }, async (uro) => {
       // Set up once at start: urocket moved into a leaf, controllers enabled for the groups.
       const limits = await uro.waitForLog((l) => l.msg === "limits");
       assert.equal(limits.enforced, true);
@@ -105,9 +104,7 @@ Deno.test({
       assert.equal(stats.max_rss_kb, 102400);
       await exitOf(uro, inherited.headers.get("x-request-id"));
       assert.deepEqual(await groupsLeft(uro), [], "every group is removed after its process");
-    } finally {
-      await uro.stop();
-    }
+    });
   },
 });
 
@@ -115,12 +112,11 @@ Deno.test({
   name: "a process killed for exceeding its memory limit answers 502 with outcome oom_killed",
   ...E2E,
   async fn() {
-    const uro = await startUrocket({
+    await withUrocket({
       config: LIMITED,
       files: fakeCgroup(),
       env: { UROCKET_CGROUP_ROOT: "{{dir}}/cg" },
-    });
-    try {
+    }, async (uro) => {
       const answer = await uro.call("/other", { method: "POST" });
       assert.equal(answer.status, 502);
       assert.equal(answer.headers.get("content-type"), "application/problem+json");
@@ -135,9 +131,7 @@ Deno.test({
       assert.equal(exit.oom_killed, true);
       assert.equal(exit.signal, "SIGKILL");
       assert.deepEqual(await groupsLeft(uro), []);
-    } finally {
-      await uro.stop();
-    }
+    });
   },
 });
 
@@ -227,12 +221,11 @@ Deno.test({
   name: "with limits-enforce: best-effort urocket warns once and runs the processes without limits",
   ...E2E,
   async fn() {
-    const uro = await startUrocket({
+    await withUrocket({
       config: `limits-enforce: best-effort\n${LIMITED}`,
       files: fakeCgroup("cpu io"),
       env: { UROCKET_CGROUP_ROOT: "{{dir}}/cg" },
-    });
-    try {
+    }, async (uro) => {
       const warning = await uro.waitForLog((l) => l.msg === "limits");
       assert.equal(warning.level, "warn");
       assert.equal(warning.enforced, false);
@@ -245,9 +238,7 @@ Deno.test({
       }
       assert.equal(uro.find((l) => l.msg === "limits").length, 1, "said once");
       assert.deepEqual(await groupsLeft(uro), []);
-    } finally {
-      await uro.stop();
-    }
+    });
   },
 });
 
@@ -309,7 +300,7 @@ Deno.test({
   ignore: !ROOT,
   ...E2E,
   async fn() {
-    const uro = await startUrocket({
+    await withUrocket({
       config: `socket-mode: "0660"
 socket-group: nogroup
 paths:
@@ -324,8 +315,7 @@ paths:
 `,
       // The handler's user must reach the socket (and its working directory) through it.
       dirMode: 0o755,
-    });
-    try {
+    }, async (uro) => {
       const info = await Deno.stat(uro.socket);
       assert.equal(info.gid, 65534, "socket-group sets the socket file's group");
       assert.equal(info.mode! & 0o777, 0o660);
@@ -339,9 +329,7 @@ paths:
       });
       const root = await uro.call("/other", { method: "POST" });
       assert.equal(root.json().uid, 0, "an operation without user runs as urocket");
-    } finally {
-      await uro.stop();
-    }
+    });
   },
 });
 

@@ -1,5 +1,13 @@
 import assert from "node:assert/strict";
-import { call, E2E, runUrocket, scrapeMetrics, startUrocket, type Urocket } from "./_harness.ts";
+import {
+  call,
+  E2E,
+  runUrocket,
+  scrapeMetrics,
+  startUrocket,
+  type Urocket,
+  withUrocket,
+} from "./_harness.ts";
 
 /** The admin listener's base URL, from the start line. */
 function adminUrl(uro: Urocket): string {
@@ -76,49 +84,42 @@ Deno.test({
   name: "the metrics move as expected after a known mix of requests, scraped on the admin listener",
   ...E2E,
   async fn() {
-    const uro = await startUrocket({
+    await withUrocket({
       config: METRICS_CONFIG,
       openapi: METRICS_OPENAPI,
       files: { "vanish.sh": { text: "#!/bin/sh\n", mode: 0o755 } },
-    });
-    try {
+    }, async (uro) => {
       const before = await scrape(uro);
       assert.equal(before.get('urocket_build_info{version="0.1.0"}'), 1);
       assert.ok(![...before.keys()].some((k) => k.startsWith("urocket_requests_total")));
       assert.equal(before.get("urocket_process_groups_alive"), 0);
 
       // Replied, after a refused Urocket-Status (400); a second reply is refused (409).
-      const run = uro.call("/run", { method: "POST" });
-      const [a] = await uro.held(1);
+      const run = await uro.hold("/run", { method: "POST" });
       const json = { "content-type": "application/json" };
-      assert.equal(
-        (await uro.reply(`/uri/${a.reqId}`, { headers: { "urocket-status": "99" } })).status,
-        400,
-      );
+      assert.equal((await run.reply({ headers: { "urocket-status": "99" } })).status, 400);
       const during = await scrape(uro);
       assert.equal(during.get("urocket_process_groups_alive"), 1);
       assert.equal(during.get("urocket_requests_pending"), 1);
-      assert.equal((await uro.reply(`/uri/${a.reqId}`, { headers: json, body: "{}" })).status, 200);
-      assert.equal((await run).status, 200);
-      assert.equal((await uro.reply(`/uri/${a.reqId}`, { headers: json, body: "{}" })).status, 409);
-      await uro.release(a.pid);
+      assert.equal((await run.reply({ headers: json, body: "{}" })).status, 200);
+      assert.equal((await run.answer).status, 200);
+      assert.equal((await run.reply({ headers: json, body: "{}" })).status, 409);
+      await run.release();
 
       // A reply over max-reply: the replier gets 413, the client 502.
-      const small = uro.call("/small", { method: "POST" });
-      const b = (await uro.held(2))[1];
+      const small = await uro.hold("/small", { method: "POST" });
       const big = JSON.stringify({ much: "more than sixteen bytes" });
-      assert.equal((await uro.reply(`/uri/${b.reqId}`, { headers: json, body: big })).status, 413);
-      assert.equal((await small).status, 502);
-      await uro.release(b.pid);
+      assert.equal((await small.reply({ headers: json, body: big })).status, 413);
+      assert.equal((await small.answer).status, 502);
+      await small.release();
 
       // A reply that breaks the contract: the replier gets 422, the client 502.
-      const checked = uro.call("/checked", { method: "POST" });
-      const d = (await uro.held(3))[2];
+      const checked = await uro.hold("/checked", { method: "POST" });
       const wrong = JSON.stringify({ id: "not a number" });
-      const invalid = await uro.reply(`/uri/${d.reqId}`, { headers: json, body: wrong });
+      const invalid = await checked.reply({ headers: json, body: wrong });
       assert.equal(invalid.status, 422);
-      assert.equal((await checked).status, 502);
-      await uro.release(d.pid);
+      assert.equal((await checked.answer).status, 502);
+      await checked.release();
 
       // No reply in time: 504, the group killed; a late reply gets 410.
       const slow = await uro.call("/slow", { method: "POST" });
@@ -193,9 +194,7 @@ Deno.test({
       for (const key of after.keys()) {
         assert.doesNotMatch(key, /[0-9a-f]{8}-[0-9a-f]{4}-|nowhere|not-an-id/, key);
       }
-    } finally {
-      await uro.stop();
-    }
+    });
   },
 });
 
@@ -334,8 +333,7 @@ Deno.test({
     "a client's traceparent reaches the process as TRACEPARENT and its trace id the access line",
   ...E2E,
   async fn() {
-    const uro = await startUrocket({ config: ECHO_CONFIG });
-    try {
+    await withUrocket({ config: ECHO_CONFIG }, async (uro) => {
       const kept = await traced(uro, { traceparent: VALID, tracestate: "congo=t61rcWkgMzE" });
       assert.equal(kept.traceparent, VALID);
       assert.equal(kept.tracestate, "congo=t61rcWkgMzE");
@@ -361,9 +359,7 @@ Deno.test({
         l.msg === "access" && l.req_id === refused.headers.get("x-request-id")
       );
       assert.equal(line.trace_id, TRACE);
-    } finally {
-      await uro.stop();
-    }
+    });
   },
 });
 
@@ -372,12 +368,11 @@ Deno.test({
     "with OTEL_DENO=true the process continues urocket's own server span, in the client's trace",
   ...E2E,
   async fn() {
-    const uro = await startUrocket({
+    await withUrocket({
       config: ECHO_CONFIG,
       // Spans are exported nowhere: the collector address refuses connections.
       env: { OTEL_DENO: "true", OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:9" },
-    });
-    try {
+    }, async (uro) => {
       const { traceparent, access } = await traced(uro, { traceparent: VALID });
       const [, trace, parent, flags] = traceparent.split("-");
       assert.equal(trace, TRACE, "the same trace");
@@ -385,8 +380,6 @@ Deno.test({
       assert.match(parent, /^[0-9a-f]{16}$/);
       assert.equal(flags, "01");
       assert.equal(access.trace_id, TRACE);
-    } finally {
-      await uro.stop();
-    }
+    });
   },
 });

@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import { E2E, fill, type LogLine, startUrocket, type Urocket } from "./_harness.ts";
+import { E2E, fill, type LogLine, startUrocket, type Urocket, withUrocket } from "./_harness.ts";
 
 /** Replaces the config file (atomically, as a ConfigMap's symlink swap does) with `config`. */
 async function rewrite(uro: Urocket, config: string): Promise<void> {
@@ -102,8 +102,7 @@ Deno.test({
     "a reload with a broken config, a broken document or a new listen address keeps the old config",
   ...E2E,
   async fn() {
-    const uro = await startUrocket({ config: versioned(1) });
-    try {
+    await withUrocket({ config: versioned(1) }, async (uro) => {
       const cases: [string, string, string | undefined, RegExp][] = [
         ["broken YAML", "paths: [unclosed\n", undefined, /urocket-service\.yaml:\d+: Invalid YAML/],
         [
@@ -157,9 +156,7 @@ Deno.test({
       await rewrite(uro, versioned(5));
       assert.equal((await reload(uro)).outcome, "applied");
       assert.equal((await uro.call("/run", { method: "POST" })).json().v, 5);
-    } finally {
-      await uro.stop();
-    }
+    });
   },
 });
 
@@ -218,14 +215,11 @@ Deno.test({
   ...E2E,
   async fn() {
     // Two at once: the second arrives during the first reload (queued) or merges with it.
-    const uro = await startUrocket({ config: versioned(1) });
-    try {
+    await withUrocket({ config: versioned(1) }, async (uro) => {
       Deno.kill(uro.pid, "SIGHUP");
       Deno.kill(uro.pid, "SIGHUP");
       await uro.waitForLog((l) => l.msg === "reload");
       assert.equal((await uro.call("/run", { method: "POST" })).json().v, 1);
-    } finally {
-      await uro.stop();
-    }
+    });
   },
 });

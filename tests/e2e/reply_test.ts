@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { E2E, startUrocket } from "./_harness.ts";
+import { E2E, withUrocket } from "./_harness.ts";
 
 const HOLD_CONFIG = `
 paths:
@@ -16,11 +16,9 @@ Deno.test({
   name: "the reply socket delivers status, headers and body, and tells the replier 200",
   ...E2E,
   async fn() {
-    const uro = await startUrocket({ config: HOLD_CONFIG });
-    try {
-      const pending = uro.call("/run", { method: "POST" });
-      const [held] = await uro.held();
-      const replied = await uro.reply(`/uri/${held.reqId}`, {
+    await withUrocket({ config: HOLD_CONFIG }, async (uro) => {
+      const held = await uro.hold("/run", { method: "POST" });
+      const replied = await held.reply({
         method: "PUT",
         headers: {
           "content-type": "text/csv",
@@ -32,17 +30,15 @@ Deno.test({
       });
       assert.equal(replied.status, 200);
       assert.deepEqual(replied.json(), { status: "delivered", req_id: held.reqId });
-      const answer = await pending;
+      const answer = await held.answer;
       assert.equal(answer.status, 201);
       assert.equal(answer.text, "a,b\n1,2\n");
       assert.equal(answer.headers.get("content-type"), "text/csv");
       assert.equal(answer.headers.get("location"), "/pets/7");
       assert.equal(answer.headers.get("x-custom"), "yes");
       assert.equal(answer.headers.get("x-request-id"), held.reqId);
-      await uro.release(held.pid);
-    } finally {
-      await uro.stop();
-    }
+      await held.release();
+    });
   },
 });
 
@@ -50,26 +46,21 @@ Deno.test({
   name: "a reply without Content-Type gets the operation's single declared media type",
   ...E2E,
   async fn() {
-    const uro = await startUrocket({ config: HOLD_CONFIG });
-    try {
-      const first = uro.call("/run", { method: "POST" });
-      const [one] = await uro.held(1);
+    await withUrocket({ config: HOLD_CONFIG }, async (uro) => {
       const noType = { body: new Uint8Array([123, 125]) };
-      assert.equal((await uro.reply(`/uri/${one.reqId}`, noType)).status, 200);
-      const second = uro.call("/other", { method: "POST" });
-      const two = (await uro.held(2))[1];
-      assert.equal((await uro.reply(`/other/${two.reqId}`, noType)).status, 200);
-      await uro.release(one.pid);
-      await uro.release(two.pid);
-      assert.equal((await first).headers.get("content-type"), "application/json");
+      const first = await uro.hold("/run", { method: "POST" });
+      assert.equal((await first.reply(noType)).status, 200);
+      const second = await uro.hold("/other", { method: "POST" });
+      assert.equal((await second.reply(noType, "/other")).status, 200);
+      await first.release();
+      await second.release();
+      assert.equal((await first.answer).headers.get("content-type"), "application/json");
       assert.equal(
-        (await second).headers.get("content-type"),
+        (await second.answer).headers.get("content-type"),
         "application/octet-stream",
         "an operation without a single declared media type",
       );
-    } finally {
-      await uro.stop();
-    }
+    });
   },
 });
 
@@ -78,10 +69,8 @@ Deno.test({
     "the reply socket answers 400 for a bad reply and keeps the request pending for a proper one",
   ...E2E,
   async fn() {
-    const uro = await startUrocket({ config: HOLD_CONFIG });
-    try {
-      const pending = uro.call("/run", { method: "POST" });
-      const [held] = await uro.held();
+    await withUrocket({ config: HOLD_CONFIG }, async (uro) => {
+      const held = await uro.hold("/run", { method: "POST" });
       const path = `/uri/${held.reqId}`;
       for (const status of ["99", "600", "abc", "2e2", "200, 201", "20"]) {
         const bad = await uro.reply(path, { headers: { "urocket-status": status }, body: "{}" });
@@ -123,13 +112,11 @@ Deno.test({
       assert.match(reset.json().detail, /205 is not supported: .*reply 204 instead/);
       const good = await uro.reply(path, { headers: { "urocket-status": "204" } });
       assert.equal(good.status, 200, "the request was still pending");
-      const answer = await pending;
+      const answer = await held.answer;
       assert.equal(answer.status, 204);
       assert.equal(answer.text, "");
-      await uro.release(held.pid);
-    } finally {
-      await uro.stop();
-    }
+      await held.release();
+    });
   },
 });
 
@@ -138,10 +125,8 @@ Deno.test({
     "the reply socket answers 404 for unknown ids, malformed ids, other paths and other operations' paths",
   ...E2E,
   async fn() {
-    const uro = await startUrocket({ config: HOLD_CONFIG });
-    try {
-      const pending = uro.call("/run", { method: "POST" });
-      const [held] = await uro.held();
+    await withUrocket({ config: HOLD_CONFIG }, async (uro) => {
+      const held = await uro.hold("/run", { method: "POST" });
       const unknown = await uro.reply(`/uri/${crypto.randomUUID()}`, { body: "{}" });
       assert.equal(unknown.status, 404);
       const wrongOperation = await uro.reply(`/other/${held.reqId}`, { body: "{}" });
@@ -152,12 +137,10 @@ Deno.test({
         const malformed = await uro.reply(`/uri/${id}`, { body: "{}" });
         assert.equal(malformed.status, 400, `id ${id.slice(0, 20)}`);
       }
-      assert.equal((await uro.reply(`/uri/${held.reqId}`, { body: "{}" })).status, 200);
-      assert.equal((await pending).status, 200);
-      await uro.release(held.pid);
-    } finally {
-      await uro.stop();
-    }
+      assert.equal((await held.reply({ body: "{}" })).status, 200);
+      assert.equal((await held.answer).status, 200);
+      await held.release();
+    });
   },
 });
 
@@ -166,23 +149,19 @@ Deno.test({
     "the reply socket answers 409 to a second reply and lets exactly one of two racing replies win",
   ...E2E,
   async fn() {
-    const uro = await startUrocket({ config: HOLD_CONFIG });
-    try {
-      const first = uro.call("/run", { method: "POST" });
-      const [held] = await uro.held();
+    await withUrocket({ config: HOLD_CONFIG }, async (uro) => {
+      const held = await uro.hold("/run", { method: "POST" });
       const racing = await Promise.all([
-        uro.reply(`/uri/${held.reqId}`, { body: '{"n":1}' }),
-        uro.reply(`/uri/${held.reqId}`, { body: '{"n":2}' }),
+        held.reply({ body: '{"n":1}' }),
+        held.reply({ body: '{"n":2}' }),
       ]);
       assert.deepEqual(racing.map((r) => r.status).sort(), [200, 409]);
       const winner = racing.findIndex((r) => r.status === 200) + 1;
-      assert.deepEqual((await first).json(), { n: winner });
-      const late = await uro.reply(`/uri/${held.reqId}`, { body: "{}" });
+      assert.deepEqual((await held.answer).json(), { n: winner });
+      const late = await held.reply({ body: "{}" });
       assert.equal(late.status, 409);
-      await uro.release(held.pid);
-    } finally {
-      await uro.stop();
-    }
+      await held.release();
+    });
   },
 });
 
@@ -190,7 +169,7 @@ Deno.test({
   name: "the reply socket answers 410 to a reply for a request that already timed out",
   ...E2E,
   async fn() {
-    const uro = await startUrocket({
+    await withUrocket({
       config: `
 paths:
   /run:
@@ -199,16 +178,13 @@ paths:
       kill-grace: 100ms
       inject: { cmd: "{{fixtures}}/hold.sh" }
 `,
-    });
-    try {
+    }, async (uro) => {
       const answer = await uro.call("/run", { method: "POST" });
       assert.equal(answer.status, 504);
       const id = answer.headers.get("x-request-id");
       const late = await uro.reply(`/uri/${id}`, { body: "{}" });
       assert.equal(late.status, 410);
-    } finally {
-      await uro.stop();
-    }
+    });
   },
 });
 
@@ -217,10 +193,8 @@ Deno.test({
     "a replier that disconnects mid-body leaves the request pending, and a proper reply then wins",
   ...E2E,
   async fn() {
-    const uro = await startUrocket({ config: HOLD_CONFIG });
-    try {
-      const pending = uro.call("/run", { method: "POST" });
-      const [held] = await uro.held();
+    await withUrocket({ config: HOLD_CONFIG }, async (uro) => {
+      const held = await uro.hold("/run", { method: "POST" });
       const connection = await Deno.connect({ transport: "unix", path: uro.socket });
       await connection.write(new TextEncoder().encode(
         `POST /uri/${held.reqId} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n` +
@@ -237,13 +211,11 @@ Deno.test({
       await uro.waitForLog(() =>
         uro.find((l) => l.msg === "reply_rejected" && l.reason === "broken_body").length === 2
       );
-      const proper = await uro.reply(`/uri/${held.reqId}`, { body: '{"whole":true}' });
+      const proper = await held.reply({ body: '{"whole":true}' });
       assert.equal(proper.status, 200);
-      assert.deepEqual((await pending).json(), { whole: true });
-      await uro.release(held.pid);
-    } finally {
-      await uro.stop();
-    }
+      assert.deepEqual((await held.answer).json(), { whole: true });
+      await held.release();
+    });
   },
 });
 
@@ -251,8 +223,7 @@ Deno.test({
   name: "a large reply streams through to the client without being collected first",
   ...E2E,
   async fn() {
-    const uro = await startUrocket({ config: HOLD_CONFIG });
-    try {
+    await withUrocket({ config: HOLD_CONFIG }, async (uro) => {
       const response = fetch(`${uro.url}/run`, { method: "POST" });
       const [held] = await uro.held();
       let release!: () => void;
@@ -281,8 +252,6 @@ Deno.test({
       assert.equal(received, 2 * chunk.length);
       assert.equal((await replied).status, 200);
       await uro.release(held.pid);
-    } finally {
-      await uro.stop();
-    }
+    });
   },
 });

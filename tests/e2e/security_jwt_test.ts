@@ -8,7 +8,7 @@ import {
   SignJWT,
   UnsecuredJWT,
 } from "jose";
-import { type Answer, E2E, startUrocket } from "./_harness.ts";
+import { type Answer, E2E, startUrocket, withUrocket } from "./_harness.ts";
 
 const ISSUER = "https://login.example.com/";
 const AUDIENCE = "orders-api";
@@ -110,12 +110,11 @@ Deno.test({
     const rs = await keyPair("RS256", "rs-1");
     const es = await keyPair("ES256", "es-1");
     const stranger = await keyPair("RS256", "rs-9");
-    const uro = await startUrocket({
+    await withUrocket({
       config: jwtConfig("jwks.json"),
       openapi: JWT_OPENAPI,
       files: { "jwks.json": JSON.stringify({ keys: [rs.jwk, es.jwk] }) },
-    });
-    try {
+    }, async (uro) => {
       const good = await token(rs, { team: "blue" });
       const env = envOf(await uro.call("/orders", bearer(good)));
       assert.equal(env.AUTH_SCHEME, "bearerAuth");
@@ -180,9 +179,7 @@ Deno.test({
       }
       const log = JSON.stringify(uro.logs);
       assert.ok(!log.includes(signature), "a token reached the log");
-    } finally {
-      await uro.stop();
-    }
+    });
   },
 });
 
@@ -192,12 +189,11 @@ Deno.test({
   ...E2E,
   async fn() {
     const rs = await keyPair("RS256", "rs-1");
-    const uro = await startUrocket({
+    await withUrocket({
       config: jwtConfig("jwks.json"),
       openapi: JWT_OPENAPI,
       files: { "jwks.json": JSON.stringify({ keys: [rs.jwk] }) },
-    });
-    try {
+    }, async (uro) => {
       const reader = await uro.call("/orders", { method: "POST", ...bearer(await token(rs)) });
       assert.equal(reader.status, 403, reader.text);
       assert.equal(reader.json().detail, "The credentials lack a scope this operation requires");
@@ -224,9 +220,7 @@ Deno.test({
       assert.equal(bigEnv.AUTH_SUBJECT, "user-1");
       const warning = await uro.waitForLog((l) => l.msg === "auth_claims_omitted");
       assert.equal(warning.req_id, answer.headers.get("x-request-id"));
-    } finally {
-      await uro.stop();
-    }
+    });
   },
 });
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { skipWhen } from "../_skip.ts";
-import { E2E, startUrocket } from "./_harness.ts";
+import { E2E, withUrocket } from "./_harness.ts";
 
 const REPO = new URL("../../", import.meta.url).pathname;
 const SNIPPETS = `${REPO}examples/snippets`;
@@ -71,7 +71,7 @@ for (
     ),
     ...E2E,
     async fn() {
-      const uro = await startUrocket({
+      await withUrocket({
         config: `
 paths:
   /run:
@@ -80,14 +80,11 @@ paths:
         wd: ${SNIPPETS}
         cmd: ${cmd}
 `,
-      });
-      try {
+      }, async (uro) => {
         const answer = await uro.call("/run", { method: "POST" });
         assert.equal(answer.status, expected.status);
         assert.deepEqual(answer.json(), expected.body);
-      } finally {
-        await uro.stop();
-      }
+      });
     },
   });
 }

@@ -1,6 +1,14 @@
 import assert from "node:assert/strict";
 import { skipWhen } from "../_skip.ts";
-import { E2E, FIXTURES, isAlive, runUrocket, startUrocket, TEST_OPENAPI } from "./_harness.ts";
+import {
+  E2E,
+  FIXTURES,
+  isAlive,
+  runUrocket,
+  startUrocket,
+  TEST_OPENAPI,
+  withUrocket,
+} from "./_harness.ts";
 
 const BUILT = new URL("../../build/urocket-spawn", import.meta.url).pathname;
 /** `deno task test` builds the helper first; without a C compiler there is none. */
@@ -65,17 +73,14 @@ Deno.test({
     "urocket with UROCKET_SPAWN_HELPER=off warns once that it uses detached: true, and still kills the whole tree",
   ...E2E,
   async fn() {
-    const uro = await startUrocket({ config: STUBBORN, env: { UROCKET_SPAWN_HELPER: "off" } });
-    try {
+    await withUrocket({ config: STUBBORN, env: { UROCKET_SPAWN_HELPER: "off" } }, async (uro) => {
       const line = await uro.waitForLog((l) => l.msg === "spawner");
       assert.equal(line.mode, "detached");
       assert.equal(line.level, "warn");
       assert.match(String(line.reason), /UROCKET_SPAWN_HELPER=off/);
       await assertTreeKilled(uro);
       assert.equal(uro.find((l) => l.msg === "spawner").length, 1, "said once");
-    } finally {
-      await uro.stop();
-    }
+    });
   },
 });
 
@@ -113,15 +118,14 @@ Deno.test({
   ),
   ...E2E,
   async fn() {
-    const uro = await startUrocket({
+    await withUrocket({
       config: `
 paths:
   /run:
     post:
       inject: { cmd: "{{fixtures}}/count.sh", encoding: raw }
 `,
-    });
-    try {
+    }, async (uro) => {
       const line = await uro.waitForLog((l) => l.msg === "spawner");
       Deno.kill(Number(line.server_pid), "SIGKILL");
       await uro.waitForLog((l) => l.msg === "spawner" && l.level === "error");
@@ -136,9 +140,7 @@ paths:
       const again = await uro.call("/run", { method: "POST", body: "abcd" });
       assert.deepEqual(again.json(), { bytes: 4 });
       assert.deepEqual(uro.find((l) => l.msg === "spawner" && l.mode === "detached"), []);
-    } finally {
-      await uro.stop();
-    }
+    });
   },
 });
 
@@ -149,15 +151,14 @@ Deno.test({
   ),
   ...E2E,
   async fn() {
-    const uro = await startUrocket({
+    await withUrocket({
       config: `
 paths:
   /run:
     post:
       inject: { cmd: "{{fixtures}}/hold.sh" }
 `,
-    });
-    try {
+    }, async (uro) => {
       const line = await uro.waitForLog((l) => l.msg === "spawner");
       const answer = uro.call("/run", { method: "POST" });
       const [held] = await uro.held(1);
@@ -172,9 +173,7 @@ paths:
       assert.equal(answered.status, 200);
       assert.deepEqual(answered.json(), { late: false });
       await uro.release(held.pid);
-    } finally {
-      await uro.stop();
-    }
+    });
   },
 });
 
@@ -183,21 +182,18 @@ Deno.test({
     "urocket hands a payload to stdin exactly, below, at and above the 64 KiB the spawn server pipes itself",
   ...E2E,
   async fn() {
-    const uro = await startUrocket({
+    await withUrocket({
       config: `
 paths:
   /run:
     post:
       inject: { cmd: "{{fixtures}}/count.sh", encoding: raw }
 `,
-    });
-    try {
+    }, async (uro) => {
       for (const size of [1, 65_535, 65_536, 65_537, 300_000]) {
         const answer = await uro.call("/run", { method: "POST", body: "p".repeat(size) });
         assert.deepEqual(answer.json(), { bytes: size }, `${size} bytes`);
       }
-    } finally {
-      await uro.stop();
-    }
+    });
   },
 });

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { E2E, startUrocket } from "./_harness.ts";
+import { E2E, withUrocket } from "./_harness.ts";
 import { generatedSplitDocument } from "./_split.ts";
 
 // A document split over files, as generators and style guides write it: the
@@ -9,7 +9,7 @@ Deno.test({
   name: "urocket serves an operation whose path item is in another file and validates its body",
   ...E2E,
   async fn() {
-    const uro = await startUrocket({
+    await withUrocket({
       openapi: `openapi: 3.0.3
 info: { title: split, version: "1" }
 servers: [{ url: /v1 }]
@@ -36,8 +36,7 @@ put:
   /pets/{petId}:
     put: { validate-in: true, inject: { cmd: "{{fixtures}}/echo.ts" } }
 `,
-    });
-    try {
+    }, async (uro) => {
       const json = { "content-type": "application/json" };
       const served = await uro.call("/v1/pets/7", {
         method: "PUT",
@@ -66,9 +65,7 @@ put:
       );
       // Refused before any process starts.
       assert.equal(access.outcome, "rejected");
-    } finally {
-      await uro.stop();
-    }
+    });
   },
 });
 
@@ -77,15 +74,14 @@ Deno.test({
   ...E2E,
   async fn() {
     const { "openapi.yaml": openapi, ...files } = generatedSplitDocument(600);
-    const uro = await startUrocket({
+    await withUrocket({
       openapi,
       files,
       config: `paths:
   /things7/{id}:
     put: { validate-in: true, inject: { cmd: "{{fixtures}}/echo.ts" } }
 `,
-    });
-    try {
+    }, async (uro) => {
       const start = uro.logs[0];
       assert.deepEqual(
         [start.msg, start.base_path, start.routes, start.operations],
@@ -110,8 +106,6 @@ Deno.test({
         599,
         "599 operations without config answer 501 (urocket check --verbose lists them)",
       ]]);
-    } finally {
-      await uro.stop();
-    }
+    });
   },
 });

@@ -6,6 +6,7 @@ import {
   startUrocket,
   TEST_OPENAPI,
   type TestFiles,
+  withUrocket,
 } from "./_harness.ts";
 
 const REPO = new URL("../../", import.meta.url).pathname;
@@ -228,19 +229,16 @@ Deno.test({
       await crashing.status;
       await reader.cancel();
       assert.ok((await Deno.lstat(path)).isSocket, "a stale socket file is in place");
-      const uro = await startUrocket({
+      await withUrocket({
         config: `socket: ${path}
 paths:
   /run:
     post:
       inject: { cmd: "{{fixtures}}/reply.sh" }
 `,
-      });
-      try {
+      }, async (uro) => {
         assert.equal((await uro.call("/run", { method: "POST" })).status, 200);
-      } finally {
-        await uro.stop();
-      }
+      });
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
@@ -271,15 +269,12 @@ Deno.test({
   name: "urocket logs the bound address first, so that listen port 0 is usable",
   ...E2E,
   async fn() {
-    const uro = await startUrocket({ config: "paths: {}\n" });
-    try {
+    await withUrocket({ config: "paths: {}\n" }, (uro) => {
       assert.equal(uro.logs[0].msg, "start");
       assert.match(String(uro.logs[0].listen), /^127\.0\.0\.1:[1-9][0-9]*$/);
       assert.equal(uro.logs[0].socket, uro.socket);
       assert.equal(uro.logs[0].operations, 0);
-    } finally {
-      await uro.stop();
-    }
+    });
   },
 });
 
@@ -294,12 +289,11 @@ Deno.test({
     const moved = paths.replace(/^( +wd: )(\/src\/scripts\/php)$/m, "$1{{dir}}$2");
     const changed = moved.split("\n").filter((line, i) => line !== paths.split("\n")[i]);
     assert.deepEqual(changed, ["        wd: {{dir}}/src/scripts/php"]);
-    const uro = await startUrocket({
+    await withUrocket({
       config: moved,
       openapi: await Deno.readTextFile(`${REPO}examples/seed/openapi.yaml`),
       files: { "src/scripts/php/README.md": "The seed's working directory.\n" },
-    });
-    try {
+    }, async (uro) => {
       const answer = await uro.call("/get/pets");
       assert.equal(answer.status, 502);
       const id = answer.headers.get("x-request-id");
@@ -307,8 +301,6 @@ Deno.test({
       assert.equal(access.outcome, "no_reply");
       const stdout = await uro.waitForLog((l) => l.msg === "stdout" && l.req_id === id);
       assert.equal(stdout.line, "{}", "echo printed its payload argument, logged, not replied");
-    } finally {
-      await uro.stop();
-    }
+    });
   },
 });

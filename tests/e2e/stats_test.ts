@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import { E2E, type LogLine, scrapeMetrics, startUrocket } from "./_harness.ts";
+import { E2E, type LogLine, scrapeMetrics, withUrocket } from "./_harness.ts";
 
 const CONFIG = `admin: 127.0.0.1:0
 paths:
@@ -29,8 +29,7 @@ Deno.test({
     "process_exit reports wait4's CPU and peak memory for a process that burns CPU and one that allocates",
   ...E2E,
   async fn() {
-    const uro = await startUrocket({ config: CONFIG });
-    try {
+    await withUrocket({ config: CONFIG }, async (uro) => {
       const spawner = await uro.waitForLog((l) => l.msg === "spawner");
       assert.equal(spawner.mode, "spawn_server");
       assert.equal(spawner.stats_source, "wait4", "the source is said once at start");
@@ -81,9 +80,7 @@ Deno.test({
         metrics.get('urocket_process_peak_memory_bytes_sum{operation="other"}'),
         Number(alloc.max_rss_kb) * 1024,
       );
-    } finally {
-      await uro.stop();
-    }
+    });
   },
 });
 
@@ -92,8 +89,7 @@ Deno.test({
     "with the detached fallback, process_exit says stats_source none and the histograms stay empty",
   ...E2E,
   async fn() {
-    const uro = await startUrocket({ config: CONFIG, env: { UROCKET_SPAWN_HELPER: "off" } });
-    try {
+    await withUrocket({ config: CONFIG, env: { UROCKET_SPAWN_HELPER: "off" } }, async (uro) => {
       const spawner = await uro.waitForLog((l) => l.msg === "spawner");
       assert.equal(spawner.mode, "detached");
       assert.equal(spawner.stats_source, "none");
@@ -107,8 +103,6 @@ Deno.test({
       const metrics = await scrapeMetrics(String(uro.logs.find((l) => l.msg === "start")!.admin));
       assert.equal(metrics.get('urocket_process_cpu_seconds_count{operation="run"}'), undefined);
       assert.equal(metrics.get('urocket_process_lifetime_seconds_count{operation="run"}'), 1);
-    } finally {
-      await uro.stop();
-    }
+    });
   },
 });

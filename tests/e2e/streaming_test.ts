@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { E2E, startUrocket } from "./_harness.ts";
+import { E2E, withUrocket } from "./_harness.ts";
 
 const STREAM_OPENAPI = `openapi: 3.0.3
 info: { title: streaming, version: "1" }
@@ -32,7 +32,7 @@ Deno.test({
     "a streamed reply reaches the client chunk by chunk, long before the process writes its last",
   ...E2E,
   async fn() {
-    const uro = await startUrocket({
+    await withUrocket({
       openapi: STREAM_OPENAPI,
       config: `
 paths:
@@ -40,8 +40,7 @@ paths:
     get:
       inject: { cmd: ["{{fixtures}}/stream.ts", "count=10", "interval=1000", "size=16"] }
 `,
-    });
-    try {
+    }, async (uro) => {
       const response = await fetch(`${uro.url}/stream`);
       assert.equal(response.status, 200);
       const id = response.headers.get("x-request-id");
@@ -67,9 +66,7 @@ paths:
       assert.equal(access.outcome, "replied");
       assert.equal(access.bytes, 160);
       await uro.waitForLog((l) => l.msg === "process_exit" && l.req_id === id);
-    } finally {
-      await uro.stop();
-    }
+    });
   },
 });
 
@@ -77,7 +74,7 @@ Deno.test({
   name: "a text/event-stream reply works end to end with EventSource",
   ...E2E,
   async fn() {
-    const uro = await startUrocket({
+    await withUrocket({
       openapi: STREAM_OPENAPI,
       config: `
 paths:
@@ -85,8 +82,7 @@ paths:
     get:
       inject: { cmd: ["{{fixtures}}/stream.ts", "count=5", "interval=100", "sse=1"] }
 `,
-    });
-    try {
+    }, async (uro) => {
       const source = new EventSource(`${uro.url}/events`);
       const steps: number[] = [];
       const ids: string[] = [];
@@ -106,9 +102,7 @@ paths:
       assert.deepEqual(ids, ["1", "2", "3", "4", "5"]);
       await uro.waitForLog((l) => l.msg === "process_exit");
       await uro.waitForLog((l) => l.msg === "access");
-    } finally {
-      await uro.stop();
-    }
+    });
   },
 });
 
@@ -116,7 +110,7 @@ Deno.test({
   name: "100 MiB stream through urocket while its memory stays bounded, far from the stream's size",
   ...E2E,
   async fn() {
-    const uro = await startUrocket({
+    await withUrocket({
       openapi: STREAM_OPENAPI,
       config: `
 max-reply: 1GiB
@@ -125,8 +119,7 @@ paths:
     get:
       inject: { cmd: ["{{fixtures}}/flood.sh"], pass-headers: [X-Size] }
 `,
-    });
-    try {
+    }, async (uro) => {
       const pid = Number(uro.logs[0].pid);
       const peak = async () => {
         const status = await Deno.readTextFile(`/proc/${pid}/status`);
@@ -149,9 +142,7 @@ paths:
       );
       assert.ok(growth[0] < 100 * 2 ** 20, "less than the 100 MiB streamed");
       assert.ok(growth[1] - growth[0] < 32 * 2 ** 20, "four times the stream is not more memory");
-    } finally {
-      await uro.stop();
-    }
+    });
   },
 });
 
@@ -159,7 +150,7 @@ Deno.test({
   name: "a client that leaves mid-stream gets the process group killed and the replier told",
   ...E2E,
   async fn() {
-    const uro = await startUrocket({
+    await withUrocket({
       openapi: STREAM_OPENAPI,
       config: `
 paths:
@@ -169,8 +160,7 @@ paths:
       inject:
         cmd: ["{{fixtures}}/stream.ts", "count=1000", "interval=50", "size=1024", "term=ignore"]
 `,
-    });
-    try {
+    }, async (uro) => {
       const response = await fetch(`${uro.url}/stream`);
       const id = response.headers.get("x-request-id");
       const reader = response.body!.getReader();
@@ -185,9 +175,7 @@ paths:
       assert.equal(exit.kill_reason, "client_gone");
       const access = await uro.waitForLog((l) => l.msg === "access" && l.req_id === id);
       assert.equal(access.outcome, "client_gone");
-    } finally {
-      await uro.stop();
-    }
+    });
   },
 });
 
@@ -195,7 +183,7 @@ Deno.test({
   name: "a replier that leaves mid-stream aborts the client's response (outcome reply_broken)",
   ...E2E,
   async fn() {
-    const uro = await startUrocket({
+    await withUrocket({
       openapi: STREAM_OPENAPI,
       config: `
 paths:
@@ -203,8 +191,7 @@ paths:
     get:
       inject: { cmd: ["{{fixtures}}/stream.ts", "count=5", "interval=50", "size=1024", "end=exit"] }
 `,
-    });
-    try {
+    }, async (uro) => {
       const response = await fetch(`${uro.url}/stream`);
       assert.equal(response.status, 200);
       const id = response.headers.get("x-request-id");
@@ -212,9 +199,7 @@ paths:
       const access = await uro.waitForLog((l) => l.msg === "access" && l.req_id === id);
       assert.equal(access.outcome, "reply_broken");
       await uro.waitForLog((l) => l.msg === "process_exit" && l.req_id === id);
-    } finally {
-      await uro.stop();
-    }
+    });
   },
 });
 
@@ -222,7 +207,7 @@ Deno.test({
   name: "a stream that passes max-reply is cut: the client's response aborts, the replier gets 413",
   ...E2E,
   async fn() {
-    const uro = await startUrocket({
+    await withUrocket({
       openapi: STREAM_OPENAPI,
       config: `
 max-reply: 100KiB
@@ -231,8 +216,7 @@ paths:
     get:
       inject: { cmd: ["{{fixtures}}/flood.sh", "1048576"] }
 `,
-    });
-    try {
+    }, async (uro) => {
       const response = await fetch(`${uro.url}/stream`);
       assert.equal(response.status, 200, "the status was sent before the body passed the limit");
       const id = response.headers.get("x-request-id");
@@ -247,9 +231,7 @@ paths:
       );
       await uro.waitForLog((l) => l.req_id === id && l.line === "reply status 413");
       await uro.waitForLog((l) => l.msg === "process_exit" && l.req_id === id);
-    } finally {
-      await uro.stop();
-    }
+    });
   },
 });
 
@@ -258,7 +240,7 @@ Deno.test({
     "stream-timeout, not timeout, bounds a streaming reply; when it passes the stream is cut and the group killed",
   ...E2E,
   async fn() {
-    const uro = await startUrocket({
+    await withUrocket({
       openapi: STREAM_OPENAPI,
       config: `
 timeout: 1s
@@ -273,8 +255,7 @@ paths:
       kill-grace: 200ms
       inject: { cmd: ["{{fixtures}}/stream.ts", "count=1000", "interval=100", "sse=1"] }
 `,
-    });
-    try {
+    }, async (uro) => {
       const long = await fetch(`${uro.url}/stream`);
       assert.equal(await drain(long.body!), 64, "a 2 s stream outlives the 1 s timeout");
       const longId = long.headers.get("x-request-id");
@@ -291,9 +272,7 @@ paths:
       assert.equal(access.outcome, "stream_timeout");
       const exit = await uro.waitForLog((l) => l.msg === "process_exit" && l.req_id === id);
       assert.equal(exit.kill_reason, "stream_timeout");
-    } finally {
-      await uro.stop();
-    }
+    });
   },
 });
 
@@ -301,7 +280,7 @@ Deno.test({
   name: "with validate-out the reply is collected whole before the client sees it",
   ...E2E,
   async fn() {
-    const uro = await startUrocket({
+    await withUrocket({
       openapi: STREAM_OPENAPI,
       config: `
 paths:
@@ -310,8 +289,7 @@ paths:
       validate-out: true
       inject: { cmd: ["{{fixtures}}/stream.ts", "count=3", "interval=300", "size=4"] }
 `,
-    });
-    try {
+    }, async (uro) => {
       const response = await fetch(`${uro.url}/stream`);
       const id = response.headers.get("x-request-id");
       const written = uro.find((l) =>
@@ -321,9 +299,7 @@ paths:
       assert.equal(await drain(response.body!), 12);
       await uro.waitForLog((l) => l.msg === "access" && l.req_id === id);
       await uro.waitForLog((l) => l.msg === "process_exit" && l.req_id === id);
-    } finally {
-      await uro.stop();
-    }
+    });
   },
 });
 
@@ -332,7 +308,7 @@ Deno.test({
     "a HEAD whose handler streams its reply answers the replier when the stream ends, not at stream-timeout",
   ...E2E,
   async fn() {
-    const uro = await startUrocket({
+    await withUrocket({
       openapi: `openapi: 3.0.3
 info: { title: head, version: "1" }
 paths:
@@ -348,8 +324,7 @@ paths:
     head:
       inject: { cmd: ["{{fixtures}}/stream.ts", "count=2", "interval=50", "size=16"] }
 `,
-    });
-    try {
+    }, async (uro) => {
       const response = await fetch(`${uro.url}/stream`, { method: "HEAD" });
       assert.equal(response.status, 200);
       await response.body?.cancel();
@@ -362,8 +337,6 @@ paths:
       assert.deepEqual([access.outcome, access.bytes], ["replied", 0]);
       const exit = await uro.waitForLog((l) => l.msg === "process_exit" && l.req_id === id);
       assert.equal(exit.killed, false);
-    } finally {
-      await uro.stop();
-    }
+    });
   },
 });

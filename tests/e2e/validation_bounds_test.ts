@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { E2E, startUrocket } from "./_harness.ts";
+import { E2E, withUrocket } from "./_harness.ts";
 
 const OPENAPI = `openapi: 3.0.3
 info: { title: t, version: "1" }
@@ -27,15 +27,14 @@ Deno.test({
   name: "validate-in answers a huge invalid body with a bounded error list",
   ...E2E,
   async fn() {
-    const uro = await startUrocket({
+    await withUrocket({
       openapi: OPENAPI,
       config: `max-body: 8MiB
 paths:
   /items:
     post: { validate-in: true, inject: { cmd: "{{fixtures}}/reply.sh" } }
 `,
-    });
-    try {
+    }, async (uro) => {
       const bad = { id: "x", name: "too long" };
       // ~40 KB: every error is collected, at most 20 are listed.
       const small = JSON.stringify(Array.from({ length: 1500 }, () => bad));
@@ -70,8 +69,6 @@ paths:
         l.msg === "access" && l.req_id === big.headers.get("x-request-id")
       );
       assert.equal((access.errors as unknown[]).length, 1);
-    } finally {
-      await uro.stop();
-    }
+    });
   },
 });

@@ -1,4 +1,4 @@
-import { E2E, startUrocket } from "./_harness.ts";
+import { E2E, startUrocket, withUrocket } from "./_harness.ts";
 import { runReplyTable, runRequestTable, validationFixture } from "./_validation.ts";
 
 // An OpenAPI 3.1 document of our own (tests/e2e/fixtures/validation/orders):
@@ -33,15 +33,14 @@ Deno.test({
   async fn() {
     const fixture = await validationFixture("orders");
     const handler = `{ validate-in: true, inject: { cmd: "{{fixtures}}/reply.sh" } }`;
-    const uro = await startUrocket({
+    await withUrocket({
       ...fixture,
       config: `paths:
   /orders: { get: ${handler}, post: ${handler} }
   /orders/{orderId}: { get: ${handler} }
   /reports/{years}: { get: ${handler} }
 `,
-    });
-    try {
+    }, async (uro) => {
       await runRequestTable(uro, [
         {
           name: "deepObject and pipeDelimited query parameters, coerced",
@@ -166,9 +165,7 @@ Deno.test({
           errors: [["path", "/years"]],
         },
       ]);
-    } finally {
-      await uro.stop();
-    }
+    });
   },
 });
 

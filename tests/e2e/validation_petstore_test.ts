@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { E2E, startUrocket } from "./_harness.ts";
+import { E2E, startUrocket, withUrocket } from "./_harness.ts";
 import { runReplyTable, runRequestTable, validationFixture } from "./_validation.ts";
 
 // A Petstore-like OpenAPI 3.0 document (tests/e2e/fixtures/validation/petstore):
@@ -18,15 +18,14 @@ Deno.test({
   async fn() {
     const fixture = await validationFixture("petstore");
     const handler = `{ validate-in: true, inject: { cmd: "{{fixtures}}/reply.sh" } }`;
-    const uro = await startUrocket({
+    await withUrocket({
       ...fixture,
       config: `paths:
   /pets: { get: ${handler}, post: ${handler} }
   /pets/{petId}: { get: ${handler}, delete: ${handler} }
   /pets/{petId}/photo: { put: ${handler} }
 `,
-    });
-    try {
+    }, async (uro) => {
       const warning = await uro.waitForLog((l) =>
         l.msg === "config_warning" && /uploadPhoto/.test(String(l.message))
       );
@@ -210,9 +209,7 @@ Deno.test({
           status: 200,
         },
       ]);
-    } finally {
-      await uro.stop();
-    }
+    });
   },
 });
 
@@ -221,14 +218,13 @@ Deno.test({
   ...E2E,
   async fn() {
     const fixture = await validationFixture("petstore");
-    const uro = await startUrocket({
+    await withUrocket({
       ...fixture,
       config: `paths:
   /pets:
     post: { inject: { cmd: "{{fixtures}}/reply.sh" } }
 `,
-    });
-    try {
+    }, async (uro) => {
       await runRequestTable(uro, [
         {
           name: "415 only with validate-in",
@@ -252,9 +248,7 @@ Deno.test({
           .length,
         0,
       );
-    } finally {
-      await uro.stop();
-    }
+    });
   },
 });
 

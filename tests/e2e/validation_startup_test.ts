@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { E2E, fill, runUrocket, startUrocket } from "./_harness.ts";
+import { E2E, fill, runUrocket, withUrocket } from "./_harness.ts";
 
 /** Writes `files` into a new temporary folder, runs urocket on its config to the end. */
 async function refused(files: Record<string, string>) {
@@ -64,15 +64,12 @@ Deno.test({
   name: "urocket starts with a broken schema that no operation validates",
   ...E2E,
   async fn() {
-    const uro = await startUrocket({
+    await withUrocket({
       openapi: BROKEN,
       config: `paths:\n  /pets:\n    post: { inject: { cmd: "{{fixtures}}/reply.sh" } }\n`,
-    });
-    try {
+    }, async (uro) => {
       assert.equal((await uro.call("/pets", { method: "POST" })).status, 200);
-    } finally {
-      await uro.stop();
-    }
+    });
   },
 });
 

@@ -47,6 +47,12 @@ export interface PreparedOperation {
  *
  * @example
  * ```ts
+ * import type { OpenApiDocument } from "../mod.ts";
+ *
+ * declare const document: OpenApiDocument;
+ * declare const request: Request;
+ * const [url, headers] = [new URL(request.url), request.headers];
+ * const body = new Uint8Array(await request.arrayBuffer());
  * const validation = new DocumentValidation(document);
  * const { validator, problems } = validation.prepare(
  *   { pointer: "/paths/~1pets/post", name: "addPet" },
