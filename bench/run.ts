@@ -26,23 +26,33 @@
  * 7. Reload: wrk at c=8 on a config of 400 operations, without and then
  *    with a SIGHUP every 500 ms; the reloads' own durations (their log
  *    lines). Not in the default set (BENCH_ONLY=reload).
+ * 8. urocket beside adnanh/webhook when it is installed (bench/webhook.ts):
+ *    req/s and p99 at c=1, 8 and 64, each against the floor of its own path,
+ *    and where the whole pipeline's CPU goes per request, in interleaved
+ *    rounds, medians. `BENCH_ONLY=webhook deno task bench` alone.
  *
  * Options (environment): BENCH_SECONDS (per wrk run, default 8, at most 10),
  * BENCH_UROCKET (another checkout's folder to measure instead, e.g. a
  * baseline from `git archive`), BENCH_ONLY (comma list of: table, startup,
- * inflight, logstdout, validation, spawn; and reload). Extra environment for urocket itself:
+ * inflight, logstdout, validation, spawn, webhook; and reload), BENCH_ROUNDS
+ * (rounds of the webhook comparison, default 3), BENCH_WEBHOOK_FLAGS (extra
+ * flags for webhook). Extra environment for urocket itself:
  * BENCH_UROCKET_ENV (e.g. `UROCKET_SPAWN_HELPER=off`).
  *
  * @module
  */
+
+import { compareWithWebhook } from "./webhook.ts";
 
 const REPO = new URL("../", import.meta.url).pathname.replace(/\/$/, "");
 const UROCKET = Deno.env.get("BENCH_UROCKET") ?? REPO;
 const OUT = `${REPO}/.bench`;
 const SECONDS = Math.min(10, Number(Deno.env.get("BENCH_SECONDS") ?? 8));
 const ONLY = new Set(
-  (Deno.env.get("BENCH_ONLY") ?? "table,startup,inflight,logstdout,validation,spawn").split(","),
+  (Deno.env.get("BENCH_ONLY") ?? "table,startup,inflight,logstdout,validation,spawn,webhook")
+    .split(","),
 );
+const ROUNDS = Math.max(1, Number(Deno.env.get("BENCH_ROUNDS") ?? 3));
 const EXTRA_ENV = Object.fromEntries(
   (Deno.env.get("BENCH_UROCKET_ENV") ?? "").split(/\s+/).filter(Boolean).map((pair) => {
     const at = pair.indexOf("=");
@@ -306,12 +316,14 @@ async function wrk(
   };
 }
 
-async function floor(workers: number, dir: string): Promise<Load> {
+/** bench/floor.c: urocket's path, or with `argv` webhook's (bench/echo.c as the handler). */
+async function floor(workers: number, dir: string, argv = false): Promise<Load> {
   const result = await run(`${OUT}/floor`, [
-    `${OUT}/handler`,
+    argv ? `${OUT}/echo` : `${OUT}/handler`,
     String(workers),
     String(SECONDS),
     dir,
+    ...(argv ? ["argv"] : []),
   ]);
   if (!result.ok) throw new Error(`floor failed: ${result.stderr}`);
   const r = JSON.parse(result.stdout);
@@ -697,12 +709,33 @@ async function spawnCandidates(): Promise<string> {
   return result.stdout.trim();
 }
 
+/** urocket beside webhook (bench/webhook.ts), on the main table's operation. */
+function webhookComparison(dir: string): Promise<string> {
+  const ops = [{ path: "/bench", method: "post" }];
+  return compareWithWebhook({
+    out: OUT,
+    dir,
+    seconds: SECONDS,
+    rounds: ROUNDS,
+    startUrocket: () => startUrocket(dir, config(dir, ops), openapi(ops)),
+    wrk: (url, connections, seconds) => wrk(url, connections, seconds),
+    floor: (workers, argv) => floor(workers, dir, argv),
+  });
+}
+
+/** The CPU's model name, from /proc/cpuinfo. */
+async function cpuModel(): Promise<string> {
+  const text = await Deno.readTextFile("/proc/cpuinfo").catch(() => "");
+  return /^model name\s*:\s*(.+)$/m.exec(text)?.[1] ?? Deno.build.target;
+}
+
 // ---------------------------------------------------------------- main
 
 async function main() {
   await Deno.mkdir(OUT, { recursive: true });
   const handler = await buildC(`${REPO}/bench/handler.c`, `${OUT}/handler`);
   await buildC(`${REPO}/bench/floor.c`, `${OUT}/floor`);
+  await buildC(`${REPO}/bench/echo.c`, `${OUT}/echo`);
   await buildTrampoline();
   const helper = await run(Deno.execPath(), ["run", "-P", `${REPO}/tools/build_helper.ts`], {
     cwd: REPO,
@@ -718,7 +751,8 @@ async function main() {
   const sections: string[] = [
     `urocket bench — ${new Date().toISOString()}, ${UROCKET}, ${SECONDS} s per run, ` +
     `handler ${handler}, wrk -t1, 100-byte JSON POST`,
-    `machine: ${Deno.build.target}, ${navigator.hardwareConcurrency} cores, sched_autogroup ${autogroup}; before: ${uptime}`,
+    `machine: ${await cpuModel()} × ${navigator.hardwareConcurrency}, Linux ${Deno.osRelease()}, ` +
+    `sched_autogroup ${autogroup}; before: ${uptime}`,
     Object.keys(EXTRA_ENV).length ? `urocket env: ${JSON.stringify(EXTRA_ENV)}` : "",
   ].filter(Boolean);
   // Each section is printed as soon as it is measured.
@@ -733,6 +767,7 @@ async function main() {
     if (ONLY.has("validation")) say(await validationMicro());
     if (ONLY.has("spawn")) say("spawn candidates:\n" + await spawnCandidates());
     if (ONLY.has("reload")) say(await reload(dir));
+    if (ONLY.has("webhook")) say(await webhookComparison(dir));
   } finally {
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
