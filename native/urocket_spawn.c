@@ -11,7 +11,10 @@
  * only part of urocket that touches cgroupfs: Deno refuses every read and
  * write under /sys and /proc unless it runs with a bare --allow-all.
  *
- * Each handler: vfork(); in the child, reset signals, put its stdio on fds
+ * Each handler: the server prepares its stdio (and cgroup), then one of
+ * several launcher threads vfork()s — vfork suspends only that thread until
+ * the child has exec'ed, so a slow exec never holds the other starts, nor
+ * the relaying of output; in the child, reset signals, put its stdio on fds
  * 0/1/2, join the request's cgroup (when asked), switch user (when asked),
  * chdir, setsid() — so it leads its own session and process group (pid =
  * pgid = sid) and urocket can signal the whole tree — then execve(). Its
@@ -103,6 +106,8 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
+#include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -110,11 +115,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -151,6 +158,12 @@ struct child {
   pid_t pid;
   char token[TOKEN_LEN + 1];
   char *group; /* the child's cgroup directory, or NULL */
+  /* Launches numbered below this were submitted while the server held its pipes' other ends:
+   * until they are done, one of their children may hold a copy of them (see announce_exit()). */
+  unsigned long horizon;
+  /* Reaped, its X not said yet (see announce_exit()). */
+  int exited, status, group_alive;
+  struct rusage usage;
 };
 static struct child *children;
 static size_t child_count, child_cap;
@@ -171,6 +184,7 @@ struct output {
   int kind; /* WATCH_OUTPUT */
   int fd;
   int stream;   /* 1 stdout, 2 stderr */
+  int watched;  /* relayed: its handler has been launched (see watch_output()) */
   size_t index; /* in outputs[] */
   char token[TOKEN_LEN + 1];
 };
@@ -245,7 +259,8 @@ static void close_output(struct output *o, int announce) {
   free(o);
 }
 
-/* Starts relaying the read end of a pipe; returns it, or NULL with errno set. */
+/* Registers the read end of a pipe, not relayed until watch_output(); returns it, or NULL with
+ * errno set. */
 static struct output *add_output(int fd, int stream, const char *token) {
   /* Room first: once the pipe is watched, a failure would have to be undone. */
   if (output_count == output_cap) {
@@ -266,8 +281,10 @@ static struct output *add_output(int fd, int stream, const char *token) {
   o->kind = WATCH_OUTPUT;
   o->fd = fd;
   o->stream = stream;
+  o->watched = 0;
   memcpy(o->token, token, TOKEN_LEN + 1);
-  struct epoll_event event = {.events = EPOLLIN, .data.ptr = o};
+  /* No events yet (nor a hang-up: the server holds the write end until the launch is done). */
+  struct epoll_event event = {.events = 0, .data.ptr = o};
   if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, fd, &event) < 0) {
     int error = errno;
     free(o);
@@ -277,6 +294,14 @@ static struct output *add_output(int fd, int stream, const char *token) {
   o->index = output_count;
   outputs[output_count++] = o;
   return o;
+}
+
+/* Relays an output from now on: its handler runs. A modification of a registered descriptor
+ * allocates nothing and cannot fail here. */
+static void watch_output(struct output *o) {
+  struct epoll_event event = {.events = EPOLLIN, .data.ptr = o};
+  epoll_ctl(epoll_fd, EPOLL_CTL_MOD, o->fd, &event);
+  o->watched = 1;
 }
 
 /* Relays everything TOKEN's pipes hold now, and ends those at their end (C lines): what a handler
@@ -335,22 +360,21 @@ static void feed(struct feed *f) {
   end_feed(f);
 }
 
-/* Drop frame: stops relaying TOKEN's outputs. Downwards: a closed one's slot takes the last. */
+/* Drop frame: stops relaying TOKEN's outputs. Downwards: a closed one's slot takes the last.
+ * Outputs of a launch under way are its own until it is finished (urocket drops only what it was
+ * handed, after S). */
 static void drop(const char *token) {
   for (size_t i = output_count; i-- > 0;) {
-    if (memcmp(outputs[i]->token, token, TOKEN_LEN) == 0) close_output(outputs[i], 1);
+    if (outputs[i]->watched && memcmp(outputs[i]->token, token, TOKEN_LEN) == 0) {
+      close_output(outputs[i], 1);
+    }
   }
 }
 
-/* A start that failed: its pipes closed, unwatched, without C lines. */
-static void discard_outputs(struct output *err_out, struct output *out_out, int err_pipe[2],
-                            int out_pipe[2]) {
+/* A start that failed: its outputs closed, never watched, without C lines. */
+static void discard_outputs(struct output *err_out, struct output *out_out) {
   if (err_out) close_output(err_out, 0);
-  else if (err_pipe[0] >= 0) close(err_pipe[0]);
   if (out_out) close_output(out_out, 0);
-  else if (out_pipe[0] >= 0) close(out_pipe[0]);
-  if (err_pipe[1] >= 0) close(err_pipe[1]);
-  if (out_pipe[1] >= 0) close(out_pipe[1]);
 }
 
 static int connect_stream(const char *token, char kind) {
@@ -579,6 +603,447 @@ static size_t format_pid(char *digits, pid_t pid) {
 
 static const int RESTORED_SIGNALS[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE};
 
+/*
+ * One start, from its frame to its S or F line. The server prepares it (pipes, payload, cgroup,
+ * outputs), a launcher thread vforks and execs it, and the server finishes it (closes the child's
+ * ends, tracks the child, says S; or undoes it all and says F).
+ */
+struct launch {
+  /* Read by the vfork child: all of it lives until the launch is finished. */
+  char *frame; /* a copy of the request frame: argv, envp and cwd point into it */
+  char **argv, **envp;
+  const char *cwd;
+  int stdin_fd, stdout_fd, stderr_fd, procs;
+  int user;
+  uid_t uid;
+  gid_t gid;
+  int group_count;
+  gid_t groups[MAX_GROUPS];
+  /* Set by the launcher: the child's pid, or an errno (fork, or what failed before exec). */
+  pid_t pid;
+  int error;
+  /* The server's: what finishing it closes, tracks or undoes. */
+  char token[TOKEN_LEN + 1];
+  int socket_fd, piped_read, err_write, out_write;
+  struct output *err_out, *out_out;
+  struct feed *rest;
+  char *group;
+  struct launch *next;
+  /* The server's list of launches under way, by number. */
+  unsigned long seq;
+  struct launch *live_prev, *live_next;
+};
+
+/* Launches the handler (in a launcher thread, or in the server when it has none): vfork, then in
+ * the child reset signals, stdio, cgroup, user, cwd, session, exec. vfork suspends only the
+ * calling thread, so the server goes on relaying and starting others meanwhile. */
+static void launch(struct launch *l) {
+  l->error = 0;
+  pid_t pid = vfork();
+  if (pid == 0) {
+    sigset_t none;
+    sigemptyset(&none);
+    for (size_t i = 0; i < sizeof RESTORED_SIGNALS / sizeof RESTORED_SIGNALS[0]; i++) {
+      signal(RESTORED_SIGNALS[i], SIG_DFL);
+    }
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    /* dup2 clears FD_CLOEXEC on the new descriptors; everything else of ours is CLOEXEC. */
+    if (dup2(l->stdin_fd, 0) < 0 || dup2(l->stdout_fd, 1) < 0 || dup2(l->stderr_fd, 2) < 0) {
+      goto fail;
+    }
+    if (l->procs >= 0) {
+      /* Into the cgroup before the handler runs a single instruction of its own (and before
+       * setuid: the handler's user may not write cgroup.procs). Its own pid is the same as
+       * "0" to the kernel, and tells the test layout which process wrote it. */
+      char digits[24];
+      size_t n = format_pid(digits, getpid());
+      if (write(l->procs, digits, n) != (ssize_t)n) goto fail;
+    }
+    /* Raw system calls: glibc's wrappers would ask every thread of the (shared) process to
+     * change its ids as well. */
+    if (l->user && (syscall(SYS_setgroups, (size_t)l->group_count, l->groups) < 0 ||
+                    syscall(SYS_setgid, l->gid) < 0 || syscall(SYS_setuid, l->uid) < 0)) {
+      goto fail;
+    }
+    if (chdir(l->cwd) < 0 || setsid() < 0) goto fail;
+    execve(l->argv[0], l->argv, l->envp);
+  fail:
+    /* Shared memory: the launcher reads it once the child is gone. */
+    l->error = errno ? errno : EIO;
+    _exit(127);
+  }
+  if (pid < 0) l->error = errno;
+  l->pid = pid;
+}
+
+/* Exits reaped before their launch was finished (a handler may exit before the server hears
+ * that its launcher's vfork returned): kept for finish(), so that S always precedes X. */
+struct early_exit {
+  pid_t pid;
+  int status, group;
+  struct rusage usage;
+};
+static struct early_exit *early;
+static size_t early_count, early_cap;
+
+/* ---- launcher threads ------------------------------------------------------------------------ */
+
+/* Threads that launch handlers, so that one slow exec (a busy machine, a large binary, a slow
+ * file system) never holds the others, nor the relaying of output. */
+#define LAUNCHERS 8
+static pthread_mutex_t launch_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t launch_wanted = PTHREAD_COND_INITIALIZER;
+/* Under launch_lock: launches to make (first in, first out), launches made (last in first). */
+static struct launch *to_launch, *to_launch_last, *launched;
+/* Written by a launcher after each launch; watched by the server's loop. */
+static int launched_fd = -1;
+static int launchers;
+/* Submitted and not finished yet (the server's own count and list). */
+static size_t in_flight;
+static struct launch *live;
+static unsigned long next_seq;
+/* Children reaped whose X waits (see announce_exit()). */
+static size_t exits_waiting;
+
+static void *launcher(void *unused) {
+  (void)unused;
+  for (;;) {
+    pthread_mutex_lock(&launch_lock);
+    while (!to_launch) pthread_cond_wait(&launch_wanted, &launch_lock);
+    struct launch *l = to_launch;
+    to_launch = l->next;
+    if (!to_launch) to_launch_last = NULL;
+    pthread_mutex_unlock(&launch_lock);
+    launch(l);
+    pthread_mutex_lock(&launch_lock);
+    l->next = launched;
+    launched = l;
+    pthread_mutex_unlock(&launch_lock);
+    uint64_t one = 1;
+    while (write(launched_fd, &one, sizeof one) < 0 && errno == EINTR) {
+    }
+  }
+  return NULL;
+}
+
+/* Starts the launcher threads, with every signal blocked (the server takes SIGCHLD on its
+ * signalfd). Fewer, or none, when threads cannot be made: the server then launches itself. */
+static void start_launchers(void) {
+  launched_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (launched_fd < 0) return;
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  for (int i = 0; i < LAUNCHERS; i++) {
+    pthread_t thread;
+    if (pthread_create(&thread, &attr, launcher, NULL) != 0) break;
+    launchers++;
+  }
+  pthread_attr_destroy(&attr);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+/* ---- starting a handler ---------------------------------------------------------------------- */
+
+/* Whether a launch numbered below `horizon` is still under way. */
+static int launched_before(unsigned long horizon) {
+  for (struct launch *l = live; l; l = l->live_next) {
+    if (l->seq < horizon) return 1;
+  }
+  return 0;
+}
+
+/* Whether one of TOKEN's outputs is still open (watched, not at its end). */
+static int output_open(const char *token) {
+  for (size_t i = 0; i < output_count; i++) {
+    if (outputs[i]->watched && memcmp(outputs[i]->token, token, TOKEN_LEN) == 0) return 1;
+  }
+  return 0;
+}
+
+/*
+ * Says X for children[i], reaped, after all it wrote (and the C lines of outputs that ended):
+ * then forgets it. Not yet while one of its outputs is open and a launch that was under way
+ * when it was launched is not done: that launch's child (vforked, not exec'ed yet) may hold a
+ * copy of its pipes, which ends at exec; its end then arrives before X, as when nothing else
+ * runs. A grandchild holding them past that is the handler's own: X goes then. Returns 1 when
+ * X was said.
+ */
+static int announce_exit(size_t i) {
+  struct child *c = &children[i];
+  relay_all(c->token);
+  if (output_open(c->token) && launched_before(c->horizon)) return 0;
+  /* Read now: the exchange answers the client when the handler exits. */
+  long long oom = c->group ? read_number(c->group, "memory.events", "oom_kill") : -1;
+  if (c->group && oom < 0) oom = 0;
+  say("X %s %d %d %lld %lld %ld %d %lld\n", c->token, (int)c->pid, c->status,
+      (long long)c->usage.ru_utime.tv_sec * 1000000 + c->usage.ru_utime.tv_usec,
+      (long long)c->usage.ru_stime.tv_sec * 1000000 + c->usage.ru_stime.tv_usec,
+      c->usage.ru_maxrss, c->group_alive, oom);
+  /* The cgroup stays until urocket releases it: descendants may still run in it. */
+  free(c->group);
+  children[i] = children[--child_count];
+  return 1;
+}
+
+/* Says the X lines that waited, once they may go. */
+static void announce_waiting(void) {
+  for (size_t i = child_count; exits_waiting > 0 && i-- > 0;) {
+    if (children[i].exited && announce_exit(i)) exits_waiting--;
+  }
+}
+
+/* Takes pid's early exit out of the list into *found; 1 when there was one. */
+static int take_early_exit(pid_t pid, struct early_exit *found) {
+  for (size_t i = 0; i < early_count; i++) {
+    if (early[i].pid != pid) continue;
+    *found = early[i];
+    early[i] = early[--early_count];
+    return 1;
+  }
+  return 0;
+}
+
+/* Frees what a launch holds for its child and closes the child's ends of its stdio. */
+static void release_launch(struct launch *l) {
+  if (l->socket_fd >= 0) close(l->socket_fd);
+  if (l->piped_read >= 0) close(l->piped_read);
+  if (l->procs >= 0) close(l->procs);
+  if (l->err_write >= 0) close(l->err_write);
+  if (l->out_write >= 0) close(l->out_write);
+  free(l->argv);
+  free(l->envp);
+  free(l->frame);
+}
+
+/* A launch made: S, the outputs relayed from now on, its exit if it came first; or F. */
+static void finish(struct launch *l) {
+  if (l->live_prev) l->live_prev->live_next = l->live_next;
+  else live = l->live_next;
+  if (l->live_next) l->live_next->live_prev = l->live_prev;
+  release_launch(l);
+  if (l->pid < 0 || l->error) {
+    discard_outputs(l->err_out, l->out_out);
+    if (l->rest) end_feed(l->rest);
+    struct early_exit gone;
+    if (l->pid > 0 && !take_early_exit(l->pid, &gone)) {
+      /* The child exited without exec'ing: reap it here, it was never announced. */
+      while (waitpid(l->pid, NULL, 0) < 0 && errno == EINTR) {
+      }
+    }
+    if (l->group) remove_group(l->group);
+    free(l->group);
+    say("F %s %d\n", l->token, l->error);
+    free(l);
+    return;
+  }
+  /* Relayed only now: no D line precedes S. */
+  if (l->err_out) watch_output(l->err_out);
+  if (l->out_out) watch_output(l->out_out);
+  say("S %s %d\n", l->token, (int)l->pid);
+  /* Its slot was made before the launch. */
+  struct child *c = &children[child_count++];
+  *c = (struct child){.pid = l->pid, .group = l->group, .horizon = next_seq};
+  memcpy(c->token, l->token, TOKEN_LEN + 1);
+  struct early_exit gone;
+  if (take_early_exit(l->pid, &gone)) {
+    c->exited = 1;
+    c->status = gone.status;
+    c->group_alive = gone.group;
+    c->usage = gone.usage;
+    if (!announce_exit(child_count - 1)) exits_waiting++;
+  }
+  free(l);
+}
+
+/* Hands a prepared launch to a launcher thread, or launches it here when there is none. */
+static void submit(struct launch *l) {
+  in_flight++;
+  l->seq = next_seq++;
+  l->live_prev = NULL;
+  l->live_next = live;
+  if (live) live->live_prev = l;
+  live = l;
+  if (launchers == 0) {
+    launch(l);
+    in_flight--;
+    finish(l);
+    return;
+  }
+  l->next = NULL;
+  pthread_mutex_lock(&launch_lock);
+  if (to_launch_last) to_launch_last->next = l;
+  else to_launch = l;
+  to_launch_last = l;
+  pthread_cond_signal(&launch_wanted);
+  pthread_mutex_unlock(&launch_lock);
+}
+
+/* Finishes every launch made so far (`wait`: at least one, blocking until it is made). */
+static void finish_launched(int wait) {
+  uint64_t count;
+  if (wait) {
+    struct pollfd ready = {.fd = launched_fd, .events = POLLIN};
+    while (poll(&ready, 1, -1) < 0 && errno == EINTR) {
+    }
+  }
+  while (read(launched_fd, &count, sizeof count) < 0 && errno == EINTR) {
+  }
+  pthread_mutex_lock(&launch_lock);
+  struct launch *made = launched;
+  launched = NULL;
+  pthread_mutex_unlock(&launch_lock);
+  /* Back into the order they were made in. */
+  struct launch *ordered = NULL;
+  while (made) {
+    struct launch *next = made->next;
+    made->next = ordered;
+    ordered = made;
+    made = next;
+  }
+  while (ordered) {
+    struct launch *next = ordered->next;
+    in_flight--;
+    finish(ordered);
+    ordered = next;
+  }
+}
+
+/* Grows children[] and early[] so that every launch under way, and one more, has a place in
+ * both; 0, or -1 when memory is short. */
+static int reserve_slots(void) {
+  if (child_count + in_flight == child_cap) {
+    size_t cap = child_cap ? child_cap * 2 : 256;
+    struct child *grown = realloc(children, cap * sizeof *children);
+    if (!grown) return -1;
+    children = grown;
+    child_cap = cap;
+  }
+  if (in_flight == early_cap) {
+    size_t cap = early_cap ? early_cap * 2 : 16;
+    struct early_exit *grown = realloc(early, cap * sizeof *early);
+    if (!grown) return -1;
+    early = grown;
+    early_cap = cap;
+  }
+  return 0;
+}
+
+/* Undoes a prepared launch that will not be made, and says F. */
+static void refuse(struct launch *l, int error) {
+  say("F %s %d\n", l->token, error);
+  discard_outputs(l->err_out, l->out_out);
+  if (l->rest) end_feed(l->rest);
+  release_launch(l);
+  if (l->group) remove_group(l->group);
+  free(l->group);
+  free(l);
+}
+
+/* Reads the launch's fields from its frame copy: cwd, user, argv, envp; *payload and *payload_len
+ * are what follows. Returns 0 or an errno. */
+static int parse_launch(struct launch *l, char **fields, long flags, char *p, char *end,
+                        char **payload, long *payload_len) {
+  size_t len = (size_t)(end - l->frame);
+  l->cwd = fields[2];
+  char *argc_field = next_field(&p, end);
+  long argc = argc_field ? strtol(argc_field, NULL, 10) : -1;
+  l->user = (flags & USER) != 0;
+  l->group_count = l->user ? parse_groups(fields[9], l->groups) : 0;
+  /* An id over 32 bits would wrap around (4294967296 to root): refused, as urocket does. */
+  unsigned long long uid_value = strtoull(fields[7], NULL, 10);
+  unsigned long long gid_value = strtoull(fields[8], NULL, 10);
+  l->uid = (uid_t)uid_value;
+  l->gid = (gid_t)gid_value;
+  if (argc < 1 || argc > (long)(len / 2) || l->group_count < 0 ||
+      ((flags & CGROUP) && !fields[3][0]) ||
+      (l->user && (uid_value > 4294967294ULL || gid_value > 4294967294ULL))) {
+    return EINVAL;
+  }
+  if (!(l->argv = malloc(sizeof(char *) * (size_t)(argc + 1)))) return ENOMEM;
+  for (long i = 0; i < argc; i++) l->argv[i] = next_field(&p, end);
+  l->argv[argc] = NULL;
+  char *envc_field = next_field(&p, end);
+  long envc = envc_field ? strtol(envc_field, NULL, 10) : -1;
+  int bad = l->argv[argc - 1] == NULL || envc < 0 || envc > (long)(len / 2);
+  if (!(l->envp = malloc(sizeof(char *) * (size_t)((bad ? 0 : envc) + 1)))) return ENOMEM;
+  for (long i = 0; !bad && i < envc; i++) bad = (l->envp[i] = next_field(&p, end)) == NULL;
+  l->envp[bad ? 0 : envc] = NULL;
+  char *payload_field = bad ? NULL : next_field(&p, end);
+  *payload_len = payload_field ? strtol(payload_field, NULL, 10) : -1;
+  *payload = p;
+  if (bad || *payload_len < 0 || *payload_len != end - p ||
+      ((flags & STDIN_PIPE) && *payload_len > MAX_PIPED_PAYLOAD) ||
+      ((flags & STDIN_PIPE) && (flags & STDIN_SOCKET))) {
+    return EINVAL;
+  }
+  return 0;
+}
+
+/* Makes the launch's stdin when it is a pipe holding the payload (fed as the handler reads what
+ * does not fit at once), else /dev/null for now (see connect_stdin()). Returns 0 or an errno. */
+static int make_stdin(struct launch *l, long flags, const char *payload, long payload_len) {
+  l->stdin_fd = dev_null_in;
+  if (!(flags & STDIN_PIPE)) return 0;
+  int piped[2];
+  if (pipe2(piped, O_CLOEXEC) < 0) return errno;
+  l->piped_read = l->stdin_fd = piped[0];
+  ssize_t n = 0;
+  int error = 0;
+  /* Our end never blocks (see struct feed); the handler's end does, as a program expects. */
+  if (fcntl(piped[1], F_SETFL, O_NONBLOCK) < 0) error = errno;
+  else if (payload_len > 0 && (n = write(piped[1], payload, (size_t)payload_len)) < 0) {
+    if (errno == EAGAIN) n = 0;
+    else error = errno;
+  }
+  if (!error && n < payload_len &&
+      !(l->rest = new_feed(piped[1], payload + n, (size_t)(payload_len - n)))) {
+    error = errno;
+  }
+  if (!l->rest) close(piped[1]); /* else the feed's now */
+  return error;
+}
+
+/* Makes the launch's stdin a socket connected to urocket, last: once it is, urocket waits for
+ * this start's S or F. Returns 0 or an errno. */
+static int connect_stdin(struct launch *l) {
+  int fd = connect_stream(l->token, 'I');
+  if (fd < 0) return -fd;
+  l->socket_fd = l->stdin_fd = fd;
+  return 0;
+}
+
+/* Makes the pipes of stderr (and of stdout when it is relayed) and registers their read ends,
+ * not yet watched. Returns 0 or an errno. */
+static int make_outputs(struct launch *l, long flags) {
+  l->stdout_fd = dev_null_out;
+  /* The read ends stay with the server (CLOEXEC); the child gets the write ends as fds 1 and 2. */
+  int err_pipe[2], out_pipe[2] = {-1, -1};
+  if (pipe2(err_pipe, O_CLOEXEC) < 0) return errno;
+  l->err_write = l->stderr_fd = err_pipe[1];
+  /* Our read ends never block (relay_all() reads until a pipe is empty); the handler's write ends
+   * stay blocking, as a program expects of its stdout and stderr. */
+  if (fcntl(err_pipe[0], F_SETFL, O_NONBLOCK) < 0 ||
+      !(l->err_out = add_output(err_pipe[0], 2, l->token))) {
+    int error = errno;
+    close(err_pipe[0]);
+    return error;
+  }
+  if (!(flags & STDOUT_RELAY)) return 0;
+  if (pipe2(out_pipe, O_CLOEXEC) < 0) return errno;
+  l->out_write = l->stdout_fd = out_pipe[1];
+  if (fcntl(out_pipe[0], F_SETFL, O_NONBLOCK) < 0 ||
+      !(l->out_out = add_output(out_pipe[0], 1, l->token))) {
+    int error = errno;
+    close(out_pipe[0]);
+    return error;
+  }
+  return 0;
+}
+
 /* One request frame: start the handler (answer S or F), or release a cgroup (answer R). */
 static void start(char *frame, size_t len) {
   char *end = frame + len;
@@ -605,207 +1070,62 @@ static void start(char *frame, size_t len) {
     say("F %s %d\n", token, EINVAL);
     return;
   }
-  const char *cwd = fields[2], *cgroup = fields[3];
-  char *argc_field = next_field(&p, end);
-  long argc = argc_field ? strtol(argc_field, NULL, 10) : -1;
-  gid_t groups[MAX_GROUPS];
-  int group_count = (flags & USER) ? parse_groups(fields[9], groups) : 0;
-  /* An id over 32 bits would wrap around (4294967296 to root): refused, as urocket does. */
-  unsigned long long uid_value = strtoull(fields[7], NULL, 10);
-  unsigned long long gid_value = strtoull(fields[8], NULL, 10);
-  uid_t uid = (uid_t)uid_value;
-  gid_t gid = (gid_t)gid_value;
-  if (argc < 1 || argc > (long)(len / 2) || group_count < 0 || ((flags & CGROUP) && !cgroup[0]) ||
-      ((flags & USER) && (uid_value > 4294967294ULL || gid_value > 4294967294ULL))) {
-    say("F %s %d\n", token, EINVAL);
-    return;
-  }
-  /* A slot for the child before anything is made: once it runs, it must be tracked. */
-  if (child_count == child_cap) {
-    size_t cap = child_cap ? child_cap * 2 : 256;
-    struct child *grown = realloc(children, cap * sizeof *children);
-    if (!grown) {
-      say("F %s %d\n", token, ENOMEM);
-      return;
-    }
-    children = grown;
-    child_cap = cap;
-  }
-  char **argv = malloc(sizeof(char *) * (size_t)(argc + 1));
-  if (!argv) {
+  /* A slot for the child before anything is made (and for its exit, should it come before the
+   * launch is finished): once it runs, it must be tracked. */
+  if (reserve_slots() < 0) {
     say("F %s %d\n", token, ENOMEM);
     return;
   }
-  for (long i = 0; i < argc; i++) argv[i] = next_field(&p, end);
-  argv[argc] = NULL;
-  char *envc_field = next_field(&p, end);
-  long envc = envc_field ? strtol(envc_field, NULL, 10) : -1;
-  int bad = argv[argc - 1] == NULL || envc < 0 || envc > (long)(len / 2);
-  char **envp = malloc(sizeof(char *) * (size_t)((bad ? 0 : envc) + 1));
-  if (!envp) {
-    free(argv);
+  /* The launch outlives this frame (the buffer takes the next ones): it works on a copy. */
+  struct launch *l = malloc(sizeof *l);
+  char *copy = l ? malloc(len) : NULL;
+  if (!copy) {
+    free(l);
     say("F %s %d\n", token, ENOMEM);
     return;
   }
-  for (long i = 0; !bad && i < envc; i++) bad = (envp[i] = next_field(&p, end)) == NULL;
-  envp[bad ? 0 : envc] = NULL;
-  char *payload_field = bad ? NULL : next_field(&p, end);
-  long payload_len = payload_field ? strtol(payload_field, NULL, 10) : -1;
-  if (bad || payload_len < 0 || payload_len != end - p ||
-      ((flags & STDIN_PIPE) && payload_len > MAX_PIPED_PAYLOAD) ||
-      ((flags & STDIN_PIPE) && (flags & STDIN_SOCKET))) {
-    free(argv);
-    free(envp);
-    say("F %s %d\n", token, EINVAL);
-    return;
+  memcpy(copy, frame, len);
+  *l = (struct launch){.frame = copy, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1,
+                       .procs = -1, .socket_fd = -1, .piped_read = -1, .err_write = -1,
+                       .out_write = -1};
+  memcpy(l->token, token, TOKEN_LEN + 1);
+  for (size_t i = 0; i < count; i++) fields[i] = copy + (fields[i] - frame);
+  char *payload;
+  long payload_len;
+  int error = parse_launch(l, fields, flags, copy + (p - frame), copy + len, &payload,
+                           &payload_len);
+  if (!error) error = make_stdin(l, flags, payload, payload_len);
+  if (!error && (flags & CGROUP)) {
+    error = make_group(fields[3], l->token, fields[4], fields[5], fields[6], &l->group, &l->procs);
   }
-  int piped[2] = {-1, -1};
-  struct feed *rest = NULL; /* what did not fit in the pipe at once */
-  if (flags & STDIN_PIPE) {
-    int error = 0;
-    ssize_t n = 0;
-    if (pipe2(piped, O_CLOEXEC) < 0) error = errno;
-    /* Our end never blocks (see struct feed); the handler's end does, as a program expects. */
-    else if (fcntl(piped[1], F_SETFL, O_NONBLOCK) < 0) error = errno;
-    else if (payload_len > 0 && (n = write(piped[1], p, (size_t)payload_len)) < 0) {
-      if (errno == EAGAIN) n = 0;
-      else error = errno;
-    }
-    if (!error && n < payload_len &&
-        !(rest = new_feed(piped[1], p + n, (size_t)(payload_len - n)))) {
-      error = errno;
-    }
-    if (error) {
-      if (piped[0] >= 0) close(piped[0]);
-      if (piped[1] >= 0) close(piped[1]);
-      free(argv);
-      free(envp);
-      say("F %s %d\n", token, error);
-      return;
-    }
-    if (!rest) close(piped[1]); /* else the feed's now */
-  }
-
-  char *group = NULL;
-  int procs = -1;
-  int group_error = (flags & CGROUP)
-                        ? make_group(cgroup, token, fields[4], fields[5], fields[6], &group, &procs)
-                        : 0;
-  /* The read ends stay with the server (CLOEXEC); the child gets the write ends as fds 1 and 2. */
-  int err_pipe[2] = {-1, -1}, out_pipe[2] = {-1, -1};
-  int error = group_error;
-  if (!error && pipe2(err_pipe, O_CLOEXEC) < 0) error = errno;
-  if (!error && (flags & STDOUT_RELAY) && pipe2(out_pipe, O_CLOEXEC) < 0) error = errno;
-  /* Our read ends never block (relay_all() reads until a pipe is empty); the handler's write ends
-   * stay blocking, as a program expects of its stdout and stderr. */
-  if (!error && fcntl(err_pipe[0], F_SETFL, O_NONBLOCK) < 0) error = errno;
-  if (!error && out_pipe[0] >= 0 && fcntl(out_pipe[0], F_SETFL, O_NONBLOCK) < 0) error = errno;
-  /* Watched before the fork, so that a failure is the request's F; no D line precedes S. */
-  struct output *err_out = NULL, *out_out = NULL;
-  if (!error && !(err_out = add_output(err_pipe[0], 2, token))) error = errno;
-  if (!error && out_pipe[0] >= 0 && !(out_out = add_output(out_pipe[0], 1, token))) error = errno;
-  int socket_fd = -1;
-  if (!error && (flags & STDIN_SOCKET)) {
-    socket_fd = connect_stream(token, 'I');
-    if (socket_fd < 0) error = -socket_fd;
-  }
-  if (error) {
-    say("F %s %d\n", token, error);
-    discard_outputs(err_out, out_out, err_pipe, out_pipe);
-    if (piped[0] >= 0) close(piped[0]);
-    if (rest) end_feed(rest);
-    if (procs >= 0) close(procs);
-    if (group) remove_group(group);
-    free(group);
-    free(argv);
-    free(envp);
-    return;
-  }
-  int stdin_fd = (flags & STDIN_SOCKET) ? socket_fd : (flags & STDIN_PIPE) ? piped[0] : dev_null_in;
-  int stdout_fd = (flags & STDOUT_RELAY) ? out_pipe[1] : dev_null_out;
-
-  /* Written by the vfork child (shared memory) when it cannot exec. */
-  volatile int child_error = 0;
-  pid_t pid = vfork();
-  if (pid == 0) {
-    sigset_t none;
-    sigemptyset(&none);
-    for (size_t i = 0; i < sizeof RESTORED_SIGNALS / sizeof RESTORED_SIGNALS[0]; i++) {
-      signal(RESTORED_SIGNALS[i], SIG_DFL);
-    }
-    sigprocmask(SIG_SETMASK, &none, NULL);
-    /* dup2 clears FD_CLOEXEC on the new descriptors; everything else of ours is CLOEXEC. */
-    if (dup2(stdin_fd, 0) < 0 || dup2(stdout_fd, 1) < 0 || dup2(err_pipe[1], 2) < 0) goto fail;
-    if (procs >= 0) {
-      /* Into the cgroup before the handler runs a single instruction of its own (and before
-       * setuid: the handler's user may not write cgroup.procs). Its own pid is the same as
-       * "0" to the kernel, and tells the test layout which process wrote it. */
-      char digits[24];
-      size_t n = format_pid(digits, getpid());
-      if (write(procs, digits, n) != (ssize_t)n) goto fail;
-    }
-    if ((flags & USER) &&
-        (setgroups((size_t)group_count, groups) < 0 || setgid(gid) < 0 || setuid(uid) < 0)) {
-      goto fail;
-    }
-    if (chdir(cwd) < 0 || setsid() < 0) goto fail;
-    execve(argv[0], argv, envp);
-  fail:
-    child_error = errno ? errno : EIO;
-    _exit(127);
-  }
-  int fork_error = pid < 0 ? errno : 0;
-  if (socket_fd >= 0) close(socket_fd);
-  if (piped[0] >= 0) close(piped[0]);
-  if (procs >= 0) close(procs);
-  close(err_pipe[1]);
-  if (out_pipe[1] >= 0) close(out_pipe[1]);
-  free(argv);
-  free(envp);
-  if (pid < 0 || child_error) {
-    err_pipe[1] = out_pipe[1] = -1;
-    discard_outputs(err_out, out_out, err_pipe, out_pipe);
-    if (rest) end_feed(rest);
-    if (pid > 0) {
-      /* The child exited without exec'ing: reap it here, it was never announced. */
-      while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
-      }
-    }
-    if (group) remove_group(group);
-    free(group);
-    say("F %s %d\n", token, pid < 0 ? fork_error : child_error);
-    return;
-  }
-  children[child_count].pid = pid; /* its slot was made before the fork */
-  memcpy(children[child_count].token, token, TOKEN_LEN + 1);
-  children[child_count].group = group;
-  child_count++;
-  say("S %s %d\n", token, (int)pid);
+  if (!error) error = make_outputs(l, flags);
+  if (!error && (flags & STDIN_SOCKET)) error = connect_stdin(l);
+  if (error) refuse(l, error);
+  else submit(l);
 }
 
+/* Reaps every child that has exited and says X for each (S first: see struct early_exit). */
 static void reap(void) {
   int status;
   struct rusage usage;
   pid_t pid;
   while ((pid = wait4(-1, &status, WNOHANG, &usage)) > 0) {
-    for (size_t i = 0; i < child_count; i++) {
-      if (children[i].pid != pid) continue;
-      /* Saves urocket a kill(-pgid, 0) per request when, as usual, nothing outlived the handler. */
-      int group = kill(-pid, 0) == 0 || errno != ESRCH;
-      /* Read now: the exchange answers the client when the handler exits. */
-      long long oom = children[i].group ? read_number(children[i].group, "memory.events", "oom_kill")
-                                        : -1;
-      if (children[i].group && oom < 0) oom = 0;
-      relay_all(children[i].token);
-      say("X %s %d %d %lld %lld %ld %d %lld\n", children[i].token, (int)pid, status,
-          (long long)usage.ru_utime.tv_sec * 1000000 + usage.ru_utime.tv_usec,
-          (long long)usage.ru_stime.tv_sec * 1000000 + usage.ru_stime.tv_usec, usage.ru_maxrss,
-          group, oom);
-      /* The cgroup stays until urocket releases it: descendants may still run in it. */
-      free(children[i].group);
-      children[i] = children[--child_count];
-      break;
+    /* Saves urocket a kill(-pgid, 0) per request when, as usual, nothing outlived the handler. */
+    int group = kill(-pid, 0) == 0 || errno != ESRCH;
+    size_t i = 0;
+    while (i < child_count && (children[i].pid != pid || children[i].exited)) i++;
+    if (i == child_count) {
+      /* A launch under way (its place was reserved with it), or not ours. */
+      if (early_count < in_flight) {
+        early[early_count++] = (struct early_exit){pid, status, group, usage};
+      }
+      continue;
     }
+    children[i].exited = 1;
+    children[i].status = status;
+    children[i].group_alive = group;
+    children[i].usage = usage;
+    if (!announce_exit(i)) exits_waiting++;
   }
 }
 
@@ -854,9 +1174,10 @@ static int serve(const char *socket_path) {
   sigprocmask(SIG_BLOCK, &chld, NULL);
   int sigfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
   epoll_fd = epoll_create1(EPOLL_CLOEXEC);
-  static char signal_tag, input_tag;
+  static char signal_tag, input_tag, launched_tag;
   struct epoll_event watch_signal = {.events = EPOLLIN, .data.ptr = &signal_tag};
   struct epoll_event watch_input = {.events = EPOLLIN, .data.ptr = &input_tag};
+  struct epoll_event watch_launched = {.events = EPOLLIN, .data.ptr = &launched_tag};
   /* The control token on stdin, a private pipe: only this server can open the control connection. */
   char token[TOKEN_LEN + 2] = "";
   size_t got = 0;
@@ -883,6 +1204,11 @@ static int serve(const char *socket_path) {
     perror("urocket-spawn");
     return 2;
   }
+  start_launchers();
+  if (launchers > 0 && epoll_ctl(epoll_fd, EPOLL_CTL_ADD, launched_fd, &watch_launched) < 0) {
+    perror("urocket-spawn");
+    return 2;
+  }
   size_t cap = 1 << 16, have = 0;
   char *buffer = malloc(cap);
   if (!buffer) {
@@ -895,9 +1221,14 @@ static int serve(const char *socket_path) {
     int ready = epoll_wait(epoll_fd, events, 64, removal_count ? 100 : -1);
     if (ready < 0 && errno != EINTR) break;
     int signalled = 0, input_ready = 0;
-    /* Output first; reap() then relays whatever an exited handler left in its pipes before its X. */
+    /* Launches first (S before anything of theirs), then output; reap() then relays whatever an
+     * exited handler left in its pipes before its X. */
+    for (int i = 0; i < ready; i++) {
+      if (events[i].data.ptr == &launched_tag) finish_launched(0);
+    }
     for (int i = 0; i < ready; i++) {
       void *tag = events[i].data.ptr;
+      if (tag == &launched_tag) continue;
       if (tag == &signal_tag) signalled = 1;
       else if (tag == &input_tag) input_ready = 1;
       else if (*(const int *)tag == WATCH_FEED) feed(tag);
@@ -949,8 +1280,13 @@ static int serve(const char *socket_path) {
       memmove(buffer, buffer + offset, have - offset);
       have -= offset;
     }
+    if (exits_waiting) announce_waiting();
     flush_out();
   }
+  /* Launches under way are finished, so that their children are tracked (and their cgroups
+   * cleaned up) like the others. */
+  while (in_flight > 0) finish_launched(1);
+  announce_waiting();
   flush_out();
   clean_up();
   return 0;
