@@ -11,13 +11,17 @@
  * only part of urocket that touches cgroupfs: Deno refuses every read and
  * write under /sys and /proc unless it runs with a bare --allow-all.
  *
- * Each handler: the server prepares its stdio (and cgroup), then one of
- * several launcher threads vfork()s — vfork suspends only that thread until
- * the child has exec'ed, so a slow exec never holds the other starts, nor
- * the relaying of output; in the child, reset signals, put its stdio on fds
- * 0/1/2, join the request's cgroup (when asked), switch user (when asked),
- * chdir, setsid() — so it leads its own session and process group (pid =
- * pgid = sid) and urocket can signal the whole tree — then execve(). Its
+ * Each handler: the server prepares its stdio (and cgroup), then clones the
+ * child sharing its memory (CLONE_VM, as vfork does, so no page tables are
+ * copied) without waiting for its exec: a slow exec on a busy machine holds
+ * neither the other starts nor the relaying of output. The child, on a stack
+ * of its own and with raw system calls only (it must not touch the server's
+ * errno), unblocks signals, puts its stdio on fds 0/1/2, joins the request's
+ * cgroup (when asked), switches user (when asked), chdirs, setsid()s — so it
+ * leads its own session and process group (pid = pgid = sid) and urocket can
+ * signal the whole tree — then execve()s; a close-on-exec pipe tells the
+ * server it did (its end: S) or why it could not (an errno: F). (vfork on
+ * machines other than x86-64 and arm64.) Its
  * stdin is a pipe the server filled with the payload, a unix stream socket
  * connected to urocket (a payload too large for a pipe buffer), or
  * /dev/null. Its stderr, and its stdout when urocket asks for it (else
@@ -92,9 +96,9 @@
  * `--version` names the protocol, so urocket never uses a server older than
  * itself.
  *
- * The server ignores SIGINT, SIGTERM, SIGHUP and SIGQUIT (a terminal's ^C
+ * The server blocks SIGINT, SIGTERM, SIGHUP and SIGQUIT (a terminal's ^C
  * reaches its process group; urocket decides when it ends: at the end of
- * the control connection) and restores them in each child before exec. At
+ * the control connection) and each child unblocks them before exec. At
  * that end it kills what is left in the cgroups of its running children and
  * removes them.
  *
@@ -106,8 +110,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
-#include <poll.h>
-#include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -115,7 +118,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -158,12 +160,6 @@ struct child {
   pid_t pid;
   char token[TOKEN_LEN + 1];
   char *group; /* the child's cgroup directory, or NULL */
-  /* Launches numbered below this were submitted while the server held its pipes' other ends:
-   * until they are done, one of their children may hold a copy of them (see announce_exit()). */
-  unsigned long horizon;
-  /* Reaped, its X not said yet (see announce_exit()). */
-  int exited, status, group_alive;
-  struct rusage usage;
 };
 static struct child *children;
 static size_t child_count, child_cap;
@@ -177,7 +173,7 @@ static struct removal *removals;
 static size_t removal_count, removal_cap;
 
 /* What a watched descriptor is: the first member of each struct that epoll data points to. */
-enum { WATCH_OUTPUT = 1, WATCH_FEED };
+enum { WATCH_OUTPUT = 1, WATCH_FEED, WATCH_LAUNCH };
 
 /* An output pipe being relayed; its address is its epoll data. */
 struct output {
@@ -191,6 +187,16 @@ struct output {
 static struct output **outputs;
 static size_t output_count, output_cap;
 static int epoll_fd = -1;
+/* The events epoll_wait() returned, while the loop goes through them. */
+static struct epoll_event *batch;
+static int batch_size;
+
+/* What is closed while the loop goes through a batch is not looked at again in it. */
+static void forget_events(const void *tag) {
+  for (int i = 0; i < batch_size; i++) {
+    if (batch[i].data.ptr == tag) batch[i].data.ptr = NULL;
+  }
+}
 
 /* The rest of a piped payload that did not fit in its pipe at once, written as the handler reads.
  * A pipe may hold less than 64 KiB (pipe(7): a user over fs/pipe-user-pages-soft gets 8 KiB), and
@@ -252,6 +258,7 @@ static int relay(struct output *o) {
 /* Stops relaying an output (at its end, or dropped: C line; a spawn that failed: none). */
 static void close_output(struct output *o, int announce) {
   if (announce) say("C %s %d\n", o->token, o->stream);
+  forget_events(o);
   epoll_ctl(epoll_fd, EPOLL_CTL_DEL, o->fd, NULL);
   close(o->fd);
   outputs[o->index] = outputs[--output_count];
@@ -342,6 +349,7 @@ static struct feed *new_feed(int fd, const char *data, size_t len) {
 
 /* Stops feeding: the payload is written, the handler closed its stdin, or it never started. */
 static void end_feed(struct feed *f) {
+  forget_events(f);
   epoll_ctl(epoll_fd, EPOLL_CTL_DEL, f->fd, NULL);
   close(f->fd);
   free(f->data);
@@ -601,346 +609,264 @@ static size_t format_pid(char *digits, pid_t pid) {
   return n + 1;
 }
 
-static const int RESTORED_SIGNALS[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE};
-
 /*
  * One start, from its frame to its S or F line. The server prepares it (pipes, payload, cgroup,
- * outputs), a launcher thread vforks and execs it, and the server finishes it (closes the child's
- * ends, tracks the child, says S; or undoes it all and says F).
+ * outputs) and clones the child; the child reports on a close-on-exec pipe (nothing: exec'ed; an
+ * errno: it could not), and the server then settles the start: S, or F with everything undone.
  */
 struct launch {
-  /* Read by the vfork child: all of it lives until the launch is finished. */
+  int kind; /* WATCH_LAUNCH: the report pipe's epoll data */
+  /* Read by the child until it has exec'ed, meanwhile in the same memory: never written once it
+   * is cloned, and all of it lives until the start is settled. */
   char *frame; /* a copy of the request frame: argv, envp and cwd point into it */
   char **argv, **envp;
   const char *cwd;
-  int stdin_fd, stdout_fd, stderr_fd, procs;
+  int stdin_fd, stdout_fd, stderr_fd, procs, report_fd;
   int user;
   uid_t uid;
   gid_t gid;
   int group_count;
   gid_t groups[MAX_GROUPS];
-  /* Set by the launcher: the child's pid, or an errno (fork, or what failed before exec). */
+  char *stack; /* the child's, until it has exec'ed */
+  /* The server's. */
   pid_t pid;
-  int error;
-  /* The server's: what finishing it closes, tracks or undoes. */
+  int report; /* the read end of the report pipe, watched */
   char token[TOKEN_LEN + 1];
-  int socket_fd, piped_read, err_write, out_write;
+  /* Its copies of the child's descriptors, closed once the child has its own. */
+  int socket_fd, piped_read, group_procs, err_write, out_write;
   struct output *err_out, *out_out;
   struct feed *rest;
   char *group;
-  struct launch *next;
-  /* The server's list of launches under way, by number. */
-  unsigned long seq;
-  struct launch *live_prev, *live_next;
+  struct launch *prev, *next; /* starts not settled yet */
 };
+static struct launch *unsettled;
 
-/* Launches the handler (in a launcher thread, or in the server when it has none): vfork, then in
- * the child reset signals, stdio, cgroup, user, cwd, session, exec. vfork suspends only the
- * calling thread, so the server goes on relaying and starting others meanwhile. */
-static void launch(struct launch *l) {
-  l->error = 0;
-  pid_t pid = vfork();
-  if (pid == 0) {
-    sigset_t none;
-    sigemptyset(&none);
-    for (size_t i = 0; i < sizeof RESTORED_SIGNALS / sizeof RESTORED_SIGNALS[0]; i++) {
-      signal(RESTORED_SIGNALS[i], SIG_DFL);
-    }
-    sigprocmask(SIG_SETMASK, &none, NULL);
-    /* dup2 clears FD_CLOEXEC on the new descriptors; everything else of ours is CLOEXEC. */
-    if (dup2(l->stdin_fd, 0) < 0 || dup2(l->stdout_fd, 1) < 0 || dup2(l->stderr_fd, 2) < 0) {
-      goto fail;
-    }
-    if (l->procs >= 0) {
-      /* Into the cgroup before the handler runs a single instruction of its own (and before
-       * setuid: the handler's user may not write cgroup.procs). Its own pid is the same as
-       * "0" to the kernel, and tells the test layout which process wrote it. */
-      char digits[24];
-      size_t n = format_pid(digits, getpid());
-      if (write(l->procs, digits, n) != (ssize_t)n) goto fail;
-    }
-    /* Raw system calls: glibc's wrappers would ask every thread of the (shared) process to
-     * change its ids as well. */
-    if (l->user && (syscall(SYS_setgroups, (size_t)l->group_count, l->groups) < 0 ||
-                    syscall(SYS_setgid, l->gid) < 0 || syscall(SYS_setuid, l->uid) < 0)) {
-      goto fail;
-    }
-    if (chdir(l->cwd) < 0 || setsid() < 0) goto fail;
-    execve(l->argv[0], l->argv, l->envp);
-  fail:
-    /* Shared memory: the launcher reads it once the child is gone. */
-    l->error = errno ? errno : EIO;
-    _exit(127);
-  }
-  if (pid < 0) l->error = errno;
-  l->pid = pid;
+/* System calls for the child, which shares the server's memory until it execs: none may touch
+ * errno or anything else of the server's. They return -errno on failure. */
+#if defined(__x86_64__)
+#define ASYNC_LAUNCH 1
+static long child_call(long number, long a, long b, long c, long d) {
+  long result;
+  register long r10 __asm__("r10") = d;
+  __asm__ volatile("syscall"
+                   : "=a"(result)
+                   : "a"(number), "D"(a), "S"(b), "d"(c), "r"(r10)
+                   : "rcx", "r11", "memory");
+  return result;
 }
-
-/* Exits reaped before their launch was finished (a handler may exit before the server hears
- * that its launcher's vfork returned): kept for finish(), so that S always precedes X. */
-struct early_exit {
-  pid_t pid;
-  int status, group;
-  struct rusage usage;
-};
-static struct early_exit *early;
-static size_t early_count, early_cap;
-
-/* ---- launcher threads ------------------------------------------------------------------------ */
-
-/* Threads that launch handlers, so that one slow exec (a busy machine, a large binary, a slow
- * file system) never holds the others, nor the relaying of output. */
-#define LAUNCHERS 8
-static pthread_mutex_t launch_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t launch_wanted = PTHREAD_COND_INITIALIZER;
-/* Under launch_lock: launches to make (first in, first out), launches made (last in first). */
-static struct launch *to_launch, *to_launch_last, *launched;
-/* Written by a launcher after each launch; watched by the server's loop. */
-static int launched_fd = -1;
-static int launchers;
-/* Submitted and not finished yet (the server's own count and list). */
-static size_t in_flight;
-static struct launch *live;
-static unsigned long next_seq;
-/* Children reaped whose X waits (see announce_exit()). */
-static size_t exits_waiting;
-
-static void *launcher(void *unused) {
-  (void)unused;
-  for (;;) {
-    pthread_mutex_lock(&launch_lock);
-    while (!to_launch) pthread_cond_wait(&launch_wanted, &launch_lock);
-    struct launch *l = to_launch;
-    to_launch = l->next;
-    if (!to_launch) to_launch_last = NULL;
-    pthread_mutex_unlock(&launch_lock);
-    launch(l);
-    pthread_mutex_lock(&launch_lock);
-    l->next = launched;
-    launched = l;
-    pthread_mutex_unlock(&launch_lock);
-    uint64_t one = 1;
-    while (write(launched_fd, &one, sizeof one) < 0 && errno == EINTR) {
-    }
-  }
-  return NULL;
+#elif defined(__aarch64__)
+#define ASYNC_LAUNCH 1
+static long child_call(long number, long a, long b, long c, long d) {
+  register long x8 __asm__("x8") = number;
+  register long x0 __asm__("x0") = a;
+  register long x1 __asm__("x1") = b;
+  register long x2 __asm__("x2") = c;
+  register long x3 __asm__("x3") = d;
+  __asm__ volatile("svc 0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2), "r"(x3) : "memory", "cc");
+  return x0;
 }
-
-/* Starts the launcher threads, with every signal blocked (the server takes SIGCHLD on its
- * signalfd). Fewer, or none, when threads cannot be made: the server then launches itself. */
-static void start_launchers(void) {
-  launched_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if (launched_fd < 0) return;
-  sigset_t all, old;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
-  pthread_attr_t attr;
-  pthread_attr_init(&attr);
-  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-  for (int i = 0; i < LAUNCHERS; i++) {
-    pthread_t thread;
-    if (pthread_create(&thread, &attr, launcher, NULL) != 0) break;
-    launchers++;
-  }
-  pthread_attr_destroy(&attr);
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
+#else
+/* Elsewhere the child is vforked: the server waits, so glibc's errno is the child's to use. */
+#define ASYNC_LAUNCH 0
+static long child_call(long number, long a, long b, long c, long d) {
+  long result = syscall(number, a, b, c, d);
+  return result < 0 ? -errno : result;
 }
+#endif
 
-/* ---- starting a handler ---------------------------------------------------------------------- */
-
-/* Whether a launch numbered below `horizon` is still under way. */
-static int launched_before(unsigned long horizon) {
-  for (struct launch *l = live; l; l = l->live_next) {
-    if (l->seq < horizon) return 1;
-  }
-  return 0;
-}
-
-/* Whether one of TOKEN's outputs is still open (watched, not at its end). */
-static int output_open(const char *token) {
-  for (size_t i = 0; i < output_count; i++) {
-    if (outputs[i]->watched && memcmp(outputs[i]->token, token, TOKEN_LEN) == 0) return 1;
-  }
-  return 0;
-}
+/* The child's stack while it shares the server's memory: its few frames, then the kernel's. */
+#define CHILD_STACK (64 * 1024)
 
 /*
- * Says X for children[i], reaped, after all it wrote (and the C lines of outputs that ended):
- * then forgets it. Not yet while one of its outputs is open and a launch that was under way
- * when it was launched is not done: that launch's child (vforked, not exec'ed yet) may hold a
- * copy of its pipes, which ends at exec; its end then arrives before X, as when nothing else
- * runs. A grandchild holding them past that is the handler's own: X goes then. Returns 1 when
- * X was said.
+ * The child, until exec: signals unblocked (the server blocks those it must not die of, and
+ * SIGCHLD; their dispositions stay the default), stdio on fds 0/1/2, into the cgroup, the user,
+ * cwd, a session of its own, exec. On failure it reports its errno and exits 127.
  */
-static int announce_exit(size_t i) {
-  struct child *c = &children[i];
-  relay_all(c->token);
-  if (output_open(c->token) && launched_before(c->horizon)) return 0;
-  /* Read now: the exchange answers the client when the handler exits. */
-  long long oom = c->group ? read_number(c->group, "memory.events", "oom_kill") : -1;
-  if (c->group && oom < 0) oom = 0;
-  say("X %s %d %d %lld %lld %ld %d %lld\n", c->token, (int)c->pid, c->status,
-      (long long)c->usage.ru_utime.tv_sec * 1000000 + c->usage.ru_utime.tv_usec,
-      (long long)c->usage.ru_stime.tv_sec * 1000000 + c->usage.ru_stime.tv_usec,
-      c->usage.ru_maxrss, c->group_alive, oom);
-  /* The cgroup stays until urocket releases it: descendants may still run in it. */
-  free(c->group);
-  children[i] = children[--child_count];
-  return 1;
+static int child_main(void *arg) {
+  struct launch *l = arg;
+  unsigned long none = 0; /* the kernel's signal set: 64 bits */
+  long error = child_call(SYS_rt_sigprocmask, SIG_SETMASK, (long)&none, 0, sizeof none);
+  /* dup3 clears FD_CLOEXEC on the new descriptors; everything else of ours is CLOEXEC. */
+  int from[3] = {l->stdin_fd, l->stdout_fd, l->stderr_fd};
+  for (int fd = 0; error >= 0 && fd < 3; fd++) {
+    if (from[fd] != fd) error = child_call(SYS_dup3, from[fd], fd, 0, 0);
+  }
+  if (error >= 0 && l->procs >= 0) {
+    /* Into the cgroup before the handler runs a single instruction of its own (and before
+     * setuid: the handler's user may not write cgroup.procs). Its own pid is the same as "0" to
+     * the kernel, and tells the test layout which process wrote it. */
+    char digits[24];
+    size_t n = format_pid(digits, (pid_t)child_call(SYS_getpid, 0, 0, 0, 0));
+    error = child_call(SYS_write, l->procs, (long)digits, (long)n, 0);
+    if (error >= 0 && error != (long)n) error = -EIO;
+  }
+  if (error >= 0 && l->user) {
+    error = child_call(SYS_setgroups, l->group_count, (long)l->groups, 0, 0);
+    if (error >= 0) error = child_call(SYS_setgid, l->gid, 0, 0, 0);
+    if (error >= 0) error = child_call(SYS_setuid, l->uid, 0, 0, 0);
+  }
+  if (error >= 0) error = child_call(SYS_chdir, (long)l->cwd, 0, 0, 0);
+  if (error >= 0) error = child_call(SYS_setsid, 0, 0, 0, 0);
+  if (error >= 0) error = child_call(SYS_execve, (long)l->argv[0], (long)l->argv, (long)l->envp, 0);
+  int code = error < 0 ? (int)-error : EIO;
+  child_call(SYS_write, l->report_fd, (long)&code, sizeof code, 0);
+  child_call(SYS_exit, 127, 0, 0, 0);
+  return 127;
 }
 
-/* Says the X lines that waited, once they may go. */
-static void announce_waiting(void) {
-  for (size_t i = child_count; exits_waiting > 0 && i-- > 0;) {
-    if (children[i].exited && announce_exit(i)) exits_waiting--;
+/* Closes the server's copies of the child's ends of its stdio (the child has its own). */
+static void close_child_ends(struct launch *l) {
+  int *ends[] = {&l->socket_fd, &l->piped_read, &l->group_procs, &l->err_write, &l->out_write};
+  for (size_t i = 0; i < sizeof ends / sizeof ends[0]; i++) {
+    if (*ends[i] >= 0) close(*ends[i]);
+    *ends[i] = -1;
   }
 }
 
-/* Takes pid's early exit out of the list into *found; 1 when there was one. */
-static int take_early_exit(pid_t pid, struct early_exit *found) {
-  for (size_t i = 0; i < early_count; i++) {
-    if (early[i].pid != pid) continue;
-    *found = early[i];
-    early[i] = early[--early_count];
-    return 1;
-  }
-  return 0;
-}
-
-/* Frees what a launch holds for its child and closes the child's ends of its stdio. */
-static void release_launch(struct launch *l) {
-  if (l->socket_fd >= 0) close(l->socket_fd);
-  if (l->piped_read >= 0) close(l->piped_read);
-  if (l->procs >= 0) close(l->procs);
-  if (l->err_write >= 0) close(l->err_write);
-  if (l->out_write >= 0) close(l->out_write);
+/* Frees what a start holds once its child has exec'ed or is gone (or was never made). */
+static void free_launch(struct launch *l) {
+  close_child_ends(l);
   free(l->argv);
   free(l->envp);
   free(l->frame);
-}
-
-/* A launch made: S, the outputs relayed from now on, its exit if it came first; or F. */
-static void finish(struct launch *l) {
-  if (l->live_prev) l->live_prev->live_next = l->live_next;
-  else live = l->live_next;
-  if (l->live_next) l->live_next->live_prev = l->live_prev;
-  release_launch(l);
-  if (l->pid < 0 || l->error) {
-    discard_outputs(l->err_out, l->out_out);
-    if (l->rest) end_feed(l->rest);
-    struct early_exit gone;
-    if (l->pid > 0 && !take_early_exit(l->pid, &gone)) {
-      /* The child exited without exec'ing: reap it here, it was never announced. */
-      while (waitpid(l->pid, NULL, 0) < 0 && errno == EINTR) {
-      }
-    }
-    if (l->group) remove_group(l->group);
-    free(l->group);
-    say("F %s %d\n", l->token, l->error);
-    free(l);
-    return;
-  }
-  /* Relayed only now: no D line precedes S. */
-  if (l->err_out) watch_output(l->err_out);
-  if (l->out_out) watch_output(l->out_out);
-  say("S %s %d\n", l->token, (int)l->pid);
-  /* Its slot was made before the launch. */
-  struct child *c = &children[child_count++];
-  *c = (struct child){.pid = l->pid, .group = l->group, .horizon = next_seq};
-  memcpy(c->token, l->token, TOKEN_LEN + 1);
-  struct early_exit gone;
-  if (take_early_exit(l->pid, &gone)) {
-    c->exited = 1;
-    c->status = gone.status;
-    c->group_alive = gone.group;
-    c->usage = gone.usage;
-    if (!announce_exit(child_count - 1)) exits_waiting++;
-  }
+  free(l->stack);
   free(l);
 }
 
-/* Hands a prepared launch to a launcher thread, or launches it here when there is none. */
-static void submit(struct launch *l) {
-  in_flight++;
-  l->seq = next_seq++;
-  l->live_prev = NULL;
-  l->live_next = live;
-  if (live) live->live_prev = l;
-  live = l;
-  if (launchers == 0) {
-    launch(l);
-    in_flight--;
-    finish(l);
-    return;
-  }
-  l->next = NULL;
-  pthread_mutex_lock(&launch_lock);
-  if (to_launch_last) to_launch_last->next = l;
-  else to_launch = l;
-  to_launch_last = l;
-  pthread_cond_signal(&launch_wanted);
-  pthread_mutex_unlock(&launch_lock);
-}
-
-/* Finishes every launch made so far (`wait`: at least one, blocking until it is made). */
-static void finish_launched(int wait) {
-  uint64_t count;
-  if (wait) {
-    struct pollfd ready = {.fd = launched_fd, .events = POLLIN};
-    while (poll(&ready, 1, -1) < 0 && errno == EINTR) {
-    }
-  }
-  while (read(launched_fd, &count, sizeof count) < 0 && errno == EINTR) {
-  }
-  pthread_mutex_lock(&launch_lock);
-  struct launch *made = launched;
-  launched = NULL;
-  pthread_mutex_unlock(&launch_lock);
-  /* Back into the order they were made in. */
-  struct launch *ordered = NULL;
-  while (made) {
-    struct launch *next = made->next;
-    made->next = ordered;
-    ordered = made;
-    made = next;
-  }
-  while (ordered) {
-    struct launch *next = ordered->next;
-    in_flight--;
-    finish(ordered);
-    ordered = next;
-  }
-}
-
-/* Grows children[] and early[] so that every launch under way, and one more, has a place in
- * both; 0, or -1 when memory is short. */
-static int reserve_slots(void) {
-  if (child_count + in_flight == child_cap) {
-    size_t cap = child_cap ? child_cap * 2 : 256;
-    struct child *grown = realloc(children, cap * sizeof *children);
-    if (!grown) return -1;
-    children = grown;
-    child_cap = cap;
-  }
-  if (in_flight == early_cap) {
-    size_t cap = early_cap ? early_cap * 2 : 16;
-    struct early_exit *grown = realloc(early, cap * sizeof *early);
-    if (!grown) return -1;
-    early = grown;
-    early_cap = cap;
-  }
-  return 0;
-}
-
-/* Undoes a prepared launch that will not be made, and says F. */
+/* Undoes a start that will not run (no child, or one that could not exec), and says F. */
 static void refuse(struct launch *l, int error) {
   say("F %s %d\n", l->token, error);
   discard_outputs(l->err_out, l->out_out);
   if (l->rest) end_feed(l->rest);
-  release_launch(l);
+  close_child_ends(l);
   if (l->group) remove_group(l->group);
   free(l->group);
-  free(l);
+  free_launch(l);
+}
+
+/*
+ * Settles a start once its child has exec'ed or failed to (its report pipe is readable, or the
+ * child was reaped: `reaped`). Says S and tracks the child, or refuses the start (F). Returns 1
+ * when it started.
+ */
+static int settle(struct launch *l, int reaped) {
+  int code = 0;
+  ssize_t n;
+  while ((n = read(l->report, &code, sizeof code)) < 0 && errno == EINTR) {
+  }
+  epoll_ctl(epoll_fd, EPOLL_CTL_DEL, l->report, NULL);
+  close(l->report);
+  if (l->prev) l->prev->next = l->next;
+  else unsettled = l->next;
+  if (l->next) l->next->prev = l->prev;
+  if (n != 0) {
+    /* It exits 127 right after its report: reaped first, so that its cgroup can go. */
+    if (!reaped) {
+      while (waitpid(l->pid, NULL, 0) < 0 && errno == EINTR) {
+      }
+    }
+    refuse(l, n == (ssize_t)sizeof code ? code : EIO);
+    return 0;
+  }
+  /* Relayed only now: no D line precedes S. */
+  if (l->err_out) watch_output(l->err_out);
+  if (l->out_out) watch_output(l->out_out);
+  children[child_count].pid = l->pid; /* its slot was made before the start */
+  memcpy(children[child_count].token, l->token, TOKEN_LEN + 1);
+  children[child_count].group = l->group;
+  child_count++;
+  say("S %s %d\n", l->token, (int)l->pid);
+  free_launch(l);
+  return 1;
+}
+
+/* Makes the child. With ASYNC_LAUNCH it shares the server's memory (no copy of the page tables,
+ * as with vfork) but the server does not wait for its exec: it goes on relaying and starting
+ * others, and settles this start when the report comes. */
+static void launch(struct launch *l) {
+  int report[2];
+  if (pipe2(report, O_CLOEXEC) < 0) {
+    refuse(l, errno);
+    return;
+  }
+  l->report_fd = report[1];
+  pid_t pid;
+#if ASYNC_LAUNCH
+  if (!(l->stack = malloc(CHILD_STACK))) {
+    close(report[0]);
+    close(report[1]);
+    refuse(l, ENOMEM);
+    return;
+  }
+  /* The stack grows down from its end, which malloc aligned. */
+  pid = clone(child_main, l->stack + CHILD_STACK, CLONE_VM | SIGCHLD, l);
+#else
+  pid = vfork();
+  if (pid == 0) _exit(child_main(l));
+#endif
+  int error = pid < 0 ? errno : 0;
+  close(report[1]);
+  close_child_ends(l);
+  if (pid < 0) {
+    close(report[0]);
+    refuse(l, error);
+    return;
+  }
+  l->kind = WATCH_LAUNCH;
+  l->pid = pid;
+  l->report = report[0];
+  l->prev = NULL;
+  l->next = unsettled;
+  if (unsettled) unsettled->prev = l;
+  unsettled = l;
+  struct epoll_event event = {.events = EPOLLIN, .data.ptr = l};
+  /* Not watched (no memory for it): settled now, waiting for the child's exec as vfork would. */
+  if (!ASYNC_LAUNCH || epoll_ctl(epoll_fd, EPOLL_CTL_ADD, l->report, &event) < 0) settle(l, 0);
+}
+
+/* Reaps every child that has exited and says X for each (after S: a start not settled yet is
+ * settled first). */
+static void reap(void) {
+  int status;
+  struct rusage usage;
+  pid_t pid;
+  while ((pid = wait4(-1, &status, WNOHANG, &usage)) > 0) {
+    struct launch *l = unsettled;
+    while (l && l->pid != pid) l = l->next;
+    if (l && !settle(l, 1)) continue;
+    for (size_t i = 0; i < child_count; i++) {
+      if (children[i].pid != pid) continue;
+      /* Saves urocket a kill(-pgid, 0) per request when, as usual, nothing outlived the handler. */
+      int group = kill(-pid, 0) == 0 || errno != ESRCH;
+      /* Read now: the exchange answers the client when the handler exits. */
+      long long oom = children[i].group ? read_number(children[i].group, "memory.events", "oom_kill")
+                                        : -1;
+      if (children[i].group && oom < 0) oom = 0;
+      relay_all(children[i].token);
+      say("X %s %d %d %lld %lld %ld %d %lld\n", children[i].token, (int)pid, status,
+          (long long)usage.ru_utime.tv_sec * 1000000 + usage.ru_utime.tv_usec,
+          (long long)usage.ru_stime.tv_sec * 1000000 + usage.ru_stime.tv_usec, usage.ru_maxrss,
+          group, oom);
+      /* The cgroup stays until urocket releases it: descendants may still run in it. */
+      free(children[i].group);
+      children[i] = children[--child_count];
+      break;
+    }
+  }
+}
+
+/* Grows children[] so that every start not settled yet, and one more, has a place in it; 0, or
+ * -1 when memory is short. */
+static int reserve_slot(void) {
+  size_t pending = 0;
+  for (struct launch *l = unsettled; l; l = l->next) pending++;
+  if (child_count + pending < child_cap) return 0;
+  size_t cap = child_cap ? child_cap * 2 : 256;
+  struct child *grown = realloc(children, cap * sizeof *children);
+  if (!grown) return -1;
+  children = grown;
+  child_cap = cap;
+  return 0;
 }
 
 /* Reads the launch's fields from its frame copy: cwd, user, argv, envp; *payload and *payload_len
@@ -1070,9 +996,8 @@ static void start(char *frame, size_t len) {
     say("F %s %d\n", token, EINVAL);
     return;
   }
-  /* A slot for the child before anything is made (and for its exit, should it come before the
-   * launch is finished): once it runs, it must be tracked. */
-  if (reserve_slots() < 0) {
+  /* A slot for the child before anything is made: once it runs, it must be tracked. */
+  if (reserve_slot() < 0) {
     say("F %s %d\n", token, ENOMEM);
     return;
   }
@@ -1086,7 +1011,8 @@ static void start(char *frame, size_t len) {
   }
   memcpy(copy, frame, len);
   *l = (struct launch){.frame = copy, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1,
-                       .procs = -1, .socket_fd = -1, .piped_read = -1, .err_write = -1,
+                       .procs = -1, .report_fd = -1, .report = -1, .socket_fd = -1,
+                       .piped_read = -1, .group_procs = -1, .err_write = -1,
                        .out_write = -1};
   memcpy(l->token, token, TOKEN_LEN + 1);
   for (size_t i = 0; i < count; i++) fields[i] = copy + (fields[i] - frame);
@@ -1096,37 +1022,14 @@ static void start(char *frame, size_t len) {
                            &payload_len);
   if (!error) error = make_stdin(l, flags, payload, payload_len);
   if (!error && (flags & CGROUP)) {
-    error = make_group(fields[3], l->token, fields[4], fields[5], fields[6], &l->group, &l->procs);
+    error = make_group(fields[3], l->token, fields[4], fields[5], fields[6], &l->group,
+                       &l->group_procs);
+    l->procs = l->group_procs;
   }
   if (!error) error = make_outputs(l, flags);
   if (!error && (flags & STDIN_SOCKET)) error = connect_stdin(l);
   if (error) refuse(l, error);
-  else submit(l);
-}
-
-/* Reaps every child that has exited and says X for each (S first: see struct early_exit). */
-static void reap(void) {
-  int status;
-  struct rusage usage;
-  pid_t pid;
-  while ((pid = wait4(-1, &status, WNOHANG, &usage)) > 0) {
-    /* Saves urocket a kill(-pgid, 0) per request when, as usual, nothing outlived the handler. */
-    int group = kill(-pid, 0) == 0 || errno != ESRCH;
-    size_t i = 0;
-    while (i < child_count && (children[i].pid != pid || children[i].exited)) i++;
-    if (i == child_count) {
-      /* A launch under way (its place was reserved with it), or not ours. */
-      if (early_count < in_flight) {
-        early[early_count++] = (struct early_exit){pid, status, group, usage};
-      }
-      continue;
-    }
-    children[i].exited = 1;
-    children[i].status = status;
-    children[i].group_alive = group;
-    children[i].usage = usage;
-    if (!announce_exit(i)) exits_waiting++;
-  }
+  else launch(l);
 }
 
 /* At the control connection's end: the cgroups of children still running are killed and removed (for 2 s at most). */
@@ -1163,21 +1066,20 @@ static int serve(const char *socket_path) {
   strcpy(address.sun_path, socket_path);
   dev_null_in = open("/dev/null", O_RDONLY | O_CLOEXEC);
   dev_null_out = open("/dev/null", O_WRONLY | O_CLOEXEC);
-  signal(SIGINT, SIG_IGN);
-  signal(SIGTERM, SIG_IGN);
-  signal(SIGHUP, SIG_IGN);
-  signal(SIGQUIT, SIG_IGN);
-  signal(SIGPIPE, SIG_IGN);
-  sigset_t chld;
+  /* Blocked, not ignored: their dispositions stay the default, which every child keeps once it
+   * unblocks them (see child_main()). A write to a closed pipe fails with EPIPE. */
+  sigset_t blocked, chld;
+  sigemptyset(&blocked);
+  int kept_off[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE, SIGCHLD};
+  for (size_t i = 0; i < sizeof kept_off / sizeof kept_off[0]; i++) sigaddset(&blocked, kept_off[i]);
+  sigprocmask(SIG_BLOCK, &blocked, NULL);
   sigemptyset(&chld);
   sigaddset(&chld, SIGCHLD);
-  sigprocmask(SIG_BLOCK, &chld, NULL);
   int sigfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
   epoll_fd = epoll_create1(EPOLL_CLOEXEC);
-  static char signal_tag, input_tag, launched_tag;
+  static char signal_tag, input_tag;
   struct epoll_event watch_signal = {.events = EPOLLIN, .data.ptr = &signal_tag};
   struct epoll_event watch_input = {.events = EPOLLIN, .data.ptr = &input_tag};
-  struct epoll_event watch_launched = {.events = EPOLLIN, .data.ptr = &launched_tag};
   /* The control token on stdin, a private pipe: only this server can open the control connection. */
   char token[TOKEN_LEN + 2] = "";
   size_t got = 0;
@@ -1204,11 +1106,6 @@ static int serve(const char *socket_path) {
     perror("urocket-spawn");
     return 2;
   }
-  start_launchers();
-  if (launchers > 0 && epoll_ctl(epoll_fd, EPOLL_CTL_ADD, launched_fd, &watch_launched) < 0) {
-    perror("urocket-spawn");
-    return 2;
-  }
   size_t cap = 1 << 16, have = 0;
   char *buffer = malloc(cap);
   if (!buffer) {
@@ -1220,20 +1117,28 @@ static int serve(const char *socket_path) {
     struct epoll_event events[64];
     int ready = epoll_wait(epoll_fd, events, 64, removal_count ? 100 : -1);
     if (ready < 0 && errno != EINTR) break;
+    batch = events;
+    batch_size = ready > 0 ? ready : 0;
     int signalled = 0, input_ready = 0;
-    /* Launches first (S before anything of theirs), then output; reap() then relays whatever an
+    /* Starts first (S before anything of theirs), then output; reap() then relays whatever an
      * exited handler left in its pipes before its X. */
     for (int i = 0; i < ready; i++) {
-      if (events[i].data.ptr == &launched_tag) finish_launched(0);
+      void *tag = events[i].data.ptr;
+      if (tag && tag != &signal_tag && tag != &input_tag && *(const int *)tag == WATCH_LAUNCH) {
+        events[i].data.ptr = NULL;
+        settle(tag, 0);
+      }
     }
     for (int i = 0; i < ready; i++) {
       void *tag = events[i].data.ptr;
-      if (tag == &launched_tag) continue;
+      if (!tag) continue;
       if (tag == &signal_tag) signalled = 1;
       else if (tag == &input_tag) input_ready = 1;
       else if (*(const int *)tag == WATCH_FEED) feed(tag);
-      else if (relay(tag) == 0) close_output(tag, 1);
+      /* An output whose start is not settled (its report comes in a later batch) waits for it. */
+      else if (((struct output *)tag)->watched && relay(tag) == 0) close_output(tag, 1);
     }
+    batch_size = 0;
     if (signalled) {
       struct signalfd_siginfo info;
       while (read(sigfd, &info, sizeof info) > 0) {
@@ -1280,13 +1185,11 @@ static int serve(const char *socket_path) {
       memmove(buffer, buffer + offset, have - offset);
       have -= offset;
     }
-    if (exits_waiting) announce_waiting();
     flush_out();
   }
-  /* Launches under way are finished, so that their children are tracked (and their cgroups
-   * cleaned up) like the others. */
-  while (in_flight > 0) finish_launched(1);
-  announce_waiting();
+  /* Starts not settled yet are settled (their children exec or fail at once), so that their
+   * children are tracked (and their cgroups cleaned up) like the others. */
+  while (unsettled) settle(unsettled, 0);
   flush_out();
   clean_up();
   return 0;

@@ -16,8 +16,8 @@ const TARGET = `${REPO}build/urocket-spawn`;
 
 /** Compiler flag sets: static first (one file to ship), then dynamic. */
 const ATTEMPTS = [
-  ["-O2", "-static", "-pthread", "-s", "-Wall"],
-  ["-O2", "-pthread", "-s", "-Wall"],
+  ["-O2", "-static", "-s", "-Wall"],
+  ["-O2", "-s", "-Wall"],
 ];
 
 async function mtime(path: string): Promise<number | undefined> {
