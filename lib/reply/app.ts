@@ -60,13 +60,20 @@ const SYNC = {
  * ```
  */
 export function createReplyApp(deps: ReplyDeps): Hono {
-  const app = new Hono();
-  // The one place a reply is refused: logged, counted, answered as problem+json.
-  const reject: Reject = (status, reason, detail, id, extra, headers) => {
+  return buildReplyApp(deps, rejecter(deps));
+}
+
+/** The one place a reply is refused: logged, counted, answered as problem+json. */
+function rejecter(deps: Omit<ReplyDeps, "templates">): Reject {
+  return (status, reason, detail, id, extra, headers) => {
     deps.logger.info("reply_rejected", { req_id: id, status, reason });
     deps.metrics?.replyRejected(status, reason);
     return problemResponse(new HttpProblem(kindOf(status), detail, { extra, headers }), id);
   };
+}
+
+function buildReplyApp(deps: ReplyDeps, reject: Reject): Hono {
+  const app = new Hono();
   for (const template of new Set(deps.templates)) {
     const route = template.replace("{req_id}", ":req_id");
     app.on(
@@ -81,37 +88,13 @@ export function createReplyApp(deps: ReplyDeps): Hono {
           return reject(400, "bad_status", result.error.issues[0].message, c.req.param("req_id"));
         }
       }, SYNC),
-      async (c) => {
-        const id = c.req.valid("param").req_id.toLowerCase();
-        const status = Number(c.req.valid("header")["urocket-status"] ?? 200);
-        const claim = deps.registry.claim(id, template);
-        switch (claim.kind) {
-          case "unknown":
-            return reject(
-              404,
-              "unknown_id",
-              "No request with this id waits for a reply on this path",
-              id,
-            );
-          case "answered":
-            return reject(409, "already_answered", "This request has already been answered", id);
-          case "busy":
-            return reject(
-              409,
-              "already_answered",
-              "Another reply for this request is arriving",
-              id,
-            );
-          case "gone":
-            return reject(
-              410,
-              "request_ended",
-              "This request already ended without this reply (timeout, exit or client gone)",
-              id,
-            );
-        }
-        return await receive(claim.request, c.req.raw, status, reject);
-      },
+      (c) =>
+        answer(deps.registry, reject, {
+          template,
+          id: c.req.valid("param").req_id.toLowerCase(),
+          status: Number(c.req.valid("header")["urocket-status"] ?? 200),
+          request: c.req.raw,
+        }),
     );
     app.all(
       route,
@@ -133,6 +116,45 @@ export function createReplyApp(deps: ReplyDeps): Hono {
     reject(404, "unknown_path", `${JSON.stringify(c.req.path)} matches no outtake path`)
   );
   return app;
+}
+
+/** A reply whose path and headers passed the route's checks. */
+interface ValidReply {
+  template: string;
+  /** The request id, lower case. */
+  id: string;
+  status: number;
+  request: Request;
+}
+
+/** Claims the request the reply is for, then takes the reply; answers the replier. */
+async function answer(
+  registry: PendingRequests,
+  reject: Reject,
+  { template, id, status, request }: ValidReply,
+): Promise<Response> {
+  const claim = registry.claim(id, template);
+  switch (claim.kind) {
+    case "unknown":
+      return reject(
+        404,
+        "unknown_id",
+        "No request with this id waits for a reply on this path",
+        id,
+      );
+    case "answered":
+      return reject(409, "already_answered", "This request has already been answered", id);
+    case "busy":
+      return reject(409, "already_answered", "Another reply for this request is arriving", id);
+    case "gone":
+      return reject(
+        410,
+        "request_ended",
+        "This request already ended without this reply (timeout, exit or client gone)",
+        id,
+      );
+  }
+  return await receive(claim.request, request, status, reject);
 }
 
 type Reject = (
@@ -237,10 +259,12 @@ export interface ReplyFetchDeps extends Omit<ReplyDeps, "templates"> {
  * ```
  */
 export function createReplyFetch(deps: ReplyFetchDeps): (request: Request) => Promise<Response> {
+  const reject = rejecter(deps);
   let current: readonly string[] | undefined;
   let version = -1;
   let served = "";
   let app: Hono | undefined;
+  let plain: PlainRoute[] = [];
   return async (request) => {
     const templates = deps.templates();
     if (templates !== current || deps.registry.routesVersion !== version) {
@@ -249,12 +273,81 @@ export function createReplyFetch(deps: ReplyFetchDeps): (request: Request) => Pr
       const union = [...new Set([...templates, ...deps.registry.routes()])].sort();
       const key = union.join("\n");
       if (!app || key !== served) {
-        app = createReplyApp({ ...deps, templates: union });
+        app = buildReplyApp({ ...deps, templates: union }, reject);
+        plain = plainRoutes(union);
         served = key;
       }
     }
-    return await app!.fetch(request);
+    // Most replies are plain: answered as the app's route answers them, without the app's
+    // routing and validators (see BENCHMARKS.md).
+    const reply = plainReply(plain, request);
+    return reply ? await answer(deps.registry, reject, reply) : await app!.fetch(request);
   };
+}
+
+/** Literal segments of a template that the app's router matches as plain text. */
+const PLAIN_SEGMENT = /^[A-Za-z0-9._~-]+$/;
+
+/** An outtake template as {@link plainReply} matches it: the text around its `{req_id}`. */
+interface PlainRoute {
+  template: string;
+  before: string;
+  after: string;
+}
+
+/**
+ * The templates {@link plainReply} may take replies for: all of them, or none when one has a
+ * segment the app's router reads as syntax, or one shaped like a request id (a path could then
+ * match two templates, and the router's choice is the app's).
+ */
+function plainRoutes(templates: readonly string[]): PlainRoute[] {
+  const routes: PlainRoute[] = [];
+  for (const template of templates) {
+    for (const segment of template.slice(1).split("/")) {
+      if (segment !== "{req_id}" && (!PLAIN_SEGMENT.test(segment) || UUID.test(segment))) {
+        return [];
+      }
+    }
+    const at = template.indexOf("{req_id}");
+    routes.push({ template, before: template.slice(0, at), after: template.slice(at + 8) });
+  }
+  return routes;
+}
+
+/**
+ * A plain reply — POST or PUT on an outtake path whose segment is a request id, Urocket-Status
+ * absent or valid — read as the app's route and validators read it; undefined for anything
+ * else, which the app answers (its refusals included).
+ */
+function plainReply(routes: PlainRoute[], request: Request): ValidReply | undefined {
+  const method = request.method;
+  if ((method !== "POST" && method !== "PUT") || routes.length === 0) return undefined;
+  // The path as the app's router reads it when it holds no % (which it decodes): up to ? or #.
+  const url = request.url;
+  const start = url.indexOf("/", url.indexOf(":") + 4);
+  let end = start;
+  for (; end < url.length; end++) {
+    const code = url.charCodeAt(end);
+    if (code === 37 /* % */) return undefined;
+    if (code === 63 /* ? */ || code === 35 /* # */) break;
+  }
+  for (const { template, before, after } of routes) {
+    if (end - start !== before.length + 36 + after.length) continue;
+    if (!url.startsWith(before, start) || !url.startsWith(after, end - after.length)) continue;
+    const id = url.slice(start + before.length, start + before.length + 36);
+    if (!UUID.test(id)) return undefined;
+    const header = request.headers.get("urocket-status");
+    if (header === null) return { template, id: id.toLowerCase(), status: 200, request };
+    const parsed = ReplyHeaderSchema.safeParse({ "urocket-status": header });
+    if (!parsed.success) return undefined;
+    return {
+      template,
+      id: id.toLowerCase(),
+      status: Number(parsed.data["urocket-status"]),
+      request,
+    };
+  }
+  return undefined;
 }
 
 function kindOf(status: number) {
