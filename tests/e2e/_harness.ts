@@ -66,6 +66,11 @@ export interface Urocket {
    */
   call(path: string, init?: RequestInit): Promise<Answer>;
   /**
+   * Remembers the id of a request answered some other way (a raw exchange),
+   * so that {@link stop} waits for its access and process_exit lines too.
+   */
+  track(requestId: string): void;
+  /**
    * Waits until `count` processes of the `hold.sh` fixture have said they are
    * ready, and returns their request ids and pids in order.
    */
@@ -259,6 +264,7 @@ export async function startUrocket(options: StartOptions): Promise<Urocket> {
       if (id) answered.push(id);
       return result;
     },
+    track: (requestId) => void answered.push(requestId),
     reply: (path, init = {}) =>
       answer(fetch(`http://localhost${path}`, { method: "POST", ...init, client })),
     async stop({ check = true, signal } = {}) {
