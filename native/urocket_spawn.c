@@ -14,7 +14,9 @@
  * Each handler: the server prepares its stdio (and cgroup), then clones the
  * child sharing its memory (CLONE_VM, as vfork does, so no page tables are
  * copied) without waiting for its exec: a slow exec on a busy machine holds
- * neither the other starts nor the relaying of output. The child, on a stack
+ * neither the relaying of output nor the other starts (but where the kernel
+ * schedules each session apart, one child execs at a time: see
+ * execs_at_once). The child, on a stack
  * of its own and with raw system calls only (it must not touch the server's
  * errno), unblocks signals, puts its stdio on fds 0/1/2, joins the request's
  * cgroup (when asked), switches user (when asked), chdirs, setsid()s — so it
@@ -637,9 +639,22 @@ struct launch {
   struct output *err_out, *out_out;
   struct feed *rest;
   char *group;
-  struct launch *prev, *next; /* starts not settled yet */
+  struct launch *prev, *next; /* starts not settled yet; or waiting (next only) */
 };
-static struct launch *unsettled;
+
+/*
+ * How many children may be between their clone and their exec at once; the starts after them
+ * wait, prepared, for their turn (first in, first out), while the server goes on relaying,
+ * reaping and settling. No limit, unless the kernel schedules each session as a group of its own
+ * (see sessions_scheduled_apart()): then one, as vfork did. Measured on a busy 2-core VM with
+ * session autogroups, several children making their sessions (setsid()) at once stalled some of
+ * them for 100–300 ms before exec (p99 at c=8: 110–390 ms, against 21–80 ms one at a time and
+ * 15–70 ms with no session made); see BENCHMARKS.md.
+ */
+static size_t execs_at_once = (size_t)-1;
+static struct launch *unsettled, *waiting_first, *waiting_last;
+static size_t unsettled_count, waiting_count;
+static void launch(struct launch *l);
 
 /* System calls for the child, which shares the server's memory until it execs: none may touch
  * errno or anything else of the server's. They return -errno on failure. */
@@ -759,6 +774,14 @@ static int settle(struct launch *l, int reaped) {
   if (l->prev) l->prev->next = l->next;
   else unsettled = l->next;
   if (l->next) l->next->prev = l->prev;
+  unsettled_count--;
+  while (waiting_first && unsettled_count < execs_at_once) {
+    struct launch *next = waiting_first;
+    waiting_first = next->next;
+    if (!waiting_first) waiting_last = NULL;
+    waiting_count--;
+    launch(next);
+  }
   if (n != 0) {
     /* It exits 127 right after its report: reaped first, so that its cgroup can go. */
     if (!reaped) {
@@ -784,6 +807,14 @@ static int settle(struct launch *l, int reaped) {
  * as with vfork) but the server does not wait for its exec: it goes on relaying and starting
  * others, and settles this start when the report comes. */
 static void launch(struct launch *l) {
+  if (ASYNC_LAUNCH && unsettled_count >= execs_at_once) {
+    l->next = NULL;
+    if (waiting_last) waiting_last->next = l;
+    else waiting_first = l;
+    waiting_last = l;
+    waiting_count++;
+    return;
+  }
   int report[2];
   if (pipe2(report, O_CLOEXEC) < 0) {
     refuse(l, errno);
@@ -815,6 +846,7 @@ static void launch(struct launch *l) {
   l->kind = WATCH_LAUNCH;
   l->pid = pid;
   l->report = report[0];
+  unsettled_count++;
   l->prev = NULL;
   l->next = unsettled;
   if (unsettled) unsettled->prev = l;
@@ -855,12 +887,44 @@ static void reap(void) {
   }
 }
 
-/* Grows children[] so that every start not settled yet, and one more, has a place in it; 0, or
- * -1 when memory is short. */
+static int has_word(const char *list, const char *word, size_t len);
+
+/*
+ * Whether the kernel schedules every session as a group of its own (autogroups): when they are
+ * enabled and this process is in the root task group, which is when no cpu cgroup applies to it
+ * — the root of cgroup v1's cpu hierarchy, or of cgroup v2, or a cgroup v2 without the cpu
+ * controller (a shell on a host or a VM). Not in a container's or a systemd unit's cpu cgroup.
+ */
+static int sessions_scheduled_apart(void) {
+  char text[4096], dir[PATH_MAX];
+  if (read_file("/proc/sys/kernel", "sched_autogroup_enabled", text, sizeof text) < 0 ||
+      text[0] != '1' || read_file("/proc/self", "cgroup", text, sizeof text) < 0) {
+    return 0;
+  }
+  const char *unified = NULL;
+  for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+    char *controllers = strchr(line, ':');
+    char *path = controllers ? strchr(controllers + 1, ':') : NULL;
+    if (!path) continue;
+    *path++ = 0;
+    controllers++;
+    if (has_word(controllers, "cpu", 3)) return strcmp(path, "/") == 0;
+    if (strcmp(line, "0") == 0 && !controllers[0]) unified = path;
+  }
+  if (!unified) return 0;
+  snprintf(dir, sizeof dir, "/sys/fs/cgroup%s", strcmp(unified, "/") == 0 ? "" : unified);
+  char probe[PATH_MAX + 16];
+  snprintf(probe, sizeof probe, "%s/cgroup.type", dir);
+  /* Only the root has no cgroup.type; elsewhere the cpu controller applies when it is enabled. */
+  if (access(probe, F_OK) < 0) return 1;
+  if (read_file(dir, "cgroup.controllers", text, sizeof text) < 0) return 0;
+  return !has_word(text, "cpu", 3);
+}
+
+/* Grows children[] so that every start not settled yet (waiting ones too), and one more, has a
+ * place in it; 0, or -1 when memory is short. */
 static int reserve_slot(void) {
-  size_t pending = 0;
-  for (struct launch *l = unsettled; l; l = l->next) pending++;
-  if (child_count + pending < child_cap) return 0;
+  if (child_count + unsettled_count + waiting_count < child_cap) return 0;
   size_t cap = child_cap ? child_cap * 2 : 256;
   struct child *grown = realloc(children, cap * sizeof *children);
   if (!grown) return -1;
@@ -1066,6 +1130,7 @@ static int serve(const char *socket_path) {
   strcpy(address.sun_path, socket_path);
   dev_null_in = open("/dev/null", O_RDONLY | O_CLOEXEC);
   dev_null_out = open("/dev/null", O_WRONLY | O_CLOEXEC);
+  if (sessions_scheduled_apart()) execs_at_once = 1;
   /* Blocked, not ignored: their dispositions stay the default, which every child keeps once it
    * unblocks them (see child_main()). A write to a closed pipe fails with EPIPE. */
   sigset_t blocked, chld;
@@ -1187,8 +1252,9 @@ static int serve(const char *socket_path) {
     }
     flush_out();
   }
-  /* Starts not settled yet are settled (their children exec or fail at once), so that their
-   * children are tracked (and their cgroups cleaned up) like the others. */
+  /* Starts not settled yet are settled (their children exec or fail at once; waiting ones are
+   * started in turn, as every frame read is), so that their children are tracked (and their
+   * cgroups cleaned up) like the others. */
   while (unsettled) settle(unsettled, 0);
   flush_out();
   clean_up();
