@@ -9,7 +9,7 @@
  * scheduler (the whole pipeline is `deno task bench`'s).
  *
  *   deno bench -A bench/layer_bench.ts
- *   deno bench -A --v8-flags=--max-semi-space-size=1 bench/layer_bench.ts
+ *   deno bench -A --v8-flags=--max-semi-space-size=16 bench/layer_bench.ts
  *
  * @module
  */

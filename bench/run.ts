@@ -146,7 +146,7 @@ async function startUrocket(
       "run",
       "-P",
       // As `deno task start` runs it (see README, "Memory").
-      "--v8-flags=--max-semi-space-size=1",
+      "--v8-flags=--max-semi-space-size=16",
       "--config",
       `${UROCKET}/deno.json`,
       `${UROCKET}/main.ts`,
@@ -415,7 +415,7 @@ async function startBarePipeline(dir: string): Promise<Running> {
     args: [
       "run",
       "-A",
-      "--v8-flags=--max-semi-space-size=1",
+      "--v8-flags=--max-semi-space-size=16",
       "--config",
       `${REPO}/deno.json`,
       `${REPO}/bench/bare_pipeline.ts`,
@@ -575,7 +575,7 @@ async function baselineHold(): Promise<string> {
   const result = await run(Deno.execPath(), [
     "run",
     "-A",
-    "--v8-flags=--max-semi-space-size=1,--expose-gc",
+    "--v8-flags=--max-semi-space-size=16,--expose-gc",
     "--config",
     `${REPO}/deno.json`,
     `${REPO}/bench/baseline_hold.ts`,

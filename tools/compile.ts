@@ -45,7 +45,7 @@ export const RELEASE_TARGETS = [
 export const INCLUDES: readonly string[] = ["build/urocket-spawn"];
 
 /** V8 flags of the binary, as `deno task start` runs urocket (see README: Memory). */
-export const V8_FLAGS = "--max-semi-space-size=1";
+export const V8_FLAGS = "--max-semi-space-size=16";
 
 /** The exit code for "Deno's runtime for the target could not be had". */
 export const NO_RUNTIME = 3;

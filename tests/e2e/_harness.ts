@@ -312,7 +312,7 @@ export function urocketCommand(binary?: string): string[] {
     DENO,
     "run",
     "-P",
-    "--v8-flags=--max-semi-space-size=1", // as deno task start
+    "--v8-flags=--max-semi-space-size=16", // as deno task start
     "--config",
     `${REPO}/deno.json`,
     `${REPO}/main.ts`,
