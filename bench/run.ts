@@ -145,8 +145,8 @@ async function startUrocket(
       Deno.execPath(),
       "run",
       "-P",
-      // As `deno task start` runs it (see README, "Memory").
-      "--v8-flags=--max-semi-space-size=16",
+      // As the measured tree's `deno task start` runs it (see README, "Memory").
+      ...await startV8Flags(),
       "--config",
       `${UROCKET}/deno.json`,
       `${UROCKET}/main.ts`,
@@ -190,6 +190,13 @@ async function startUrocket(
       await child.status;
     },
   };
+}
+
+/** The `--v8-flags=…` of the measured tree's `deno task start`, so that a baseline runs as it did. */
+async function startV8Flags(): Promise<string[]> {
+  const tasks = JSON.parse(await Deno.readTextFile(`${UROCKET}/deno.json`)).tasks ?? {};
+  const flags = /--v8-flags=\S+/.exec(String(tasks.start ?? ""));
+  return flags ? [flags[0]] : [];
 }
 
 function sleep(ms: number) {
