@@ -13,17 +13,17 @@
  *
  * Each handler: the server prepares its stdio (and cgroup), then clones the
  * child sharing its memory (CLONE_VM, as vfork does, so no page tables are
- * copied) without waiting for its exec: a slow exec on a busy machine holds
- * neither the relaying of output nor the other starts (but where the kernel
- * schedules each session apart, one child execs at a time: see
- * execs_at_once). The child, on a stack
- * of its own and with raw system calls only (it must not touch the server's
- * errno), unblocks signals, puts its stdio on fds 0/1/2, joins the request's
- * cgroup (when asked), switches user (when asked), chdirs, setsid()s — so it
- * leads its own session and process group (pid = pgid = sid) and urocket can
- * signal the whole tree — then execve()s; a close-on-exec pipe tells the
- * server it did (its end: S) or why it could not (an errno: F). (vfork on
- * machines other than x86-64 and arm64.) Its
+ * copied) without waiting for its exec, so that a slow exec on a busy
+ * machine holds neither the relaying of output nor the other starts; a
+ * close-on-exec pipe tells the server it exec'ed (its end: S) or why it
+ * could not (an errno: F). Where the kernel schedules each session as a
+ * group of its own, or on machines other than x86-64 and arm64, it vforks
+ * and waits instead (see async_launch). The child, with raw system calls
+ * only (it must not touch the server's errno), unblocks signals, puts its
+ * stdio on fds 0/1/2, joins the request's cgroup (when asked), switches user
+ * (when asked), chdirs, setsid()s — so it leads its own session and process
+ * group (pid = pgid = sid) and urocket can signal the whole tree — then
+ * execve()s. Its
  * stdin is a pipe the server filled with the payload, a unix stream socket
  * connected to urocket (a payload too large for a pipe buffer), or
  * /dev/null. Its stderr, and its stdout when urocket asks for it (else
@@ -268,8 +268,8 @@ static void close_output(struct output *o, int announce) {
   free(o);
 }
 
-/* Registers the read end of a pipe, not relayed until watch_output(); returns it, or NULL with
- * errno set. */
+/* Watches the read end of a pipe, relayed once watch_output() says its handler runs; returns it,
+ * or NULL with errno set. */
 static struct output *add_output(int fd, int stream, const char *token) {
   /* Room first: once the pipe is watched, a failure would have to be undone. */
   if (output_count == output_cap) {
@@ -292,8 +292,8 @@ static struct output *add_output(int fd, int stream, const char *token) {
   o->stream = stream;
   o->watched = 0;
   memcpy(o->token, token, TOKEN_LEN + 1);
-  /* No events yet (nor a hang-up: the server holds the write end until the launch is done). */
-  struct epoll_event event = {.events = 0, .data.ptr = o};
+  /* Nothing arrives before the handler has exec'ed, which the server learns first (see serve()). */
+  struct epoll_event event = {.events = EPOLLIN, .data.ptr = o};
   if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, fd, &event) < 0) {
     int error = errno;
     free(o);
@@ -305,11 +305,8 @@ static struct output *add_output(int fd, int stream, const char *token) {
   return o;
 }
 
-/* Relays an output from now on: its handler runs. A modification of a registered descriptor
- * allocates nothing and cannot fail here. */
+/* Relays an output from now on: its handler runs (S is said). */
 static void watch_output(struct output *o) {
-  struct epoll_event event = {.events = EPOLLIN, .data.ptr = o};
-  epoll_ctl(epoll_fd, EPOLL_CTL_MOD, o->fd, &event);
   o->watched = 1;
 }
 
@@ -624,6 +621,8 @@ struct launch {
   char **argv, **envp;
   const char *cwd;
   int stdin_fd, stdout_fd, stderr_fd, procs, report_fd;
+  /* Written by a vforked child that could not exec (the server waits meanwhile). */
+  volatile int child_error;
   int user;
   uid_t uid;
   gid_t gid;
@@ -639,22 +638,21 @@ struct launch {
   struct output *err_out, *out_out;
   struct feed *rest;
   char *group;
-  struct launch *prev, *next; /* starts not settled yet; or waiting (next only) */
+  struct launch *prev, *next; /* cloned starts not settled yet */
 };
 
 /*
- * How many children may be between their clone and their exec at once; the starts after them
- * wait, prepared, for their turn (first in, first out), while the server goes on relaying,
- * reaping and settling. No limit, unless the kernel schedules each session as a group of its own
- * (see sessions_scheduled_apart()): then one, as vfork did. Measured on a busy 2-core VM with
- * session autogroups, several children making their sessions (setsid()) at once stalled some of
- * them for 100–300 ms before exec (p99 at c=8: 110–390 ms, against 21–80 ms one at a time and
- * 15–70 ms with no session made); see BENCHMARKS.md.
+ * Whether children are cloned without the server waiting for their exec (else vforked, one at a
+ * time). Not where the kernel schedules each session as a group of its own (see
+ * sessions_scheduled_apart()): measured on a busy 2-core VM with session autogroups, several
+ * children making their sessions (setsid()) at once stalled some of them for 100–300 ms before
+ * exec (p99 at c=8: 110–390 ms, against 21–80 ms one at a time and 15–70 ms with no session
+ * made), and one at a time the clone's report costs the server ~50 µs more per start than
+ * vfork; see BENCHMARKS.md.
  */
-static size_t execs_at_once = (size_t)-1;
-static struct launch *unsettled, *waiting_first, *waiting_last;
-static size_t unsettled_count, waiting_count;
-static void launch(struct launch *l);
+static int async_launch;
+static struct launch *unsettled;
+static size_t unsettled_count;
 
 /* System calls for the child, which shares the server's memory until it execs: none may touch
  * errno or anything else of the server's. They return -errno on failure. */
@@ -724,7 +722,8 @@ static int child_main(void *arg) {
   if (error >= 0) error = child_call(SYS_setsid, 0, 0, 0, 0);
   if (error >= 0) error = child_call(SYS_execve, (long)l->argv[0], (long)l->argv, (long)l->envp, 0);
   int code = error < 0 ? (int)-error : EIO;
-  child_call(SYS_write, l->report_fd, (long)&code, sizeof code, 0);
+  if (l->report_fd >= 0) child_call(SYS_write, l->report_fd, (long)&code, sizeof code, 0);
+  else l->child_error = code;
   child_call(SYS_exit, 127, 0, 0, 0);
   return 127;
 }
@@ -759,10 +758,22 @@ static void refuse(struct launch *l, int error) {
   free_launch(l);
 }
 
+/* A start whose child has exec'ed: its outputs relayed from now on (no D line precedes S), the
+ * child tracked (its slot was made before the start), S. */
+static void started(struct launch *l) {
+  if (l->err_out) watch_output(l->err_out);
+  if (l->out_out) watch_output(l->out_out);
+  children[child_count].pid = l->pid;
+  memcpy(children[child_count].token, l->token, TOKEN_LEN + 1);
+  children[child_count].group = l->group;
+  child_count++;
+  say("S %s %d\n", l->token, (int)l->pid);
+  free_launch(l);
+}
+
 /*
- * Settles a start once its child has exec'ed or failed to (its report pipe is readable, or the
- * child was reaped: `reaped`). Says S and tracks the child, or refuses the start (F). Returns 1
- * when it started.
+ * Settles a cloned start once its child has exec'ed or failed to (its report pipe is readable,
+ * or the child was reaped: `reaped`): S, or F. Returns 1 when it started.
  */
 static int settle(struct launch *l, int reaped) {
   int code = 0;
@@ -775,13 +786,6 @@ static int settle(struct launch *l, int reaped) {
   else unsettled = l->next;
   if (l->next) l->next->prev = l->prev;
   unsettled_count--;
-  while (waiting_first && unsettled_count < execs_at_once) {
-    struct launch *next = waiting_first;
-    waiting_first = next->next;
-    if (!waiting_first) waiting_last = NULL;
-    waiting_count--;
-    launch(next);
-  }
   if (n != 0) {
     /* It exits 127 right after its report: reaped first, so that its cgroup can go. */
     if (!reaped) {
@@ -791,28 +795,39 @@ static int settle(struct launch *l, int reaped) {
     refuse(l, n == (ssize_t)sizeof code ? code : EIO);
     return 0;
   }
-  /* Relayed only now: no D line precedes S. */
-  if (l->err_out) watch_output(l->err_out);
-  if (l->out_out) watch_output(l->out_out);
-  children[child_count].pid = l->pid; /* its slot was made before the start */
-  memcpy(children[child_count].token, l->token, TOKEN_LEN + 1);
-  children[child_count].group = l->group;
-  child_count++;
-  say("S %s %d\n", l->token, (int)l->pid);
-  free_launch(l);
+  started(l);
   return 1;
 }
 
-/* Makes the child. With ASYNC_LAUNCH it shares the server's memory (no copy of the page tables,
+/* Makes the child and waits for its exec: vfork holds the server until then. */
+static void launch_and_wait(struct launch *l) {
+  l->child_error = 0;
+  pid_t pid = vfork();
+  if (pid == 0) _exit(child_main(l));
+  int error = pid < 0 ? errno : l->child_error;
+  close_child_ends(l);
+  if (pid > 0 && error) {
+    /* The child exited without exec'ing: reap it here, it was never announced. */
+    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
+    }
+  }
+  if (error) {
+    refuse(l, error);
+    return;
+  }
+  l->pid = pid;
+  started(l);
+}
+
+/*
+ * Makes the child. With async_launch it shares the server's memory (no copy of the page tables,
  * as with vfork) but the server does not wait for its exec: it goes on relaying and starting
- * others, and settles this start when the report comes. */
+ * others, and settles this start when the report comes.
+ */
 static void launch(struct launch *l) {
-  if (ASYNC_LAUNCH && unsettled_count >= execs_at_once) {
-    l->next = NULL;
-    if (waiting_last) waiting_last->next = l;
-    else waiting_first = l;
-    waiting_last = l;
-    waiting_count++;
+#if ASYNC_LAUNCH
+  if (!async_launch) {
+    launch_and_wait(l);
     return;
   }
   int report[2];
@@ -820,21 +835,15 @@ static void launch(struct launch *l) {
     refuse(l, errno);
     return;
   }
-  l->report_fd = report[1];
-  pid_t pid;
-#if ASYNC_LAUNCH
   if (!(l->stack = malloc(CHILD_STACK))) {
     close(report[0]);
     close(report[1]);
     refuse(l, ENOMEM);
     return;
   }
+  l->report_fd = report[1];
   /* The stack grows down from its end, which malloc aligned. */
-  pid = clone(child_main, l->stack + CHILD_STACK, CLONE_VM | SIGCHLD, l);
-#else
-  pid = vfork();
-  if (pid == 0) _exit(child_main(l));
-#endif
+  pid_t pid = clone(child_main, l->stack + CHILD_STACK, CLONE_VM | SIGCHLD, l);
   int error = pid < 0 ? errno : 0;
   close(report[1]);
   close_child_ends(l);
@@ -853,7 +862,10 @@ static void launch(struct launch *l) {
   unsettled = l;
   struct epoll_event event = {.events = EPOLLIN, .data.ptr = l};
   /* Not watched (no memory for it): settled now, waiting for the child's exec as vfork would. */
-  if (!ASYNC_LAUNCH || epoll_ctl(epoll_fd, EPOLL_CTL_ADD, l->report, &event) < 0) settle(l, 0);
+  if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, l->report, &event) < 0) settle(l, 0);
+#else
+  launch_and_wait(l);
+#endif
 }
 
 /* Reaps every child that has exited and says X for each (after S: a start not settled yet is
@@ -921,10 +933,10 @@ static int sessions_scheduled_apart(void) {
   return !has_word(text, "cpu", 3);
 }
 
-/* Grows children[] so that every start not settled yet (waiting ones too), and one more, has a
- * place in it; 0, or -1 when memory is short. */
+/* Grows children[] so that every start not settled yet, and one more, has a place in it; 0, or
+ * -1 when memory is short. */
 static int reserve_slot(void) {
-  if (child_count + unsettled_count + waiting_count < child_cap) return 0;
+  if (child_count + unsettled_count < child_cap) return 0;
   size_t cap = child_cap ? child_cap * 2 : 256;
   struct child *grown = realloc(children, cap * sizeof *children);
   if (!grown) return -1;
@@ -1130,7 +1142,7 @@ static int serve(const char *socket_path) {
   strcpy(address.sun_path, socket_path);
   dev_null_in = open("/dev/null", O_RDONLY | O_CLOEXEC);
   dev_null_out = open("/dev/null", O_WRONLY | O_CLOEXEC);
-  if (sessions_scheduled_apart()) execs_at_once = 1;
+  async_launch = ASYNC_LAUNCH && !sessions_scheduled_apart();
   /* Blocked, not ignored: their dispositions stay the default, which every child keeps once it
    * unblocks them (see child_main()). A write to a closed pipe fails with EPIPE. */
   sigset_t blocked, chld;
@@ -1185,8 +1197,9 @@ static int serve(const char *socket_path) {
     batch = events;
     batch_size = ready > 0 ? ready : 0;
     int signalled = 0, input_ready = 0;
-    /* Starts first (S before anything of theirs), then output; reap() then relays whatever an
-     * exited handler left in its pipes before its X. */
+    /* Starts first (S before anything of theirs: a handler writes only once it has exec'ed, and
+     * its report pipe ended then), then output; reap() then relays whatever an exited handler
+     * left in its pipes before its X. */
     for (int i = 0; i < ready; i++) {
       void *tag = events[i].data.ptr;
       if (tag && tag != &signal_tag && tag != &input_tag && *(const int *)tag == WATCH_LAUNCH) {
@@ -1252,9 +1265,8 @@ static int serve(const char *socket_path) {
     }
     flush_out();
   }
-  /* Starts not settled yet are settled (their children exec or fail at once; waiting ones are
-   * started in turn, as every frame read is), so that their children are tracked (and their
-   * cgroups cleaned up) like the others. */
+  /* Starts not settled yet are settled (their children exec or fail at once), so that their
+   * children are tracked (and their cgroups cleaned up) like the others. */
   while (unsettled) settle(unsettled, 0);
   flush_out();
   clean_up();
