@@ -36,7 +36,8 @@
  * baseline from `git archive`), BENCH_ONLY (comma list of: table, startup,
  * inflight, logstdout, validation, spawn, webhook; and reload), BENCH_ROUNDS
  * (rounds of the webhook comparison, default 3), BENCH_WEBHOOK_FLAGS (extra
- * flags for webhook). Extra environment for urocket itself:
+ * flags for webhook), BENCH_CGROUP=1 (urocket and webhook each in a cpu
+ * cgroup of its own, as in a container; root only). Extra environment for urocket itself:
  * BENCH_UROCKET_ENV (e.g. `UROCKET_SPAWN_HELPER=off`).
  *
  * @module
@@ -140,7 +141,7 @@ async function startUrocket(
   const child = new Deno.Command("sh", {
     args: [
       "-c",
-      'ulimit -n 65536 2>/dev/null; "$@" 2>&1 | cat >"$UROCKET_BENCH_LOG"',
+      'ulimit -n 65536 2>/dev/null; eval "${BENCH_JOIN:-:}"; "$@" 2>&1 | cat >"$UROCKET_BENCH_LOG"',
       "sh",
       Deno.execPath(),
       "run",
@@ -160,6 +161,7 @@ async function startUrocket(
       HOME: Deno.env.get("HOME") ?? "/root",
       NO_COLOR: "1",
       UROCKET_BENCH_LOG: log,
+      ...await joinCgroup("urocket"),
       ...EXTRA_ENV,
       ...env,
     },
@@ -190,6 +192,22 @@ async function startUrocket(
       await child.status;
     },
   };
+}
+
+/**
+ * With BENCH_CGROUP=1: the shell command (BENCH_JOIN) that moves a server,
+ * and all it starts, into a cpu cgroup of its own, as in a container or a
+ * systemd unit — where the kernel does not schedule each session apart (see
+ * README, "How processes are started"). cgroup v1's cpu hierarchy, or v2 with
+ * the cpu controller; needs root.
+ */
+async function joinCgroup(name: string): Promise<Record<string, string>> {
+  if (Deno.env.get("BENCH_CGROUP") !== "1") return {};
+  const v1 = "/sys/fs/cgroup/cpu";
+  const root = await Deno.stat(`${v1}/cgroup.procs`).then(() => v1, () => "/sys/fs/cgroup");
+  const dir = `${root}/urocket-bench-${name}`;
+  await Deno.mkdir(dir, { recursive: true });
+  return { BENCH_JOIN: `echo $$ > ${dir}/cgroup.procs` };
 }
 
 /** The `--v8-flags=…` of the measured tree's `deno task start`, so that a baseline runs as it did. */
@@ -727,6 +745,7 @@ function webhookComparison(dir: string): Promise<string> {
     startUrocket: () => startUrocket(dir, config(dir, ops), openapi(ops)),
     wrk: (url, connections, seconds) => wrk(url, connections, seconds),
     floor: (workers, argv) => floor(workers, dir, argv),
+    join: joinCgroup,
   });
 }
 

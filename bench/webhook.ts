@@ -52,6 +52,8 @@ export interface CompareDeps {
   wrk(url: string, connections: number, seconds?: number): Promise<Load>;
   /** bench/floor.c with `workers`; `argv`: webhook's path. */
   floor(workers: number, argv: boolean): Promise<Load>;
+  /** Environment that puts a server in a cpu cgroup of its own (BENCH_CGROUP), or none. */
+  join(name: string): Promise<Record<string, string>>;
 }
 
 const LEVELS = [1, 8, 64] as const;
@@ -87,7 +89,8 @@ function freePort(): number {
 }
 
 /** Starts webhook with one hook running `echo`, its output piped into `cat`. */
-async function startWebhook(out: string, dir: string) {
+async function startWebhook(deps: CompareDeps) {
+  const { out, dir } = deps;
   const hooks = `${dir}/hooks.json`;
   await Deno.writeTextFile(
     hooks,
@@ -104,7 +107,7 @@ async function startWebhook(out: string, dir: string) {
   const shell = new Deno.Command("sh", {
     args: [
       "-c",
-      'webhook "$@" 2>&1 | cat >/dev/null',
+      'eval "${BENCH_JOIN:-:}"; webhook "$@" 2>&1 | cat >/dev/null',
       "sh",
       "-hooks",
       hooks,
@@ -116,7 +119,11 @@ async function startWebhook(out: string, dir: string) {
     ],
     cwd: dir,
     clearEnv: true,
-    env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin", HOME: Deno.env.get("HOME") ?? "/root" },
+    env: {
+      PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+      HOME: Deno.env.get("HOME") ?? "/root",
+      ...await deps.join("webhook"),
+    },
     stdin: "null",
   }).spawn();
   const started = performance.now();
@@ -206,7 +213,7 @@ export async function compareWithWebhook(deps: CompareDeps): Promise<string> {
     webhook: { seq: [], two: [] },
   };
   const uro = await deps.startUrocket();
-  const hook = await startWebhook(deps.out, deps.dir);
+  const hook = await startWebhook(deps);
   try {
     const urls: Record<System, string> = { urocket: `${uro.url}/bench`, webhook: hook.url };
     const roles: Record<System, Roles> = {
@@ -255,7 +262,8 @@ function report(
   const flags = Deno.env.get("BENCH_WEBHOOK_FLAGS") || "none";
   const lines = [
     `urocket beside ${info.version} (extra flags: ${flags}), same run: ${info.rounds} rounds, ` +
-    `${info.seconds} s per wrk run, medians`,
+    `${info.seconds} s per wrk run, medians; each server in a cpu cgroup of its own: ` +
+    (Deno.env.get("BENCH_CGROUP") === "1" ? "yes" : "no"),
     "",
     "| c | urocket req/s | webhook req/s | urocket ÷ webhook | urocket p99 ms | webhook p99 ms | " +
     "urocket × its floor | webhook × its floor | errors |",
