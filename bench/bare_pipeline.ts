@@ -9,7 +9,7 @@
  * `deno task bench` drives it with wrk beside urocket, so that the gap
  * between the two is urocket's own layer, measured in the same run.
  *
- *   deno run -A --v8-flags=--max-semi-space-size=1 bench/bare_pipeline.ts HELPER HANDLER PORT DIR
+ *   deno run -A --v8-flags=--max-semi-space-size=16 bench/bare_pipeline.ts HELPER HANDLER PORT DIR
  *
  * Prints `ready` once both servers listen; stops on SIGTERM.
  *

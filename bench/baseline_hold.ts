@@ -5,7 +5,7 @@
  * and the live heap (after a full collection) per held request, from idle
  * after 20 warm-up requests — as `deno task bench` measures urocket.
  *
- *   deno run -A --v8-flags=--max-semi-space-size=1,--expose-gc bench/baseline_hold.ts
+ *   deno run -A --v8-flags=--max-semi-space-size=16,--expose-gc bench/baseline_hold.ts
  *
  * @module
  */

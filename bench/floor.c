@@ -6,10 +6,17 @@
  * stdout on /dev/null; accept its reply on the worker's own unix socket and
  * answer 200; then wait for stderr EOF and reap it.
  *
- *   floor HANDLER WORKERS SECONDS DIR
+ *   floor HANDLER WORKERS SECONDS DIR [argv]
+ *
+ * With `argv`, the floor of webhook's path instead (bench/webhook.ts): the
+ * handler (bench/echo.c) gets the 100-byte payload as its one argument, stdin
+ * on /dev/null, stdout and stderr on one pipe read to EOF, no session of its
+ * own, and the worker reaps it — what adnanh/webhook's CombinedOutput() does
+ * before it answers.
  *
  * Prints one JSON line: workers, count, seconds, rps, p50_ms, p99_ms.
- * Latency is spawn → reply answered (when urocket would answer its client).
+ * Latency is spawn → reply answered (when urocket would answer its client),
+ * or with `argv` spawn → output read and child reaped (when webhook would).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -67,7 +74,34 @@ static void answer(int fd) {
   if (write(fd, reply, sizeof reply - 1) < 0) die("write");
 }
 
-static void worker(const char *handler, double seconds, const char *dir, int index, int out) {
+/* webhook's path: payload as the argument, combined output read to EOF, then reaped. */
+static void spawn_argv(const char *handler, const char *payload, char *const envp[]) {
+  int out[2];
+  if (pipe2(out, O_CLOEXEC) < 0) die("pipe2");
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+  posix_spawn_file_actions_adddup2(&fa, out[1], 2);
+  char *argv[] = {(char *)handler, (char *)payload, NULL};
+  pid_t pid;
+  int rc = posix_spawn(&pid, handler, &fa, NULL, argv, envp);
+  posix_spawn_file_actions_destroy(&fa);
+  close(out[1]);
+  if (rc != 0) {
+    errno = rc;
+    die("posix_spawn");
+  }
+  char sink[4096];
+  while (read(out[0], sink, sizeof sink) > 0) {
+  }
+  close(out[0]);
+  int status;
+  waitpid(pid, &status, 0);
+}
+
+static void worker(const char *handler, double seconds, const char *dir, int index, int out,
+                   int argv_mode) {
   char sock_path[256];
   snprintf(sock_path, sizeof sock_path, "%s/floor-%d.sock", dir, index);
   unlink(sock_path);
@@ -94,7 +128,20 @@ static void worker(const char *handler, double seconds, const char *dir, int ind
                                       POSIX_SPAWN_SETSIGDEF);
   char *path_env = getenv("PATH");
   double start = now_ms(), deadline = start + seconds * 1e3;
-  while (now_ms() < deadline) {
+  while (argv_mode && now_ms() < deadline) {
+    char env_store[2][300];
+    snprintf(env_store[0], 300, "PATH=%s", path_env ? path_env : "/usr/bin:/bin");
+    snprintf(env_store[1], 300, "HOME=/root");
+    char *envp[] = {env_store[0], env_store[1], NULL};
+    char text[sizeof payload + 1];
+    memcpy(text, payload, sizeof payload);
+    text[sizeof payload] = '\0';
+    double t0 = now_ms();
+    spawn_argv(handler, text, envp);
+    if (count == cap) lat = realloc(lat, (cap *= 2) * sizeof *lat);
+    lat[count++] = now_ms() - t0;
+  }
+  while (!argv_mode && now_ms() < deadline) {
     char env_store[12][300];
     char *envp[13];
     int e = 0;
@@ -170,8 +217,8 @@ static void read_all(int fd, void *buf, size_t len) {
 }
 
 int main(int argc, char **argv) {
-  if (argc != 5) {
-    fprintf(stderr, "usage: floor HANDLER WORKERS SECONDS DIR\n");
+  if (argc != 5 && !(argc == 6 && strcmp(argv[5], "argv") == 0)) {
+    fprintf(stderr, "usage: floor HANDLER WORKERS SECONDS DIR [argv]\n");
     return 2;
   }
   int workers = atoi(argv[2]);
@@ -181,7 +228,7 @@ int main(int argc, char **argv) {
     if (pipe(pipes[w]) < 0) die("pipe");
     if (fork() == 0) {
       close(pipes[w][0]);
-      worker(argv[1], seconds, argv[4], w, pipes[w][1]);
+      worker(argv[1], seconds, argv[4], w, pipes[w][1], argc == 6);
     }
     close(pipes[w][1]);
   }

@@ -30,15 +30,22 @@
  *    time to the start line and to ready, RSS at ready against the petstore
  *    example's idle RSS, first-request latency. The documents come from npm
  *    (the section says it is skipped when npm cannot be reached).
- * 9. Reload: wrk at c=8 on a config of 400 operations, without and then
+ * 9. urocket beside adnanh/webhook when it is installed (bench/webhook.ts):
+ *    req/s and p99 at c=1, 8 and 64, each against the floor of its own path,
+ *    and where the whole pipeline's CPU goes per request, in interleaved
+ *    rounds, medians. `BENCH_ONLY=webhook deno task bench` alone.
+ * 10. Reload: wrk at c=8 on a config of 400 operations, without and then
  *    with a SIGHUP every 500 ms; the reloads' own durations (their log
  *    lines). Not in the default set (BENCH_ONLY=reload).
  *
  * Options (environment): BENCH_SECONDS (per wrk run, default 8, at most 10),
  * BENCH_UROCKET (another checkout's folder to measure instead, e.g. a
  * baseline from `git archive`), BENCH_ONLY (comma list of: table, startup,
- * inflight, logstdout, validation, auth, spawn, large; and reload), BENCH_LARGE (the
- * directory's documents of the large section). Extra environment for urocket itself:
+ * inflight, logstdout, validation, auth, spawn, large, webhook; and reload), BENCH_LARGE (the
+ * directory's documents of the large section), BENCH_ROUNDS (rounds of the webhook comparison,
+ * default 3), BENCH_WEBHOOK_FLAGS (extra flags for webhook), BENCH_CGROUP=1 (urocket and webhook
+ * each in a cpu cgroup of its own, as in a container; root only). Extra environment for urocket
+ * itself:
  * BENCH_UROCKET_ENV (e.g. `UROCKET_SPAWN_HELPER=off`).
  *
  * @module
@@ -46,6 +53,7 @@
 
 import { launchUrocket } from "../tests/e2e/_harness.ts";
 import { largeDocuments } from "./large_document.ts";
+import { compareWithWebhook } from "./webhook.ts";
 
 const REPO = new URL("../", import.meta.url).pathname.replace(/\/$/, "");
 const UROCKET = Deno.env.get("BENCH_UROCKET") ?? REPO;
@@ -53,9 +61,11 @@ const UROCKET = Deno.env.get("BENCH_UROCKET") ?? REPO;
 export const OUT = `${REPO}/.bench`;
 const SECONDS = Math.min(10, Number(Deno.env.get("BENCH_SECONDS") ?? 8));
 const ONLY = new Set(
-  (Deno.env.get("BENCH_ONLY") ?? "table,startup,inflight,logstdout,validation,auth,spawn,large")
+  (Deno.env.get("BENCH_ONLY") ??
+    "table,startup,inflight,logstdout,validation,auth,spawn,large,webhook")
     .split(","),
 );
+const ROUNDS = Math.max(1, Number(Deno.env.get("BENCH_ROUNDS") ?? 3));
 const EXTRA_ENV = Object.fromEntries(
   (Deno.env.get("BENCH_UROCKET_ENV") ?? "").split(/\s+/).filter(Boolean).map((pair) => {
     const at = pair.indexOf("=");
@@ -143,13 +153,16 @@ export async function startUrocket(
   const log = `${dir}/urocket.log`;
   await Deno.writeTextFile(log, "");
   const started = performance.now();
-  // As the tests start it, as `deno task start` runs it; logs go through a pipe, as a container
-  // runtime takes them (cat stands in for it), and the fd limit is raised for 1,000 in flight.
+  // As the tests start it, as the measured tree's `deno task start` runs it; logs go through a
+  // pipe, as a container runtime takes them (cat stands in for it), and the fd limit is raised for
+  // 1,000 in flight. With BENCH_CGROUP=1 it first joins a cpu cgroup of its own.
+  const join = await joinCgroup("urocket");
   const child = launchUrocket({
     dir,
     root,
-    env: { HOME: Deno.env.get("HOME") ?? "/root", ...EXTRA_ENV, ...env },
+    env: { HOME: Deno.env.get("HOME") ?? "/root", ...join, ...EXTRA_ENV, ...env },
     log: { file: log },
+    ...(join.BENCH_JOIN ? { wrap: ["sh", "-c", 'eval "$BENCH_JOIN"; exec "$@"', "sh"] } : {}),
   });
   let start: Record<string, unknown> | undefined;
   let exited = false;
@@ -176,6 +189,22 @@ export async function startUrocket(
       await child.status;
     },
   };
+}
+
+/**
+ * With BENCH_CGROUP=1: the shell command (BENCH_JOIN) that moves a server,
+ * and all it starts, into a cpu cgroup of its own, as in a container or a
+ * systemd unit — where the kernel does not schedule each session apart (see
+ * README, "How processes are started"). cgroup v1's cpu hierarchy, or v2 with
+ * the cpu controller; needs root.
+ */
+async function joinCgroup(name: string): Promise<Record<string, string>> {
+  if (Deno.env.get("BENCH_CGROUP") !== "1") return {};
+  const v1 = "/sys/fs/cgroup/cpu";
+  const root = await Deno.stat(`${v1}/cgroup.procs`).then(() => v1, () => "/sys/fs/cgroup");
+  const dir = `${root}/urocket-bench-${name}`;
+  await Deno.mkdir(dir, { recursive: true });
+  return { BENCH_JOIN: `echo $$ > ${dir}/cgroup.procs` };
 }
 
 function sleep(ms: number) {
@@ -309,12 +338,14 @@ export async function wrk(
   };
 }
 
-async function floor(workers: number, dir: string): Promise<Load> {
+/** bench/floor.c: urocket's path, or with `argv` webhook's (bench/echo.c as the handler). */
+async function floor(workers: number, dir: string, argv = false): Promise<Load> {
   const result = await run(`${OUT}/floor`, [
-    `${OUT}/handler`,
+    argv ? `${OUT}/echo` : `${OUT}/handler`,
     String(workers),
     String(SECONDS),
     dir,
+    ...(argv ? ["argv"] : []),
   ]);
   if (!result.ok) throw new Error(`floor failed: ${result.stderr}`);
   const r = JSON.parse(result.stdout);
@@ -406,7 +437,7 @@ async function startBarePipeline(dir: string): Promise<Running> {
     args: [
       "run",
       "-A",
-      "--v8-flags=--max-semi-space-size=1",
+      "--v8-flags=--max-semi-space-size=16",
       "--config",
       `${REPO}/deno.json`,
       `${REPO}/bench/bare_pipeline.ts`,
@@ -566,7 +597,7 @@ async function baselineHold(): Promise<string> {
   const result = await run(Deno.execPath(), [
     "run",
     "-A",
-    "--v8-flags=--max-semi-space-size=1,--expose-gc",
+    "--v8-flags=--max-semi-space-size=16,--expose-gc",
     "--config",
     `${REPO}/deno.json`,
     `${REPO}/bench/baseline_hold.ts`,
@@ -757,12 +788,34 @@ async function spawnCandidates(): Promise<string> {
   return result.stdout.trim();
 }
 
+/** urocket beside webhook (bench/webhook.ts), on the main table's operation. */
+function webhookComparison(dir: string): Promise<string> {
+  const ops = [{ path: "/bench", method: "post" }];
+  return compareWithWebhook({
+    out: OUT,
+    dir,
+    seconds: SECONDS,
+    rounds: ROUNDS,
+    startUrocket: () => startUrocket(dir, config(dir, ops), openapi(ops)),
+    wrk: (url, connections, seconds) => wrk(url, connections, seconds),
+    floor: (workers, argv) => floor(workers, dir, argv),
+    join: joinCgroup,
+  });
+}
+
+/** The CPU's model name, from /proc/cpuinfo. */
+async function cpuModel(): Promise<string> {
+  const text = await Deno.readTextFile("/proc/cpuinfo").catch(() => "");
+  return /^model name\s*:\s*(.+)$/m.exec(text)?.[1] ?? Deno.build.target;
+}
+
 // ---------------------------------------------------------------- main
 
 async function main() {
   await Deno.mkdir(OUT, { recursive: true });
   const handler = await buildC(`${REPO}/bench/handler.c`, `${OUT}/handler`);
   await buildC(`${REPO}/bench/floor.c`, `${OUT}/floor`);
+  await buildC(`${REPO}/bench/echo.c`, `${OUT}/echo`);
   await buildTrampoline();
   const helper = await run(Deno.execPath(), ["run", "-q", "-P", `${REPO}/tools/build_helper.ts`], {
     cwd: REPO,
@@ -778,7 +831,8 @@ async function main() {
   const sections: string[] = [
     `urocket bench — ${new Date().toISOString()}, ${UROCKET}, ${SECONDS} s per run, ` +
     `handler ${handler}, wrk -t1, 100-byte JSON POST`,
-    `machine: ${Deno.build.target}, ${navigator.hardwareConcurrency} cores, sched_autogroup ${autogroup}; before: ${uptime}`,
+    `machine: ${await cpuModel()} × ${navigator.hardwareConcurrency}, Linux ${Deno.osRelease()}, ` +
+    `sched_autogroup ${autogroup}; before: ${uptime}`,
     Object.keys(EXTRA_ENV).length ? `urocket env: ${JSON.stringify(EXTRA_ENV)}` : "",
   ].filter(Boolean);
   // Each section is printed as soon as it is measured.
@@ -795,6 +849,7 @@ async function main() {
     if (ONLY.has("spawn")) say("spawn candidates:\n" + await spawnCandidates());
     if (ONLY.has("large")) say(await largeDocuments(UROCKET));
     if (ONLY.has("reload")) say(await reload(dir));
+    if (ONLY.has("webhook")) say(await webhookComparison(dir));
   } finally {
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }

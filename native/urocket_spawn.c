@@ -11,10 +11,19 @@
  * only part of urocket that touches cgroupfs: Deno refuses every read and
  * write under /sys and /proc unless it runs with a bare --allow-all.
  *
- * Each handler: vfork(); in the child, reset signals, put its stdio on fds
- * 0/1/2, join the request's cgroup (when asked), switch user (when asked),
- * chdir, setsid() — so it leads its own session and process group (pid =
- * pgid = sid) and urocket can signal the whole tree — then execve(). Its
+ * Each handler: the server prepares its stdio (and cgroup), then clones the
+ * child sharing its memory (CLONE_VM, as vfork does, so no page tables are
+ * copied) without waiting for its exec, so that a slow exec on a busy
+ * machine holds neither the relaying of output nor the other starts; a
+ * close-on-exec pipe tells the server it exec'ed (its end: S) or why it
+ * could not (an errno: F). Where the kernel schedules each session as a
+ * group of its own, or on machines other than x86-64 and arm64, it vforks
+ * and waits instead (see async_launch). The child, with raw system calls
+ * only (it must not touch the server's errno), unblocks signals, puts its
+ * stdio on fds 0/1/2, joins the request's cgroup (when asked), switches user
+ * (when asked), chdirs, setsid()s — so it leads its own session and process
+ * group (pid = pgid = sid) and urocket can signal the whole tree — then
+ * execve()s. Its
  * stdin is a pipe the server filled with the payload, a unix stream socket
  * connected to urocket (a payload too large for a pipe buffer), or
  * /dev/null. Its stderr, and its stdout when urocket asks for it (else
@@ -92,9 +101,9 @@
  * `--version` names the protocol, so urocket never uses a server older than
  * itself.
  *
- * The server ignores SIGINT, SIGTERM, SIGHUP and SIGQUIT (a terminal's ^C
+ * The server blocks SIGINT, SIGTERM, SIGHUP and SIGQUIT (a terminal's ^C
  * reaches its process group; urocket decides when it ends: at the end of
- * the control connection) and restores them in each child before exec. At
+ * the control connection) and each child unblocks them before exec. At
  * that end it kills what is left in the cgroups of its running children and
  * removes them.
  *
@@ -106,6 +115,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -118,6 +128,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -167,19 +178,30 @@ static struct removal *removals;
 static size_t removal_count, removal_cap;
 
 /* What a watched descriptor is: the first member of each struct that epoll data points to. */
-enum { WATCH_OUTPUT = 1, WATCH_FEED };
+enum { WATCH_OUTPUT = 1, WATCH_FEED, WATCH_LAUNCH };
 
 /* An output pipe being relayed; its address is its epoll data. */
 struct output {
   int kind; /* WATCH_OUTPUT */
   int fd;
   int stream;   /* 1 stdout, 2 stderr */
+  int watched;  /* relayed: its handler has been launched (see watch_output()) */
   size_t index; /* in outputs[] */
   char token[TOKEN_LEN + 1];
 };
 static struct output **outputs;
 static size_t output_count, output_cap;
 static int epoll_fd = -1;
+/* The events epoll_wait() returned, while the loop goes through them. */
+static struct epoll_event *batch;
+static int batch_size;
+
+/* What is closed while the loop goes through a batch is not looked at again in it. */
+static void forget_events(const void *tag) {
+  for (int i = 0; i < batch_size; i++) {
+    if (batch[i].data.ptr == tag) batch[i].data.ptr = NULL;
+  }
+}
 
 /* The rest of a piped payload that did not fit in its pipe at once, written as the handler reads.
  * A pipe may hold less than 64 KiB (pipe(7): a user over fs/pipe-user-pages-soft gets 8 KiB), and
@@ -241,6 +263,7 @@ static int relay(struct output *o) {
 /* Stops relaying an output (at its end, or dropped: C line; a spawn that failed: none). */
 static void close_output(struct output *o, int announce) {
   if (announce) say("C %s %d\n", o->token, o->stream);
+  forget_events(o);
   epoll_ctl(epoll_fd, EPOLL_CTL_DEL, o->fd, NULL);
   close(o->fd);
   outputs[o->index] = outputs[--output_count];
@@ -248,7 +271,8 @@ static void close_output(struct output *o, int announce) {
   free(o);
 }
 
-/* Starts relaying the read end of a pipe; returns it, or NULL with errno set. */
+/* Watches the read end of a pipe, relayed once watch_output() says its handler runs; returns it,
+ * or NULL with errno set. */
 static struct output *add_output(int fd, int stream, const char *token) {
   /* Room first: once the pipe is watched, a failure would have to be undone. */
   if (output_count == output_cap) {
@@ -269,7 +293,9 @@ static struct output *add_output(int fd, int stream, const char *token) {
   o->kind = WATCH_OUTPUT;
   o->fd = fd;
   o->stream = stream;
+  o->watched = 0;
   memcpy(o->token, token, TOKEN_LEN + 1);
+  /* Nothing arrives before the handler has exec'ed, which the server learns first (see serve()). */
   struct epoll_event event = {.events = EPOLLIN, .data.ptr = o};
   if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, fd, &event) < 0) {
     int error = errno;
@@ -280,6 +306,11 @@ static struct output *add_output(int fd, int stream, const char *token) {
   o->index = output_count;
   outputs[output_count++] = o;
   return o;
+}
+
+/* Relays an output from now on: its handler runs (S is said). */
+static void watch_output(struct output *o) {
+  o->watched = 1;
 }
 
 /* Relays everything TOKEN's pipes hold now, and ends those at their end (C lines): what a handler
@@ -320,6 +351,7 @@ static struct feed *new_feed(int fd, const char *data, size_t len) {
 
 /* Stops feeding: the payload is written, the handler closed its stdin, or it never started. */
 static void end_feed(struct feed *f) {
+  forget_events(f);
   epoll_ctl(epoll_fd, EPOLL_CTL_DEL, f->fd, NULL);
   close(f->fd);
   free(f->data);
@@ -338,22 +370,21 @@ static void feed(struct feed *f) {
   end_feed(f);
 }
 
-/* Drop frame: stops relaying TOKEN's outputs. Downwards: a closed one's slot takes the last. */
+/* Drop frame: stops relaying TOKEN's outputs. Downwards: a closed one's slot takes the last.
+ * Outputs of a launch under way are its own until it is finished (urocket drops only what it was
+ * handed, after S). */
 static void drop(const char *token) {
   for (size_t i = output_count; i-- > 0;) {
-    if (memcmp(outputs[i]->token, token, TOKEN_LEN) == 0) close_output(outputs[i], 1);
+    if (outputs[i]->watched && memcmp(outputs[i]->token, token, TOKEN_LEN) == 0) {
+      close_output(outputs[i], 1);
+    }
   }
 }
 
-/* A start that failed: its pipes closed, unwatched, without C lines. */
-static void discard_outputs(struct output *err_out, struct output *out_out, int err_pipe[2],
-                            int out_pipe[2]) {
+/* A start that failed: its outputs closed, never watched, without C lines. */
+static void discard_outputs(struct output *err_out, struct output *out_out) {
   if (err_out) close_output(err_out, 0);
-  else if (err_pipe[0] >= 0) close(err_pipe[0]);
   if (out_out) close_output(out_out, 0);
-  else if (out_pipe[0] >= 0) close(out_pipe[0]);
-  if (err_pipe[1] >= 0) close(err_pipe[1]);
-  if (out_pipe[1] >= 0) close(out_pipe[1]);
 }
 
 static int connect_stream(const char *token, char kind) {
@@ -580,7 +611,443 @@ static size_t format_pid(char *digits, pid_t pid) {
   return n + 1;
 }
 
-static const int RESTORED_SIGNALS[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE};
+/*
+ * One start, from its frame to its S or F line. The server prepares it (pipes, payload, cgroup,
+ * outputs) and clones the child; the child reports on a close-on-exec pipe (nothing: exec'ed; an
+ * errno: it could not), and the server then settles the start: S, or F with everything undone.
+ */
+struct launch {
+  int kind; /* WATCH_LAUNCH: the report pipe's epoll data */
+  /* Read by the child until it has exec'ed, meanwhile in the same memory: never written once it
+   * is cloned, and all of it lives until the start is settled. */
+  char *frame; /* a copy of the request frame: argv, envp and cwd point into it */
+  char **argv, **envp;
+  const char *cwd;
+  int stdin_fd, stdout_fd, stderr_fd, procs, report_fd;
+  /* Written by a vforked child that could not exec (the server waits meanwhile). */
+  volatile int child_error;
+  int user;
+  uid_t uid;
+  gid_t gid;
+  int group_count;
+  gid_t groups[MAX_GROUPS];
+  char *stack; /* the child's, until it has exec'ed */
+  /* The server's. */
+  pid_t pid;
+  int report; /* the read end of the report pipe, watched */
+  char token[TOKEN_LEN + 1];
+  /* Its copies of the child's descriptors, closed once the child has its own. */
+  int socket_fd, piped_read, group_procs, err_write, out_write;
+  struct output *err_out, *out_out;
+  struct feed *rest;
+  char *group;
+  struct launch *prev, *next; /* cloned starts not settled yet */
+};
+
+/*
+ * Whether children are cloned without the server waiting for their exec (else vforked, one at a
+ * time). Not where the kernel schedules each session as a group of its own (see
+ * sessions_scheduled_apart()): measured on a busy 2-core VM with session autogroups, several
+ * children making their sessions (setsid()) at once stalled some of them for 100–300 ms before
+ * exec (p99 at c=8: 110–390 ms, against 21–80 ms one at a time and 15–70 ms with no session
+ * made), and one at a time the clone's report costs the server ~50 µs more per start than
+ * vfork; see BENCHMARKS.md.
+ */
+static int async_launch;
+static struct launch *unsettled;
+static size_t unsettled_count;
+
+/* System calls for the child, which shares the server's memory until it execs: none may touch
+ * errno or anything else of the server's. They return -errno on failure. */
+#if defined(__x86_64__)
+#define ASYNC_LAUNCH 1
+static long child_call(long number, long a, long b, long c, long d) {
+  long result;
+  register long r10 __asm__("r10") = d;
+  __asm__ volatile("syscall"
+                   : "=a"(result)
+                   : "a"(number), "D"(a), "S"(b), "d"(c), "r"(r10)
+                   : "rcx", "r11", "memory");
+  return result;
+}
+#elif defined(__aarch64__)
+#define ASYNC_LAUNCH 1
+static long child_call(long number, long a, long b, long c, long d) {
+  register long x8 __asm__("x8") = number;
+  register long x0 __asm__("x0") = a;
+  register long x1 __asm__("x1") = b;
+  register long x2 __asm__("x2") = c;
+  register long x3 __asm__("x3") = d;
+  __asm__ volatile("svc 0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2), "r"(x3) : "memory", "cc");
+  return x0;
+}
+#else
+/* Elsewhere the child is vforked: the server waits, so glibc's errno is the child's to use. */
+#define ASYNC_LAUNCH 0
+static long child_call(long number, long a, long b, long c, long d) {
+  long result = syscall(number, a, b, c, d);
+  return result < 0 ? -errno : result;
+}
+#endif
+
+/* The child's stack while it shares the server's memory: its few frames, then the kernel's. */
+#define CHILD_STACK (64 * 1024)
+
+/*
+ * The child, until exec: signals unblocked (the server blocks those it must not die of, and
+ * SIGCHLD; their dispositions stay the default), stdio on fds 0/1/2, into the cgroup, the user,
+ * cwd, a session of its own, exec. On failure it reports its errno and exits 127.
+ */
+static int child_main(void *arg) {
+  struct launch *l = arg;
+  unsigned long none = 0; /* the kernel's signal set: 64 bits */
+  long error = child_call(SYS_rt_sigprocmask, SIG_SETMASK, (long)&none, 0, sizeof none);
+  /* dup3 clears FD_CLOEXEC on the new descriptors; everything else of ours is CLOEXEC. */
+  int from[3] = {l->stdin_fd, l->stdout_fd, l->stderr_fd};
+  for (int fd = 0; error >= 0 && fd < 3; fd++) {
+    if (from[fd] != fd) error = child_call(SYS_dup3, from[fd], fd, 0, 0);
+  }
+  if (error >= 0 && l->procs >= 0) {
+    /* Into the cgroup before the handler runs a single instruction of its own (and before
+     * setuid: the handler's user may not write cgroup.procs). Its own pid is the same as "0" to
+     * the kernel, and tells the test layout which process wrote it. */
+    char digits[24];
+    size_t n = format_pid(digits, (pid_t)child_call(SYS_getpid, 0, 0, 0, 0));
+    error = child_call(SYS_write, l->procs, (long)digits, (long)n, 0);
+    if (error >= 0 && error != (long)n) error = -EIO;
+  }
+  if (error >= 0 && l->user) {
+    error = child_call(SYS_setgroups, l->group_count, (long)l->groups, 0, 0);
+    if (error >= 0) error = child_call(SYS_setgid, l->gid, 0, 0, 0);
+    if (error >= 0) error = child_call(SYS_setuid, l->uid, 0, 0, 0);
+  }
+  if (error >= 0) error = child_call(SYS_chdir, (long)l->cwd, 0, 0, 0);
+  if (error >= 0) error = child_call(SYS_setsid, 0, 0, 0, 0);
+  if (error >= 0) error = child_call(SYS_execve, (long)l->argv[0], (long)l->argv, (long)l->envp, 0);
+  int code = error < 0 ? (int)-error : EIO;
+  if (l->report_fd >= 0) child_call(SYS_write, l->report_fd, (long)&code, sizeof code, 0);
+  else l->child_error = code;
+  child_call(SYS_exit, 127, 0, 0, 0);
+  return 127;
+}
+
+/* Closes the server's copies of the child's ends of its stdio (the child has its own). */
+static void close_child_ends(struct launch *l) {
+  int *ends[] = {&l->socket_fd, &l->piped_read, &l->group_procs, &l->err_write, &l->out_write};
+  for (size_t i = 0; i < sizeof ends / sizeof ends[0]; i++) {
+    if (*ends[i] >= 0) close(*ends[i]);
+    *ends[i] = -1;
+  }
+}
+
+/* Frees what a start holds once its child has exec'ed or is gone (or was never made). */
+static void free_launch(struct launch *l) {
+  close_child_ends(l);
+  free(l->argv);
+  free(l->envp);
+  free(l->frame);
+  free(l->stack);
+  free(l);
+}
+
+/* Undoes a start that will not run (no child, or one that could not exec), and says F. */
+static void refuse(struct launch *l, int error) {
+  say("F %s %d\n", l->token, error);
+  discard_outputs(l->err_out, l->out_out);
+  if (l->rest) end_feed(l->rest);
+  close_child_ends(l);
+  if (l->group) remove_group(l->group);
+  free(l->group);
+  free_launch(l);
+}
+
+/* A start whose child has exec'ed: its outputs relayed from now on (no D line precedes S), the
+ * child tracked (its slot was made before the start), S. */
+static void started(struct launch *l) {
+  if (l->err_out) watch_output(l->err_out);
+  if (l->out_out) watch_output(l->out_out);
+  children[child_count].pid = l->pid;
+  memcpy(children[child_count].token, l->token, TOKEN_LEN + 1);
+  children[child_count].group = l->group;
+  child_count++;
+  say("S %s %d\n", l->token, (int)l->pid);
+  free_launch(l);
+}
+
+/*
+ * Settles a cloned start once its child has exec'ed or failed to (its report pipe is readable,
+ * or the child was reaped: `reaped`): S, or F. Returns 1 when it started.
+ */
+static int settle(struct launch *l, int reaped) {
+  int code = 0;
+  ssize_t n;
+  while ((n = read(l->report, &code, sizeof code)) < 0 && errno == EINTR) {
+  }
+  epoll_ctl(epoll_fd, EPOLL_CTL_DEL, l->report, NULL);
+  close(l->report);
+  if (l->prev) l->prev->next = l->next;
+  else unsettled = l->next;
+  if (l->next) l->next->prev = l->prev;
+  unsettled_count--;
+  if (n != 0) {
+    /* It exits 127 right after its report: reaped first, so that its cgroup can go. */
+    if (!reaped) {
+      while (waitpid(l->pid, NULL, 0) < 0 && errno == EINTR) {
+      }
+    }
+    refuse(l, n == (ssize_t)sizeof code ? code : EIO);
+    return 0;
+  }
+  started(l);
+  return 1;
+}
+
+/* Makes the child and waits for its exec: vfork holds the server until then. */
+static void launch_and_wait(struct launch *l) {
+  l->child_error = 0;
+  pid_t pid = vfork();
+  if (pid == 0) _exit(child_main(l));
+  int error = pid < 0 ? errno : l->child_error;
+  close_child_ends(l);
+  if (pid > 0 && error) {
+    /* The child exited without exec'ing: reap it here, it was never announced. */
+    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
+    }
+  }
+  if (error) {
+    refuse(l, error);
+    return;
+  }
+  l->pid = pid;
+  started(l);
+}
+
+/*
+ * Makes the child. With async_launch it shares the server's memory (no copy of the page tables,
+ * as with vfork) but the server does not wait for its exec: it goes on relaying and starting
+ * others, and settles this start when the report comes.
+ */
+static void launch(struct launch *l) {
+#if ASYNC_LAUNCH
+  if (!async_launch) {
+    launch_and_wait(l);
+    return;
+  }
+  int report[2];
+  if (pipe2(report, O_CLOEXEC) < 0) {
+    refuse(l, errno);
+    return;
+  }
+  if (!(l->stack = malloc(CHILD_STACK))) {
+    close(report[0]);
+    close(report[1]);
+    refuse(l, ENOMEM);
+    return;
+  }
+  l->report_fd = report[1];
+  /* The stack grows down from its end, which malloc aligned. */
+  pid_t pid = clone(child_main, l->stack + CHILD_STACK, CLONE_VM | SIGCHLD, l);
+  int error = pid < 0 ? errno : 0;
+  close(report[1]);
+  close_child_ends(l);
+  if (pid < 0) {
+    close(report[0]);
+    refuse(l, error);
+    return;
+  }
+  l->kind = WATCH_LAUNCH;
+  l->pid = pid;
+  l->report = report[0];
+  unsettled_count++;
+  l->prev = NULL;
+  l->next = unsettled;
+  if (unsettled) unsettled->prev = l;
+  unsettled = l;
+  struct epoll_event event = {.events = EPOLLIN, .data.ptr = l};
+  /* Not watched (no memory for it): settled now, waiting for the child's exec as vfork would. */
+  if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, l->report, &event) < 0) settle(l, 0);
+#else
+  launch_and_wait(l);
+#endif
+}
+
+/* Reaps every child that has exited and says X for each (after S: a start not settled yet is
+ * settled first). */
+static void reap(void) {
+  int status;
+  struct rusage usage;
+  pid_t pid;
+  while ((pid = wait4(-1, &status, WNOHANG, &usage)) > 0) {
+    struct launch *l = unsettled;
+    while (l && l->pid != pid) l = l->next;
+    if (l && !settle(l, 1)) continue;
+    for (size_t i = 0; i < child_count; i++) {
+      if (children[i].pid != pid) continue;
+      /* Saves urocket a kill(-pgid, 0) per request when, as usual, nothing outlived the handler. */
+      int group = kill(-pid, 0) == 0 || errno != ESRCH;
+      /* Read now: the exchange answers the client when the handler exits. */
+      long long oom = children[i].group ? read_number(children[i].group, "memory.events", "oom_kill")
+                                        : -1;
+      if (children[i].group && oom < 0) oom = 0;
+      relay_all(children[i].token);
+      say("X %s %d %d %lld %lld %ld %d %lld\n", children[i].token, (int)pid, status,
+          (long long)usage.ru_utime.tv_sec * 1000000 + usage.ru_utime.tv_usec,
+          (long long)usage.ru_stime.tv_sec * 1000000 + usage.ru_stime.tv_usec, usage.ru_maxrss,
+          group, oom);
+      /* The cgroup stays until urocket releases it: descendants may still run in it. */
+      free(children[i].group);
+      children[i] = children[--child_count];
+      break;
+    }
+  }
+}
+
+static int has_word(const char *list, const char *word, size_t len);
+
+/*
+ * Whether the kernel schedules every session as a group of its own (autogroups): when they are
+ * enabled and this process is in the root task group, which is when no cpu cgroup applies to it
+ * — the root of cgroup v1's cpu hierarchy, or of cgroup v2, or a cgroup v2 without the cpu
+ * controller (a shell on a host or a VM). Not in a container's or a systemd unit's cpu cgroup.
+ */
+static int sessions_scheduled_apart(void) {
+  char text[4096], dir[PATH_MAX];
+  if (read_file("/proc/sys/kernel", "sched_autogroup_enabled", text, sizeof text) < 0 ||
+      text[0] != '1' || read_file("/proc/self", "cgroup", text, sizeof text) < 0) {
+    return 0;
+  }
+  const char *unified = NULL;
+  for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+    char *controllers = strchr(line, ':');
+    char *path = controllers ? strchr(controllers + 1, ':') : NULL;
+    if (!path) continue;
+    *path++ = 0;
+    controllers++;
+    if (has_word(controllers, "cpu", 3)) return strcmp(path, "/") == 0;
+    if (strcmp(line, "0") == 0 && !controllers[0]) unified = path;
+  }
+  if (!unified) return 0;
+  snprintf(dir, sizeof dir, "/sys/fs/cgroup%s", strcmp(unified, "/") == 0 ? "" : unified);
+  char probe[PATH_MAX + 16];
+  snprintf(probe, sizeof probe, "%s/cgroup.type", dir);
+  /* Only the root has no cgroup.type; elsewhere the cpu controller applies when it is enabled. */
+  if (access(probe, F_OK) < 0) return 1;
+  if (read_file(dir, "cgroup.controllers", text, sizeof text) < 0) return 0;
+  return !has_word(text, "cpu", 3);
+}
+
+/* Grows children[] so that every start not settled yet, and one more, has a place in it; 0, or
+ * -1 when memory is short. */
+static int reserve_slot(void) {
+  if (child_count + unsettled_count < child_cap) return 0;
+  size_t cap = child_cap ? child_cap * 2 : 256;
+  struct child *grown = realloc(children, cap * sizeof *children);
+  if (!grown) return -1;
+  children = grown;
+  child_cap = cap;
+  return 0;
+}
+
+/* Reads the launch's fields from its frame copy: cwd, user, argv, envp; *payload and *payload_len
+ * are what follows. Returns 0 or an errno. */
+static int parse_launch(struct launch *l, char **fields, long flags, char *p, char *end,
+                        char **payload, long *payload_len) {
+  size_t len = (size_t)(end - l->frame);
+  l->cwd = fields[2];
+  char *argc_field = next_field(&p, end);
+  long argc = argc_field ? strtol(argc_field, NULL, 10) : -1;
+  l->user = (flags & USER) != 0;
+  l->group_count = l->user ? parse_groups(fields[9], l->groups) : 0;
+  /* An id over 32 bits would wrap around (4294967296 to root): refused, as urocket does. */
+  unsigned long long uid_value = strtoull(fields[7], NULL, 10);
+  unsigned long long gid_value = strtoull(fields[8], NULL, 10);
+  l->uid = (uid_t)uid_value;
+  l->gid = (gid_t)gid_value;
+  if (argc < 1 || argc > (long)(len / 2) || l->group_count < 0 ||
+      ((flags & CGROUP) && !fields[3][0]) ||
+      (l->user && (uid_value > 4294967294ULL || gid_value > 4294967294ULL))) {
+    return EINVAL;
+  }
+  if (!(l->argv = malloc(sizeof(char *) * (size_t)(argc + 1)))) return ENOMEM;
+  for (long i = 0; i < argc; i++) l->argv[i] = next_field(&p, end);
+  l->argv[argc] = NULL;
+  char *envc_field = next_field(&p, end);
+  long envc = envc_field ? strtol(envc_field, NULL, 10) : -1;
+  int bad = l->argv[argc - 1] == NULL || envc < 0 || envc > (long)(len / 2);
+  if (!(l->envp = malloc(sizeof(char *) * (size_t)((bad ? 0 : envc) + 1)))) return ENOMEM;
+  for (long i = 0; !bad && i < envc; i++) bad = (l->envp[i] = next_field(&p, end)) == NULL;
+  l->envp[bad ? 0 : envc] = NULL;
+  char *payload_field = bad ? NULL : next_field(&p, end);
+  *payload_len = payload_field ? strtol(payload_field, NULL, 10) : -1;
+  *payload = p;
+  if (bad || *payload_len < 0 || *payload_len != end - p ||
+      ((flags & STDIN_PIPE) && *payload_len > MAX_PIPED_PAYLOAD) ||
+      ((flags & STDIN_PIPE) && (flags & STDIN_SOCKET))) {
+    return EINVAL;
+  }
+  return 0;
+}
+
+/* Makes the launch's stdin when it is a pipe holding the payload (fed as the handler reads what
+ * does not fit at once), else /dev/null for now (see connect_stdin()). Returns 0 or an errno. */
+static int make_stdin(struct launch *l, long flags, const char *payload, long payload_len) {
+  l->stdin_fd = dev_null_in;
+  if (!(flags & STDIN_PIPE)) return 0;
+  int piped[2];
+  if (pipe2(piped, O_CLOEXEC) < 0) return errno;
+  l->piped_read = l->stdin_fd = piped[0];
+  ssize_t n = 0;
+  int error = 0;
+  /* Our end never blocks (see struct feed); the handler's end does, as a program expects. */
+  if (fcntl(piped[1], F_SETFL, O_NONBLOCK) < 0) error = errno;
+  else if (payload_len > 0 && (n = write(piped[1], payload, (size_t)payload_len)) < 0) {
+    if (errno == EAGAIN) n = 0;
+    else error = errno;
+  }
+  if (!error && n < payload_len &&
+      !(l->rest = new_feed(piped[1], payload + n, (size_t)(payload_len - n)))) {
+    error = errno;
+  }
+  if (!l->rest) close(piped[1]); /* else the feed's now */
+  return error;
+}
+
+/* Makes the launch's stdin a socket connected to urocket, last: once it is, urocket waits for
+ * this start's S or F. Returns 0 or an errno. */
+static int connect_stdin(struct launch *l) {
+  int fd = connect_stream(l->token, 'I');
+  if (fd < 0) return -fd;
+  l->socket_fd = l->stdin_fd = fd;
+  return 0;
+}
+
+/* Makes the pipes of stderr (and of stdout when it is relayed) and registers their read ends,
+ * not yet watched. Returns 0 or an errno. */
+static int make_outputs(struct launch *l, long flags) {
+  l->stdout_fd = dev_null_out;
+  /* The read ends stay with the server (CLOEXEC); the child gets the write ends as fds 1 and 2. */
+  int err_pipe[2], out_pipe[2] = {-1, -1};
+  if (pipe2(err_pipe, O_CLOEXEC) < 0) return errno;
+  l->err_write = l->stderr_fd = err_pipe[1];
+  /* Our read ends never block (relay_all() reads until a pipe is empty); the handler's write ends
+   * stay blocking, as a program expects of its stdout and stderr. */
+  if (fcntl(err_pipe[0], F_SETFL, O_NONBLOCK) < 0 ||
+      !(l->err_out = add_output(err_pipe[0], 2, l->token))) {
+    int error = errno;
+    close(err_pipe[0]);
+    return error;
+  }
+  if (!(flags & STDOUT_RELAY)) return 0;
+  if (pipe2(out_pipe, O_CLOEXEC) < 0) return errno;
+  l->out_write = l->stdout_fd = out_pipe[1];
+  if (fcntl(out_pipe[0], F_SETFL, O_NONBLOCK) < 0 ||
+      !(l->out_out = add_output(out_pipe[0], 1, l->token))) {
+    int error = errno;
+    close(out_pipe[0]);
+    return error;
+  }
+  return 0;
+}
 
 /* One request frame: start the handler (answer S or F), or release a cgroup (answer R). */
 static void start(char *frame, size_t len) {
@@ -608,208 +1075,40 @@ static void start(char *frame, size_t len) {
     say("F %s %d\n", token, EINVAL);
     return;
   }
-  const char *cwd = fields[2], *cgroup = fields[3];
-  char *argc_field = next_field(&p, end);
-  long argc = argc_field ? strtol(argc_field, NULL, 10) : -1;
-  gid_t groups[MAX_GROUPS];
-  int group_count = (flags & USER) ? parse_groups(fields[9], groups) : 0;
-  /* An id over 32 bits would wrap around (4294967296 to root): refused, as urocket does. */
-  unsigned long long uid_value = strtoull(fields[7], NULL, 10);
-  unsigned long long gid_value = strtoull(fields[8], NULL, 10);
-  uid_t uid = (uid_t)uid_value;
-  gid_t gid = (gid_t)gid_value;
-  if (argc < 1 || argc > (long)(len / 2) || group_count < 0 || ((flags & CGROUP) && !cgroup[0]) ||
-      ((flags & USER) && (uid_value > 4294967294ULL || gid_value > 4294967294ULL))) {
-    say("F %s %d\n", token, EINVAL);
-    return;
-  }
   /* A slot for the child before anything is made: once it runs, it must be tracked. */
-  if (child_count == child_cap) {
-    size_t cap = child_cap ? child_cap * 2 : 256;
-    struct child *grown = realloc(children, cap * sizeof *children);
-    if (!grown) {
-      say("F %s %d\n", token, ENOMEM);
-      return;
-    }
-    children = grown;
-    child_cap = cap;
-  }
-  char **argv = malloc(sizeof(char *) * (size_t)(argc + 1));
-  if (!argv) {
+  if (reserve_slot() < 0) {
     say("F %s %d\n", token, ENOMEM);
     return;
   }
-  for (long i = 0; i < argc; i++) argv[i] = next_field(&p, end);
-  argv[argc] = NULL;
-  char *envc_field = next_field(&p, end);
-  long envc = envc_field ? strtol(envc_field, NULL, 10) : -1;
-  int bad = argv[argc - 1] == NULL || envc < 0 || envc > (long)(len / 2);
-  char **envp = malloc(sizeof(char *) * (size_t)((bad ? 0 : envc) + 1));
-  if (!envp) {
-    free(argv);
+  /* The launch outlives this frame (the buffer takes the next ones): it works on a copy. */
+  struct launch *l = malloc(sizeof *l);
+  char *copy = l ? malloc(len) : NULL;
+  if (!copy) {
+    free(l);
     say("F %s %d\n", token, ENOMEM);
     return;
   }
-  for (long i = 0; !bad && i < envc; i++) bad = (envp[i] = next_field(&p, end)) == NULL;
-  envp[bad ? 0 : envc] = NULL;
-  char *payload_field = bad ? NULL : next_field(&p, end);
-  long payload_len = payload_field ? strtol(payload_field, NULL, 10) : -1;
-  if (bad || payload_len < 0 || payload_len != end - p ||
-      ((flags & STDIN_PIPE) && payload_len > MAX_PIPED_PAYLOAD) ||
-      ((flags & STDIN_PIPE) && (flags & STDIN_SOCKET))) {
-    free(argv);
-    free(envp);
-    say("F %s %d\n", token, EINVAL);
-    return;
+  memcpy(copy, frame, len);
+  *l = (struct launch){.frame = copy, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1,
+                       .procs = -1, .report_fd = -1, .report = -1, .socket_fd = -1,
+                       .piped_read = -1, .group_procs = -1, .err_write = -1,
+                       .out_write = -1};
+  memcpy(l->token, token, TOKEN_LEN + 1);
+  for (size_t i = 0; i < count; i++) fields[i] = copy + (fields[i] - frame);
+  char *payload;
+  long payload_len;
+  int error = parse_launch(l, fields, flags, copy + (p - frame), copy + len, &payload,
+                           &payload_len);
+  if (!error) error = make_stdin(l, flags, payload, payload_len);
+  if (!error && (flags & CGROUP)) {
+    error = make_group(fields[3], l->token, fields[4], fields[5], fields[6], &l->group,
+                       &l->group_procs);
+    l->procs = l->group_procs;
   }
-  int piped[2] = {-1, -1};
-  struct feed *rest = NULL; /* what did not fit in the pipe at once */
-  if (flags & STDIN_PIPE) {
-    int error = 0;
-    ssize_t n = 0;
-    if (pipe2(piped, O_CLOEXEC) < 0) error = errno;
-    /* Our end never blocks (see struct feed); the handler's end does, as a program expects. */
-    else if (fcntl(piped[1], F_SETFL, O_NONBLOCK) < 0) error = errno;
-    else if (payload_len > 0 && (n = write(piped[1], p, (size_t)payload_len)) < 0) {
-      if (errno == EAGAIN) n = 0;
-      else error = errno;
-    }
-    if (!error && n < payload_len &&
-        !(rest = new_feed(piped[1], p + n, (size_t)(payload_len - n)))) {
-      error = errno;
-    }
-    if (error) {
-      if (piped[0] >= 0) close(piped[0]);
-      if (piped[1] >= 0) close(piped[1]);
-      free(argv);
-      free(envp);
-      say("F %s %d\n", token, error);
-      return;
-    }
-    if (!rest) close(piped[1]); /* else the feed's now */
-  }
-
-  char *group = NULL;
-  int procs = -1;
-  int group_error = (flags & CGROUP)
-                        ? make_group(cgroup, token, fields[4], fields[5], fields[6], &group, &procs)
-                        : 0;
-  /* The read ends stay with the server (CLOEXEC); the child gets the write ends as fds 1 and 2. */
-  int err_pipe[2] = {-1, -1}, out_pipe[2] = {-1, -1};
-  int error = group_error;
-  if (!error && pipe2(err_pipe, O_CLOEXEC) < 0) error = errno;
-  if (!error && (flags & STDOUT_RELAY) && pipe2(out_pipe, O_CLOEXEC) < 0) error = errno;
-  /* Our read ends never block (relay_all() reads until a pipe is empty); the handler's write ends
-   * stay blocking, as a program expects of its stdout and stderr. */
-  if (!error && fcntl(err_pipe[0], F_SETFL, O_NONBLOCK) < 0) error = errno;
-  if (!error && out_pipe[0] >= 0 && fcntl(out_pipe[0], F_SETFL, O_NONBLOCK) < 0) error = errno;
-  /* Watched before the fork, so that a failure is the request's F; no D line precedes S. */
-  struct output *err_out = NULL, *out_out = NULL;
-  if (!error && !(err_out = add_output(err_pipe[0], 2, token))) error = errno;
-  if (!error && out_pipe[0] >= 0 && !(out_out = add_output(out_pipe[0], 1, token))) error = errno;
-  int socket_fd = -1;
-  if (!error && (flags & STDIN_SOCKET)) {
-    socket_fd = connect_stream(token, 'I');
-    if (socket_fd < 0) error = -socket_fd;
-  }
-  if (error) {
-    say("F %s %d\n", token, error);
-    discard_outputs(err_out, out_out, err_pipe, out_pipe);
-    if (piped[0] >= 0) close(piped[0]);
-    if (rest) end_feed(rest);
-    if (procs >= 0) close(procs);
-    if (group) remove_group(group);
-    free(group);
-    free(argv);
-    free(envp);
-    return;
-  }
-  int stdin_fd = (flags & STDIN_SOCKET) ? socket_fd : (flags & STDIN_PIPE) ? piped[0] : dev_null_in;
-  int stdout_fd = (flags & STDOUT_RELAY) ? out_pipe[1] : dev_null_out;
-
-  /* Written by the vfork child (shared memory) when it cannot exec. */
-  volatile int child_error = 0;
-  pid_t pid = vfork();
-  if (pid == 0) {
-    sigset_t none;
-    sigemptyset(&none);
-    for (size_t i = 0; i < sizeof RESTORED_SIGNALS / sizeof RESTORED_SIGNALS[0]; i++) {
-      signal(RESTORED_SIGNALS[i], SIG_DFL);
-    }
-    sigprocmask(SIG_SETMASK, &none, NULL);
-    /* dup2 clears FD_CLOEXEC on the new descriptors; everything else of ours is CLOEXEC. */
-    if (dup2(stdin_fd, 0) < 0 || dup2(stdout_fd, 1) < 0 || dup2(err_pipe[1], 2) < 0) goto fail;
-    if (procs >= 0) {
-      /* Into the cgroup before the handler runs a single instruction of its own (and before
-       * setuid: the handler's user may not write cgroup.procs). Its own pid is the same as
-       * "0" to the kernel, and tells the test layout which process wrote it. */
-      char digits[24];
-      size_t n = format_pid(digits, getpid());
-      if (write(procs, digits, n) != (ssize_t)n) goto fail;
-    }
-    if ((flags & USER) &&
-        (setgroups((size_t)group_count, groups) < 0 || setgid(gid) < 0 || setuid(uid) < 0)) {
-      goto fail;
-    }
-    if (chdir(cwd) < 0 || setsid() < 0) goto fail;
-    execve(argv[0], argv, envp);
-  fail:
-    child_error = errno ? errno : EIO;
-    _exit(127);
-  }
-  int fork_error = pid < 0 ? errno : 0;
-  if (socket_fd >= 0) close(socket_fd);
-  if (piped[0] >= 0) close(piped[0]);
-  if (procs >= 0) close(procs);
-  close(err_pipe[1]);
-  if (out_pipe[1] >= 0) close(out_pipe[1]);
-  free(argv);
-  free(envp);
-  if (pid < 0 || child_error) {
-    err_pipe[1] = out_pipe[1] = -1;
-    discard_outputs(err_out, out_out, err_pipe, out_pipe);
-    if (rest) end_feed(rest);
-    if (pid > 0) {
-      /* The child exited without exec'ing: reap it here, it was never announced. */
-      while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
-      }
-    }
-    if (group) remove_group(group);
-    free(group);
-    say("F %s %d\n", token, pid < 0 ? fork_error : child_error);
-    return;
-  }
-  children[child_count].pid = pid; /* its slot was made before the fork */
-  memcpy(children[child_count].token, token, TOKEN_LEN + 1);
-  children[child_count].group = group;
-  child_count++;
-  say("S %s %d\n", token, (int)pid);
-}
-
-static void reap(void) {
-  int status;
-  struct rusage usage;
-  pid_t pid;
-  while ((pid = wait4(-1, &status, WNOHANG, &usage)) > 0) {
-    for (size_t i = 0; i < child_count; i++) {
-      if (children[i].pid != pid) continue;
-      /* Saves urocket a kill(-pgid, 0) per request when, as usual, nothing outlived the handler. */
-      int group = kill(-pid, 0) == 0 || errno != ESRCH;
-      /* Read now: the exchange answers the client when the handler exits. */
-      long long oom = children[i].group ? read_number(children[i].group, "memory.events", "oom_kill")
-                                        : -1;
-      if (children[i].group && oom < 0) oom = 0;
-      relay_all(children[i].token);
-      say("X %s %d %d %lld %lld %ld %d %lld\n", children[i].token, (int)pid, status,
-          (long long)usage.ru_utime.tv_sec * 1000000 + usage.ru_utime.tv_usec,
-          (long long)usage.ru_stime.tv_sec * 1000000 + usage.ru_stime.tv_usec, usage.ru_maxrss,
-          group, oom);
-      /* The cgroup stays until urocket releases it: descendants may still run in it. */
-      free(children[i].group);
-      children[i] = children[--child_count];
-      break;
-    }
-  }
+  if (!error) error = make_outputs(l, flags);
+  if (!error && (flags & STDIN_SOCKET)) error = connect_stdin(l);
+  if (error) refuse(l, error);
+  else launch(l);
 }
 
 /* At the control connection's end: the cgroups of children still running are killed and removed (for 2 s at most). */
@@ -846,15 +1145,16 @@ static int serve(const char *socket_path) {
   strcpy(address.sun_path, socket_path);
   dev_null_in = open("/dev/null", O_RDONLY | O_CLOEXEC);
   dev_null_out = open("/dev/null", O_WRONLY | O_CLOEXEC);
-  signal(SIGINT, SIG_IGN);
-  signal(SIGTERM, SIG_IGN);
-  signal(SIGHUP, SIG_IGN);
-  signal(SIGQUIT, SIG_IGN);
-  signal(SIGPIPE, SIG_IGN);
-  sigset_t chld;
+  async_launch = ASYNC_LAUNCH && !sessions_scheduled_apart();
+  /* Blocked, not ignored: their dispositions stay the default, which every child keeps once it
+   * unblocks them (see child_main()). A write to a closed pipe fails with EPIPE. */
+  sigset_t blocked, chld;
+  sigemptyset(&blocked);
+  int kept_off[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE, SIGCHLD};
+  for (size_t i = 0; i < sizeof kept_off / sizeof kept_off[0]; i++) sigaddset(&blocked, kept_off[i]);
+  sigprocmask(SIG_BLOCK, &blocked, NULL);
   sigemptyset(&chld);
   sigaddset(&chld, SIGCHLD);
-  sigprocmask(SIG_BLOCK, &chld, NULL);
   int sigfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
   epoll_fd = epoll_create1(EPOLL_CLOEXEC);
   static char signal_tag, input_tag;
@@ -897,15 +1197,29 @@ static int serve(const char *socket_path) {
     struct epoll_event events[64];
     int ready = epoll_wait(epoll_fd, events, 64, removal_count ? 100 : -1);
     if (ready < 0 && errno != EINTR) break;
+    batch = events;
+    batch_size = ready > 0 ? ready : 0;
     int signalled = 0, input_ready = 0;
-    /* Output first; reap() then relays whatever an exited handler left in its pipes before its X. */
+    /* Starts first (S before anything of theirs: a handler writes only once it has exec'ed, and
+     * its report pipe ended then), then output; reap() then relays whatever an exited handler
+     * left in its pipes before its X. */
     for (int i = 0; i < ready; i++) {
       void *tag = events[i].data.ptr;
+      if (tag && tag != &signal_tag && tag != &input_tag && *(const int *)tag == WATCH_LAUNCH) {
+        events[i].data.ptr = NULL;
+        settle(tag, 0);
+      }
+    }
+    for (int i = 0; i < ready; i++) {
+      void *tag = events[i].data.ptr;
+      if (!tag) continue;
       if (tag == &signal_tag) signalled = 1;
       else if (tag == &input_tag) input_ready = 1;
       else if (*(const int *)tag == WATCH_FEED) feed(tag);
-      else if (relay(tag) == 0) close_output(tag, 1);
+      /* An output whose start is not settled (its report comes in a later batch) waits for it. */
+      else if (((struct output *)tag)->watched && relay(tag) == 0) close_output(tag, 1);
     }
+    batch_size = 0;
     if (signalled) {
       struct signalfd_siginfo info;
       while (read(sigfd, &info, sizeof info) > 0) {
@@ -954,6 +1268,9 @@ static int serve(const char *socket_path) {
     }
     flush_out();
   }
+  /* Starts not settled yet are settled (their children exec or fail at once), so that their
+   * children are tracked (and their cgroups cleaned up) like the others. */
+  while (unsettled) settle(unsettled, 0);
   flush_out();
   clean_up();
   return 0;

@@ -7,13 +7,11 @@
 
 import { zValidator } from "@hono/zod-validator";
 import { Hono } from "hono";
-import { z } from "zod";
 import {
   BodyTooLarge,
   declaredLength,
   HttpProblem,
   isBodiless,
-  NO_205,
   parseReplyHeaders,
   problemResponse,
   readBodyWithin,
@@ -21,6 +19,8 @@ import {
 import type { Logger } from "../log/mod.ts";
 import type { Metrics } from "../metrics/mod.ts";
 import type { Claim, PendingRequest, PendingRequests } from "../pending/mod.ts";
+import { type PlainReply, plainReply, type PlainRoute, plainRoutes } from "./_plain_reply.ts";
+import { ReplyHeaderSchema, ReplyParamSchema, SYNC, UUID } from "./_schemas.ts";
 
 /** Replies up to this size with a Content-Length are collected whole before delivery. */
 export const COLLECT_BELOW = 64 * 1024;
@@ -34,28 +34,6 @@ export interface ReplyDeps {
   /** Counts refused replies by status and reason; optional so that tests may leave it out. */
   metrics?: Metrics;
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/** The reply route's path parameter. */
-export const ReplyParamSchema = z.object({
-  req_id: z.string().regex(UUID, { error: "The request id in the path is not a UUID" }),
-});
-
-/** The reply route's own headers; others pass through. */
-export const ReplyHeaderSchema = z.object({
-  "urocket-status": z.string().trim().regex(/^[2-5][0-9]{2}$/, {
-    error: "Urocket-Status must be one status code from 200 to 599",
-  }).refine((status) => status !== "205", { error: NO_205 }).optional(),
-});
-
-/**
- * Both schemas are synchronous: zod's `safeParse` rather than the validator's default
- * `safeParseAsync`, which costs a few promises per reply for nothing.
- */
-const SYNC = {
-  validationFunction: <T extends z.ZodType>(schema: T, value: unknown) => schema.safeParse(value),
-};
 
 /**
  * Builds the reply app for `templates`. Serve it on the unix socket.
@@ -73,13 +51,20 @@ const SYNC = {
  * ```
  */
 export function createReplyApp(deps: ReplyDeps): Hono {
-  const app = new Hono();
-  // The one place a reply is refused: logged, counted, answered as problem+json.
-  const reject: Reject = ({ status, reason, detail, id, extra, headers }) => {
+  return buildReplyApp(deps, rejecter(deps));
+}
+
+/** The one place a reply is refused: logged, counted, answered as problem+json. */
+function rejecter(deps: Omit<ReplyDeps, "templates">): Reject {
+  return ({ status, reason, detail, id, extra, headers }) => {
     deps.logger.info("reply_rejected", { req_id: id, status, reason });
     deps.metrics?.replyRejected(status, reason);
     return problemResponse(new HttpProblem(kindOf(status), detail, { extra, headers }), id);
   };
+}
+
+function buildReplyApp(deps: ReplyDeps, reject: Reject): Hono {
+  const app = new Hono();
   for (const template of new Set(deps.templates)) {
     const route = template.replace("{req_id}", ":req_id");
     app.on(
@@ -105,13 +90,13 @@ export function createReplyApp(deps: ReplyDeps): Hono {
           });
         }
       }, SYNC),
-      async (c) => {
-        const id = c.req.valid("param").req_id.toLowerCase();
-        const status = Number(c.req.valid("header")["urocket-status"] ?? 200);
-        const claim = deps.registry.claim(id, template);
-        if (claim.kind !== "claimed") return reject({ ...CLAIM_REFUSED[claim.kind], id });
-        return await receive(claim.request, c.req.raw, status, reject);
-      },
+      (c) =>
+        answer(deps.registry, reject, {
+          template,
+          id: c.req.valid("param").req_id.toLowerCase(),
+          status: Number(c.req.valid("header")["urocket-status"] ?? 200),
+          request: c.req.raw,
+        }),
     );
     app.all(
       route,
@@ -175,6 +160,17 @@ const CLAIM_REFUSED: Record<Exclude<Claim["kind"], "claimed">, Omit<Refusal, "id
     detail: "This request already ended without this reply (timeout, exit or client gone)",
   },
 };
+
+/** Claims the request the reply is for, then takes the reply; answers the replier. */
+async function answer(
+  registry: PendingRequests,
+  reject: Reject,
+  { template, id, status, request }: PlainReply,
+): Promise<Response> {
+  const claim = registry.claim(id, template);
+  if (claim.kind !== "claimed") return reject({ ...CLAIM_REFUSED[claim.kind], id });
+  return await receive(claim.request, request, status, reject);
+}
 
 /** Takes the claimed reply's body and hands it over; answers the replier with how that went. */
 async function receive(
@@ -306,10 +302,12 @@ export interface ReplyFetchDeps extends Omit<ReplyDeps, "templates"> {
  * ```
  */
 export function createReplyFetch(deps: ReplyFetchDeps): (request: Request) => Promise<Response> {
+  const reject = rejecter(deps);
   let current: readonly string[] | undefined;
   let version = -1;
   let served = "";
   let app: Hono | undefined;
+  let plain: PlainRoute[] = [];
   return async (request) => {
     const templates = deps.templates();
     if (templates !== current || deps.registry.routesVersion !== version) {
@@ -318,11 +316,15 @@ export function createReplyFetch(deps: ReplyFetchDeps): (request: Request) => Pr
       const union = [...new Set([...templates, ...deps.registry.routes()])].sort();
       const key = union.join("\n");
       if (!app || key !== served) {
-        app = createReplyApp({ ...deps, templates: union });
+        app = buildReplyApp({ ...deps, templates: union }, reject);
+        plain = plainRoutes(union);
         served = key;
       }
     }
-    return await app!.fetch(request);
+    // Most replies are plain: answered as the app's route answers them, without the app's
+    // routing and validators (see BENCHMARKS.md).
+    const reply = plainReply(plain, request);
+    return reply ? await answer(deps.registry, reject, reply) : await app!.fetch(request);
   };
 }
 

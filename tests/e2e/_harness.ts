@@ -66,6 +66,11 @@ export interface Urocket {
    */
   call(path: string, init?: RequestInit): Promise<Answer>;
   /**
+   * Remembers the id of a request answered some other way (a raw exchange),
+   * so that {@link stop} waits for its access and process_exit lines too.
+   */
+  track(requestId: string): void;
+  /**
    * Waits until `count` processes of the `hold.sh` fixture have said they are
    * ready, and returns their request ids and pids in order.
    */
@@ -284,6 +289,7 @@ export async function startUrocket(options: StartOptions): Promise<Urocket> {
       if (id) answered.push(id);
       return result;
     },
+    track: (requestId) => void answered.push(requestId),
     reply: (path, init = {}) =>
       answer(fetch(`http://localhost${path}`, { method: "POST", ...init, client })),
     async stop({ check = true, signal } = {}) {
@@ -351,11 +357,21 @@ export function urocketCommand(binary?: string, root = REPO): string[] {
     "run",
     "-q", // as deno task start: Deno's experimental-permissions warning is not for users
     "-P",
-    "--v8-flags=--max-semi-space-size=1", // as deno task start
+    ...startV8Flags(root),
     "--config",
     `${root}/deno.json`,
     `${root}/main.ts`,
   ];
+}
+
+/**
+ * The `--v8-flags=…` of `root`'s `deno task start`: urocket runs as that
+ * task runs it (a baseline checkout as it shipped).
+ */
+function startV8Flags(root: string): string[] {
+  const tasks = JSON.parse(Deno.readTextFileSync(`${root}/deno.json`)).tasks ?? {};
+  const flags = /--v8-flags=\S+/.exec(String(tasks.start ?? ""));
+  return flags ? [flags[0]] : [];
 }
 
 /** Options of {@link launchUrocket}. */

@@ -9,8 +9,14 @@
 import assert from "node:assert/strict";
 import type { Urocket } from "./_harness.ts";
 
-/** Where to connect: urocket's front, or its reply socket. */
-export type Target = { hostname: string; port: number } | { path: string };
+/**
+ * Where to connect: urocket's front, or its reply socket. `track` is told the
+ * request id of every answer that has one, so that the test's stop waits for
+ * its process like for the others.
+ */
+export type Target = ({ hostname: string; port: number } | { path: string }) & {
+  track?: (requestId: string) => void;
+};
 
 /** What came back on a raw connection. */
 export interface RawAnswer {
@@ -28,7 +34,7 @@ const decoder = new TextDecoder();
 /** The front's address of a running urocket. */
 export function front(uro: Urocket): Target {
   const { hostname, port } = new URL(uro.url);
-  return { hostname, port: Number(port) };
+  return { hostname, port: Number(port), track: uro.track };
 }
 
 /** Connects to `target`. */
@@ -72,7 +78,10 @@ export async function exchangeRaw(
     } catch {
       // The server may close before reading everything (it answered early); read what it said.
     }
-    return await readResponse(connection);
+    const answer = await readResponse(connection);
+    const id = answer.headers.get("x-request-id");
+    if (id) target.track?.(id);
+    return answer;
   } finally {
     try {
       connection.close();

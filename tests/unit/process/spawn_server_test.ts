@@ -540,6 +540,40 @@ Deno.test({
 Deno.test({
   ...skipWhen(
     NOT_BUILT,
+    "SpawnServer starts many processes at once, some failing to start, and reports each one's own output and exit",
+  ),
+  async fn() {
+    await withServer(async (server, dir) => {
+      // Started at once (cloned without waiting, in a cpu cgroup): each process's S, output and exit must
+      // still reach its own request, and a failed start its own error.
+      const runs = await Promise.all(Array.from({ length: 64 }, async (_, i) => {
+        const program = i % 8 === 7 ? `${dir}/missing` : "/bin/sh";
+        try {
+          const spawned = await server.spawn({
+            program,
+            args: ["-c", 'echo "run $1" >&2; exit "$2"', "sh", String(i), String(i % 5)],
+            cwd: dir,
+            env: {},
+            stdin: false,
+            stdout: false,
+          });
+          const [text, status] = await Promise.all([output(spawned), spawned.status]);
+          return `${text.stderr.trim()} exit ${status.code}`;
+        } catch (error) {
+          return `${i} ${(error as SpawnError).code}`;
+        }
+      }));
+      deepStrictEqual(
+        runs,
+        runs.map((_, i) => i % 8 === 7 ? `${i} ENOENT` : `run ${i} exit ${i % 5}`),
+      );
+    });
+  },
+});
+
+Deno.test({
+  ...skipWhen(
+    NOT_BUILT,
     "SpawnServer.close() removes the cgroups of processes still running, even while they fill their relayed output",
   ),
   async fn() {

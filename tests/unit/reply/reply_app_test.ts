@@ -7,13 +7,8 @@ import {
   PendingRequests,
   type ReplyEvent,
 } from "../../../lib/pending/registry.ts";
-import {
-  COLLECT_BELOW,
-  createReplyApp,
-  createReplyFetch,
-  ReplyHeaderSchema,
-  ReplyParamSchema,
-} from "../../../lib/reply/reply_app.ts";
+import { COLLECT_BELOW, createReplyApp, createReplyFetch } from "../../../lib/reply/reply_app.ts";
+import { ReplyHeaderSchema, ReplyParamSchema } from "../../../lib/reply/_schemas.ts";
 
 const ID = "0b7f6a34-3c1e-4c8e-9a57-2f1d2a9b8c01";
 const ROUTE = "/uri/{req_id}";
@@ -506,4 +501,82 @@ Deno.test("createReplyApp() answers 405 without an id when the path's segment is
     strictEqual((await problemOf(response)).request_id, undefined, segment);
   }
   deepStrictEqual(await reasons(), Array(3).fill("method_not_allowed"));
+});
+
+Deno.test("createReplyFetch() answers every kind of reply as createReplyApp() does", async () => {
+  const templates = ["/r/{req_id}/done", ROUTE];
+  const other = "1b7f6a34-3c1e-4c8e-9a57-2f1d2a9b8c01";
+  const cases: { method: string; path: string; headers?: Record<string, string>; body?: string }[] =
+    [
+      { method: "POST", path: `/uri/${ID}` },
+      { method: "PUT", path: `/uri/${ID.toUpperCase()}` },
+      { method: "POST", path: `/uri/${ID}?x=1#y` },
+      { method: "POST", path: `/uri/%30${ID.slice(1)}` },
+      { method: "POST", path: `/uri/${ID}`, headers: { "urocket-status": " 201 " } },
+      { method: "POST", path: `/uri/${ID}`, headers: { "urocket-status": "205" } },
+      { method: "POST", path: `/uri/${ID}`, headers: { "urocket-status": "2xx" } },
+      { method: "POST", path: `/uri/${ID}`, headers: { "urocket-status": "" } },
+      { method: "POST", path: `/uri/${ID}`, headers: { "urocket-status": "204" }, body: "x" },
+      { method: "POST", path: `/uri/${ID}`, headers: { "urocket-header-connection": "x" } },
+      { method: "POST", path: "/uri/not-a-uuid" },
+      { method: "POST", path: `/uri/${ID.replaceAll("-", "x")}` },
+      { method: "POST", path: `/uri/${other}` },
+      { method: "POST", path: `/uri/${ID}/` },
+      { method: "POST", path: `/r/${ID}` },
+      { method: "POST", path: `/r/${ID}/done` },
+      { method: "GET", path: `/uri/${ID}` },
+      { method: "DELETE", path: `/r/${ID}/done` },
+    ];
+  for (const { method, path, headers, body } of cases) {
+    const answers = [];
+    for (const kind of ["app", "fetch"] as const) {
+      const lines: string[] = [];
+      const logger = new Logger({
+        write: (chunk) => {
+          lines.push(...decoder.decode(chunk).split("\n").filter((line) => line !== ""));
+          return Promise.resolve();
+        },
+      });
+      const registry = new PendingRequests();
+      const serve = kind === "app"
+        ? createReplyApp({ registry, logger, templates }).fetch
+        : createReplyFetch({ registry, logger, templates: () => templates });
+      const pending = registry.open(ID, {
+        route: ROUTE,
+        rememberMs: 60_000,
+        maxReply: 1024,
+        collect: false,
+        defaultContentType: "application/json",
+      });
+      let delivered: number | undefined;
+      pending.event.then((event) => {
+        if (event.kind !== "reply") return;
+        delivered = event.reply.status;
+        event.settle({ kind: "delivered" });
+      });
+      const response = await serve(
+        new Request(`http://localhost${path}`, {
+          method,
+          headers,
+          body: method === "GET" ? undefined : body ?? '{"ok":true}',
+        }),
+      );
+      await logger.flush();
+      answers.push({
+        status: response.status,
+        type: response.headers.get("content-type"),
+        allow: response.headers.get("allow"),
+        body: await response.text(),
+        delivered,
+        logged: lines.map((line) => JSON.parse(line)).map(({ msg, reason, req_id, status }) => ({
+          msg,
+          reason,
+          req_id,
+          status,
+        })),
+      });
+      pending.end();
+    }
+    deepStrictEqual(answers[1], answers[0], `${method} ${path} ${JSON.stringify(headers)}`);
+  }
 });
