@@ -18,14 +18,13 @@
  * @module
  */
 
-import { createFrontApp } from "../lib/front/app.ts";
-import { loadGeneration } from "../lib/generation.ts";
-import { Logger } from "../lib/log/logger.ts";
-import { Metrics } from "../lib/metrics/metrics.ts";
-import { PendingRequests } from "../lib/pending/registry.ts";
-import type { ExitStatus, Spawned, Spawner } from "../lib/process/spawn.ts";
-import { ProcessTable } from "../lib/process/table.ts";
-import { createReplyFetch } from "../lib/reply/app.ts";
+import { createFrontApp } from "../lib/front/mod.ts";
+import { loadGeneration } from "../lib/generation/mod.ts";
+import { Logger } from "../lib/log/mod.ts";
+import { Metrics } from "../lib/metrics/mod.ts";
+import { PendingRequests } from "../lib/pending/mod.ts";
+import { type ExitStatus, ProcessTable, type Spawned, type Spawner } from "../lib/process/mod.ts";
+import { createReplyFetch } from "../lib/reply/mod.ts";
 
 const dir = await Deno.makeTempDir({ prefix: "urocket-layer-" });
 await Deno.writeTextFile(
@@ -50,6 +49,7 @@ const metrics = new Metrics("bench", {
   processGroups: () => 0,
   pending: () => 0,
   logLinesDropped: () => 0,
+  logDropped: () => 0,
 });
 const replyFetch = createReplyFetch({
   registry,

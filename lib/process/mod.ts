@@ -28,6 +28,7 @@ export { isGroupAlive, signalGroup } from "./signals.ts";
 export { type NofileLimits, raiseNofile } from "./nofile.ts";
 export {
   detachedSpawner,
+  type ExitStatus,
   type OutputRelay,
   type OutputSink,
   type OutputStream,

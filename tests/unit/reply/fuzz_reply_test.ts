@@ -2,11 +2,8 @@ import { ok, strictEqual } from "node:assert/strict";
 import fc from "fast-check";
 import { Logger } from "../../../lib/log/logger.ts";
 import { PendingRequests } from "../../../lib/pending/registry.ts";
-import {
-  createReplyApp,
-  ReplyHeaderSchema,
-  ReplyParamSchema,
-} from "../../../lib/reply/reply_app.ts";
+import { createReplyApp } from "../../../lib/reply/reply_app.ts";
+import { ReplyHeaderSchema, ReplyParamSchema } from "../../../lib/reply/_schemas.ts";
 import { parseReplyHeaders } from "../../../lib/http/reply_headers.ts";
 import { check } from "../_fuzz.ts";
 
