@@ -252,3 +252,37 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "the console's ring keeps 512 characters of each request's path, not the URL it was cut from",
+  ...E2E,
+  async fn() {
+    const port = freePort();
+    const uro = await startUrocket({ config: CONFIG, wrap: inspectorWrap(port) });
+    const inspector = await Inspector.connect(port);
+    try {
+      const base = await admin(uro);
+      // The code the requests run is compiled before the first reading.
+      for (let i = 0; i < 100; i++) assert.equal((await uro.call(`/nothing/${i}`)).status, 404);
+      const before = await inspector.collected(uro.pid);
+      // 100 paths of 60,000 characters: the ring holds 100 rows.
+      const long = "p".repeat(60_000);
+      for (let i = 0; i < 100; i++) {
+        assert.equal((await uro.call(`/nothing/${i}/${long}`)).status, 404);
+      }
+      const after = await inspector.collected(uro.pid);
+      const recent = await getJson(`${base}/api/recent`);
+      assert.equal(recent.length, 100);
+      for (const row of recent) assert.match(row.path, /^\/nothing\/\d+\/p+…$/);
+      assert.ok(recent.every((row: { path: string }) => row.path.length === 512));
+      // A row that kept a slice of its path would keep the whole path: 100 × 60,000 bytes.
+      const grew = after.heapKb - before.heapKb;
+      console.log(`live heap ${before.heapKb} → ${after.heapKb} KiB (${grew})`);
+      assert.ok(grew < 2048, `the live heap grew ${grew} KiB for 100 rows of the ring`);
+    } finally {
+      await inspector.close();
+      await uro.stop();
+    }
+  },
+});
