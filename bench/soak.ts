@@ -28,6 +28,7 @@ import {
   stoppedLogReader,
   tinyChunkBodies,
 } from "./soak_hostile.ts";
+import { describeFds, extra, openFds, settledFds } from "./soak_fds.ts";
 
 const REPO = new URL("../", import.meta.url).pathname.replace(/\/$/, "");
 const HANDLER = `${REPO}/bench/soak_handler.sh`;
@@ -65,8 +66,6 @@ const PAYLOAD_MIN = 2 * 1024 * 1024;
 const PAYLOAD_MAX = 4 * 1024 * 1024;
 /** How long a phase may take to settle (all access and process_exit lines in) once answered. */
 const SETTLE_MS = 60_000;
-/** How long descriptors may take to come back to their level. */
-const FD_SETTLE_MS = 10_000;
 /** Longest wait for any one answer: far past every timeout, so that the soak always ends. */
 const ANSWER_LIMIT_MS = 120_000;
 /** max-body-memory of the soak's config (its default: 64 MiB, above its max-body of 8 MiB). */
@@ -447,24 +446,30 @@ async function runPhase(server: Server, options: PhaseOptions): Promise<PhaseRes
   return { requests: options.requests, seconds, answeredAsExpected, mismatches, counts };
 }
 
-/** The value of metric `name` on urocket's admin listener. */
+/**
+ * The value of metric `name` on urocket's admin listener. Through a client
+ * of its own, closed after: fetch's shared pool would keep the connection
+ * open (for 90 s when idle), one more descriptor of urocket's when the next
+ * phase counts them.
+ */
 async function scrape(server: Server, name: string): Promise<number> {
-  const text = await (await fetch(`http://${server.start!.admin}/metrics`)).text();
-  const line = text.split("\n").find((l) => l.startsWith(`${name} `));
-  return line ? Number(line.slice(name.length + 1)) : NaN;
+  const client = Deno.createHttpClient({});
+  try {
+    const metrics = await fetch(`http://${server.start!.admin}/metrics`, { client });
+    const text = await metrics.text();
+    const line = text.split("\n").find((l) => l.startsWith(`${name} `));
+    return line ? Number(line.slice(name.length + 1)) : NaN;
+  } finally {
+    client.close();
+  }
 }
 
-/** Open descriptors of `pid`, as the targets they point to. */
-function openFds(pid: number): string[] {
-  const targets: string[] = [];
-  for (const entry of Deno.readDirSync(`/proc/${pid}/fd`)) {
-    try {
-      targets.push(Deno.readLinkSync(`/proc/${pid}/fd/${entry.name}`));
-    } catch {
-      // Closed while we looked.
-    }
-  }
-  return targets;
+/** The descriptors of `after` that `baseline` did not have, with what each socket is. */
+function extraFds(server: Server, baseline: string[], after: string[]): string[] {
+  return describeFds(server.pid, extra(baseline, after), {
+    [String(server.start!.listen)]: "front",
+    [String(server.start!.admin)]: "admin",
+  });
 }
 
 /** Runs `work`, sampling the resident memory of `pid` every 50 ms; resolves with its peak. */
@@ -497,31 +502,6 @@ function processesWith(marker: string): number[] {
     }
   }
   return found;
-}
-
-/** Waits until `pid`'s descriptor count stops changing (closed connections take a moment). */
-async function settledFds(pid: number, atMost?: number): Promise<string[]> {
-  const deadline = Date.now() + FD_SETTLE_MS;
-  let fds = openFds(pid);
-  let steady = 0;
-  while (Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    const now = openFds(pid);
-    steady = now.length === fds.length ? steady + 1 : 0;
-    fds = now;
-    if (atMost !== undefined ? fds.length <= atMost && steady >= 3 : steady >= 5) break;
-  }
-  return fds;
-}
-
-function extra(baseline: string[], after: string[]): string[] {
-  const left = [...baseline];
-  return after.filter((target) => {
-    const i = left.indexOf(target);
-    if (i < 0) return true;
-    left.splice(i, 1);
-    return false;
-  });
 }
 
 function configFor(dir: string, marker: string): unknown {
@@ -578,7 +558,7 @@ function openapiFor(): unknown {
 async function attackPhase(
   server: Server,
   options: { requests: number; concurrency: number; rng: () => number },
-  baseline: { rss: number; fds: number; print: (line: string) => void },
+  baseline: { rss: number; fds: string[]; print: (line: string) => void },
 ): Promise<Check[]> {
   const pid = server.pid;
   const [hostname, port] = String(server.start!.listen).split(/:(?=\d+$)/);
@@ -593,7 +573,7 @@ async function attackPhase(
     runPhase(server, { name: "attack", ...options }),
   );
   const reports = await Promise.all(attackers.map((attacker) => attacker.stop()));
-  const fds = await settledFds(pid, baseline.fds);
+  const fds = await settledFds(pid, baseline.fds.length);
   const rss = rssMiB(pid);
   baseline.print(
     `${"attack".padEnd(12)} ${String(result.requests).padStart(8)} ${
@@ -620,8 +600,11 @@ async function attackPhase(
     },
     {
       name: "attack: open file descriptors back to their level once the attackers left",
-      ok: fds.length <= baseline.fds,
-      detail: `${baseline.fds} → ${fds.length}`,
+      ok: fds.length <= baseline.fds.length,
+      detail: `${baseline.fds.length} → ${fds.length}` +
+        (fds.length > baseline.fds.length
+          ? `; extra: ${extraFds(server, baseline.fds, fds).join(", ")}`
+          : ""),
     },
   ];
 }
@@ -683,6 +666,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       }),
     );
     const afterFds = await settledFds(pid, baselineFds.length);
+    const afterExtra = extraFds(server, baselineFds, afterFds);
     const afterRss = rssMiB(pid);
     print(
       `${"measured".padEnd(12)} ${String(measured.requests).padStart(8)} ${
@@ -737,7 +721,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       requests: options.requests,
       concurrency: options.concurrency,
       rng,
-    }, { rss: baselineRss, fds: baselineFds.length, print });
+    }, { rss: baselineRss, fds: baselineFds, print });
     const aliveBeforeStop = processesWith(marker);
     const { status, killed } = await server.stop();
     const alive = [...new Set([...aliveBeforeStop, ...processesWith(marker)])];
@@ -757,7 +741,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       fds: {
         baseline: baselineFds.length,
         after: afterFds.length,
-        extra: extra(baselineFds, afterFds),
+        extra: afterExtra,
       },
       shutdown: server.shutdown
         ? {
