@@ -504,6 +504,18 @@ function processesWith(marker: string): number[] {
   return found;
 }
 
+/**
+ * Operations whose config differs from the rest: `timeout` times out, and
+ * `payload`'s multi-MiB bodies have more than the stalled uploads' 10 s to
+ * arrive — beside the attack phase's one-byte chunks on a busy 2-core
+ * machine, one took longer (a 408 that said more about the machine than
+ * about urocket).
+ */
+const OPERATION_EXTRAS: Partial<Record<Kind, Record<string, unknown>>> = {
+  timeout: { timeout: "300ms", "kill-grace": "200ms" },
+  payload: { "body-timeout": "60s" },
+};
+
 function configFor(dir: string, marker: string): unknown {
   const op = (kind: Kind, extra: Record<string, unknown> = {}) => ({
     post: {
@@ -525,13 +537,10 @@ function configFor(dir: string, marker: string): unknown {
     timeout: "30s",
     "kill-grace": "1s",
     "max-body": "8MiB",
-    // Short enough for the hostile phase's stalled uploads to time out within it.
+    // Short enough for the attack phase's stalled uploads (on /replied) to time out within it.
     "body-timeout": "10s",
     paths: Object.fromEntries(
-      MIX.map(([kind]) => [
-        `/${kind}`,
-        op(kind, kind === "timeout" ? { timeout: "300ms", "kill-grace": "200ms" } : {}),
-      ]),
+      MIX.map(([kind]) => [`/${kind}`, op(kind, OPERATION_EXTRAS[kind] ?? {})]),
     ),
   };
 }
@@ -552,8 +561,9 @@ function openapiFor(): unknown {
  * The attack phase, after the hostile one: the mix again, while attackers
  * work on request bodies (see bench/soak_hostile.ts); then urocket's resident memory
  * and descriptors once they have left. Its checks: the mix answered as
- * expected, each attacker got only the answers it may, the peak stayed within max-body-memory and the
- * measured run's own bound above the warm-ups, and the descriptors came back.
+ * expected, each attacker got only the answers it may, the peak stayed within twice
+ * max-body-memory and the measured run's own bound above the warm-ups, and the descriptors came
+ * back.
  */
 async function attackPhase(
   server: Server,
@@ -582,7 +592,11 @@ async function attackPhase(
       peak.toFixed(1).padStart(10)
     } ${String(fds.length).padStart(5)}`,
   );
-  const bound = HOSTILE_BODY_MEMORY_MIB + allowedGrowthMiB(options.requests);
+  // The bodies being received (max-body-memory), as much again of bodies already answered whose
+  // buffers V8 has not collected yet (it collects them as they pile up, not as they die: from +98
+  // to +188 MiB over the warm-ups' peak in 10 runs on 2 busy cores), and the measured run's bound.
+  // Bodies that cost their chunks rather than their bytes cost gigabytes here.
+  const bound = 2 * HOSTILE_BODY_MEMORY_MIB + allowedGrowthMiB(options.requests);
   return [
     {
       name: "attack: the mix got its expected answers alongside the attackers",
@@ -592,11 +606,11 @@ async function attackPhase(
     },
     ...attackChecks(reports),
     {
-      name: "attack: peak resident memory within max-body-memory above the warm-ups",
+      name: "attack: peak resident memory within twice max-body-memory above the warm-ups",
       ok: peak - baseline.rss <= bound,
       detail: `${baseline.rss.toFixed(1)} → peak ${peak.toFixed(1)} MiB, bound +${
         bound.toFixed(1)
-      } MiB (max-body-memory ${HOSTILE_BODY_MEMORY_MIB} MiB and the measured run's bound)`,
+      } MiB (max-body-memory ${HOSTILE_BODY_MEMORY_MIB} MiB twice, and the measured run's bound)`,
     },
     {
       name: "attack: open file descriptors back to their level once the attackers left",
