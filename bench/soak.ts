@@ -580,7 +580,7 @@ async function attackPhase(
   ];
   const [result, peak] = await peakRssDuring(
     pid,
-    runPhase(server, { name: "attack", ...options }),
+    attacked(runPhase(server, { name: "attack", ...options }), attackers),
   );
   const reports = await Promise.all(attackers.map((attacker) => attacker.stop()));
   const fds = await settledFds(pid, baseline.fds.length);
@@ -621,6 +621,21 @@ async function attackPhase(
           : ""),
     },
   ];
+}
+
+/**
+ * `phase`, and then as long as an attacker has had no answer yet (up to
+ * {@link ANSWER_LIMIT_MS}; one without answers fails its check).
+ */
+async function attacked<T>(phase: Promise<T>, attackers: Attacker[]): Promise<T> {
+  const result = await phase;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([
+    Promise.all(attackers.map((attacker) => attacker.answered)),
+    new Promise((resolve) => timer = setTimeout(resolve, ANSWER_LIMIT_MS)),
+  ]);
+  clearTimeout(timer);
+  return result;
 }
 
 /** Runs the soak and reports on `print`. */
