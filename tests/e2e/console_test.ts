@@ -158,7 +158,7 @@ Deno.test({
   },
 });
 
-/** A request path of 4,000 characters: what a row would keep, were the console to keep rows. */
+/** A path of 4,000 characters: a row kept too long (or forever) costs kilobytes, not bytes. */
 const LONG = "p".repeat(4000);
 
 /**
@@ -212,8 +212,9 @@ Deno.test({
       // urocket's own command line, with V8's inspector on a port of its own.
       wrap: inspectorWrap(port),
     });
-    const inspector = await Inspector.connect(port);
+    let inspector: Inspector | undefined;
     try {
+      inspector = await Inspector.connect(port);
       const base = await admin(uro);
       const held = uro.call(`/run/held`);
       held.catch(() => {}); // Answered at the end, or cut by the stop if the test fails before.
@@ -247,7 +248,7 @@ Deno.test({
       await uro.release(pid);
       assert.equal((await held).status, 502);
     } finally {
-      await inspector.close();
+      await inspector?.close();
       await uro.stop({ check: false });
     }
   },
@@ -260,8 +261,9 @@ Deno.test({
   async fn() {
     const port = freePort();
     const uro = await startUrocket({ config: CONFIG, wrap: inspectorWrap(port) });
-    const inspector = await Inspector.connect(port);
+    let inspector: Inspector | undefined;
     try {
+      inspector = await Inspector.connect(port);
       const base = await admin(uro);
       // The code the requests run is compiled before the first reading.
       for (let i = 0; i < 100; i++) assert.equal((await uro.call(`/nothing/${i}`)).status, 404);
@@ -281,7 +283,7 @@ Deno.test({
       console.log(`live heap ${before.heapKb} → ${after.heapKb} KiB (${grew})`);
       assert.ok(grew < 2048, `the live heap grew ${grew} KiB for 100 rows of the ring`);
     } finally {
-      await inspector.close();
+      await inspector?.close();
       await uro.stop();
     }
   },
