@@ -31,6 +31,12 @@ export interface AttackReport {
 /** A running attacker. */
 export interface Attacker {
   readonly name: string;
+  /**
+   * Resolves at its first answer: a phase lasts until each attacker got one
+   * (a stalled upload's comes only at body-timeout, which a fast phase may
+   * not last).
+   */
+  readonly answered: Promise<void>;
   /** Stops attacking, closes its connections, and reports. */
   stop(): Promise<AttackReport>;
 }
@@ -50,6 +56,7 @@ export function tinyChunkBodies(
   { path, chunks, clients }: { path: string; chunks: number; clients: number },
 ): Attacker {
   const report: AttackReport = { name: "tiny chunks", sent: 0, statuses: {}, problems: [] };
+  const answered = Promise.withResolvers<void>();
   let stopping = false;
   const body = encoder.encode("1\r\nx\r\n".repeat(chunks) + "0\r\n\r\n");
   const head = encoder.encode(
@@ -65,6 +72,7 @@ export function tinyChunkBodies(
         continue;
       }
       count(report, answer.status);
+      answered.resolve();
       if (answer.status === 200) {
         const bytes = JSON.parse(answer.body).bytes;
         if (bytes !== chunks) report.problems.push(`${report.name}: the process read ${bytes}`);
@@ -79,6 +87,7 @@ export function tinyChunkBodies(
   const running = Promise.all(Array.from({ length: clients }, client));
   return {
     name: report.name,
+    answered: answered.promise,
     async stop() {
       stopping = true;
       await running;
@@ -99,6 +108,7 @@ export function stalledUploads(
   { path, size, connections }: { path: string; size: number; connections: number },
 ): Attacker {
   const report: AttackReport = { name: "stalled uploads", sent: 0, statuses: {}, problems: [] };
+  const answered = Promise.withResolvers<void>();
   let stopping = false;
   const open = new Set<Deno.Conn>();
   const head = encoder.encode(
@@ -115,6 +125,7 @@ export function stalledUploads(
         continue;
       }
       count(report, answer.status);
+      answered.resolve();
       if (answer.status === 503) await pause(200);
       else if (answer.status !== 408) {
         report.problems.push(`${report.name}: ${answer.status} ${answer.body.slice(0, 200)}`);
@@ -124,6 +135,7 @@ export function stalledUploads(
   const running = Promise.all(Array.from({ length: connections }, client));
   return {
     name: report.name,
+    answered: answered.promise,
     async stop() {
       stopping = true;
       // The connections still stalled end now, unanswered: that is what stopping means.

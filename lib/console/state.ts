@@ -135,7 +135,7 @@ export class ConsoleState implements ExchangeObserver {
       reqId: event.reqId,
       operation: event.operation,
       method: event.method,
-      path: bound(event.path, PATH_MAX),
+      path: kept(event.path, PATH_MAX),
       state: "starting",
       startedAt: this.#now(),
       stderr: { first: [], last: [], lines: 0 },
@@ -157,10 +157,10 @@ export class ConsoleState implements ExchangeObserver {
     if (!row) return;
     const { stderr } = row;
     stderr.lines++;
-    const kept = copy(bound(line, STDERR_LINE_MAX));
-    if (stderr.first.length < STDERR_LINES) stderr.first.push(kept);
+    const text = kept(line, STDERR_LINE_MAX);
+    if (stderr.first.length < STDERR_LINES) stderr.first.push(text);
     else {
-      stderr.last.push(kept);
+      stderr.last.push(text);
       if (stderr.last.length > STDERR_LINES) stderr.last.shift();
     }
   }
@@ -275,7 +275,7 @@ function recentRow(
     reqId: finished.reqId,
     operation: finished.operation ?? null,
     method: finished.method,
-    path: bound(finished.path, PATH_MAX),
+    path: row?.path ?? kept(finished.path, PATH_MAX),
     status: finished.status,
     outcome: finished.outcome,
     durationMs: finished.durationMs,
@@ -292,18 +292,20 @@ function recentRow(
   };
 }
 
-/** `text` cut to `max` characters, marked with an ellipsis when cut. */
-function bound(text: string, max: number): string {
-  return text.length <= max ? text : text.slice(0, max - 1) + "…";
+/**
+ * `text` cut to `max` characters (marked with an ellipsis when cut), as a
+ * string of its own: a path is a slice of its request's URL and a line a
+ * slice of the chunk it was read from, and V8 keeps the whole of that alive
+ * for as long as a slice of it (or a string made of one) lives.
+ */
+function kept(text: string, max: number): string {
+  return copy(text.length <= max ? text : text.slice(0, max - 1) + "…");
 }
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-/**
- * A string of its own: a line is a slice of the chunk it was read from,
- * and V8 keeps the whole chunk alive for as long as a slice of it lives.
- */
+/** A flat copy of `text` that shares nothing with it. */
 function copy(text: string): string {
   return decoder.decode(encoder.encode(text));
 }

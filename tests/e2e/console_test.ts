@@ -5,6 +5,7 @@
 
 import assert from "node:assert/strict";
 import { E2E, fill, type LogLine, startUrocket, type Urocket } from "./_harness.ts";
+import { freePort, Inspector, inspectorWrap, type Memory } from "./_inspector.ts";
 
 const CONFIG = `admin: 127.0.0.1:0
 paths:
@@ -157,37 +158,39 @@ Deno.test({
   },
 });
 
-/**
- * urocket's resident memory, read from outside through /proc: the lowest
- * of 2 s of samples once the traffic stopped, when V8 has had the time to
- * collect the last requests' garbage (a single sample varies by several
- * MiB on a busy machine).
- */
-async function rssKb(pid: number): Promise<number> {
-  let lowest = Infinity;
-  for (let i = 0; i < 20; i++) {
-    const status = await Deno.readTextFile(`/proc/${pid}/status`);
-    lowest = Math.min(lowest, Number(/^VmRSS:\s+(\d+) kB$/m.exec(status)![1]));
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  return lowest;
-}
+/** A path of 4,000 characters: a row kept too long (or forever) costs kilobytes, not bytes. */
+const LONG = "p".repeat(4000);
 
 /**
- * Sends requests to `uro` until `until` were sent in all, 16 at a time:
- * every tenth spawns a handler with long stderr lines, the others are not
- * routed and carry a long path of their own — rows the console would keep
- * without its bounds.
+ * The traffic of the memory test: every tenth request spawns a handler with
+ * long stderr lines (a row in flight, then in the ring, with its stderr);
+ * the others carry a long path of their own, half of them to no operation
+ * (404: a row of the ring only), half to an operation whose one slot a held
+ * process takes (503: a row in flight, then in the ring, nothing spawned).
  */
+const MEMORY_CONFIG = `admin: 127.0.0.1:0
+paths:
+  /run/{name}:
+    get:
+      max-inflight: 1
+      timeout: 10m
+      inject: { cmd: "{{fixtures}}/hold.sh" }
+  /other:
+    post:
+      inject: { cmd: ["{{fixtures}}/noisy.sh", "8"] }
+`;
+
+/** Sends requests to `uro` until `until` were sent in all, 16 at a time (see MEMORY_CONFIG). */
 async function load(uro: Urocket, counter: { sent: number }, until: number): Promise<void> {
-  const long = "p".repeat(2000);
   const worker = async () => {
     while (counter.sent < until) {
       const n = ++counter.sent;
-      const answer = n % 10 === 0
-        ? await uro.call("/other", { method: "POST", body: "{}" })
-        : await uro.call(`/nothing/${n}/${long}`);
-      assert.equal(answer.status, n % 10 === 0 ? 502 : 404);
+      const [answer, status] = n % 10 === 0
+        ? [await uro.call("/other", { method: "POST", body: "{}" }), 502]
+        : n % 2 === 0
+        ? [await uro.call(`/run/${n}-${LONG}`), 503]
+        : [await uro.call(`/nothing/${n}/${LONG}`), 404];
+      assert.equal(answer.status, status);
     }
   };
   await Promise.all(Array.from({ length: 16 }, worker));
@@ -203,34 +206,85 @@ Deno.test({
   ...E2E,
   timeout: 180_000,
   async fn() {
-    // urocket's own resident memory settles over its first thousands of requests, console or not
-    // (measured: +20 to +25 MiB from 1,000 to 10,000 of these): the same traffic goes to a twin
-    // without an admin listener, and the console may add little to what the twin grew.
-    const [watched, twin] = await Promise.all([
-      startUrocket({ config: CONFIG }),
-      startUrocket({ config: CONFIG.replace(/^admin: .*\n/, "") }),
-    ]);
+    const port = freePort();
+    const uro = await startUrocket({
+      config: MEMORY_CONFIG,
+      // urocket's own command line, with V8's inspector on a port of its own.
+      wrap: inspectorWrap(port),
+    });
+    let inspector: Inspector | undefined;
     try {
-      const base = await admin(watched);
-      const counters = [{ sent: 0 }, { sent: 0 }];
-      await Promise.all([load(watched, counters[0], 1_000), load(twin, counters[1], 1_000)]);
-      const before = await Promise.all([rssKb(watched.pid), rssKb(twin.pid)]);
-      await Promise.all([load(watched, counters[0], 10_000), load(twin, counters[1], 10_000)]);
-      const after = await Promise.all([rssKb(watched.pid), rssKb(twin.pid)]);
-      const grew = [after[0] - before[0], after[1] - before[1]];
+      inspector = await Inspector.connect(port);
+      const base = await admin(uro);
+      const held = uro.call(`/run/held`);
+      held.catch(() => {}); // Answered at the end, or cut by the stop if the test fails before.
+      const [{ pid }] = await uro.held(1);
+      const counter = { sent: 0 };
+      // Collected every 1,000 requests, so that garbage never piles up: what grows is what is kept
+      // (see _inspector.ts).
+      const samples: Memory[] = [];
+      for (let until = 1_000; until <= 10_000; until += 1_000) {
+        await load(uro, counter, until);
+        samples.push(await inspector.collected(uro.pid));
+      }
+      // The last: the lowest of the last three samples, as one may catch a collection's leftovers.
+      const first = samples[0];
+      const last = samples.slice(-3).reduce((low, sample) =>
+        sample.rssKb < low.rssKb ? sample : low
+      );
+      const grew = last.rssKb - first.rssKb;
       console.log(
-        `RSS from 1,000 to 10,000 requests: with the console ${before[0]} → ${after[0]} KiB ` +
-          `(${grew[0]}), without ${before[1]} → ${after[1]} KiB (${grew[1]})`,
+        `after a full collection every 1,000 requests: RSS ${
+          samples.map((sample) => sample.rssKb).join(" → ")
+        } KiB (${grew}), live heap ${first.heapKb} → ${last.heapKb} KiB`,
       );
-      assert.ok(
-        grew[0] - grew[1] < 8 * 1024,
-        `with the console, RSS grew ${grew[0] - grew[1]} KiB more than without`,
-      );
+      assert.ok(grew < 8 * 1024, `RSS grew ${grew} KiB from 1,000 to 10,000 requests`);
       const recent = await getJson(`${base}/api/recent`);
       assert.equal(recent.length, 100);
       assert.equal(recent.at(-1).seq, 10_000);
+      assert.deepEqual((await getJson(`${base}/api/inflight`)).map((r: { pid: number }) => r.pid), [
+        pid,
+      ]);
+      await uro.release(pid);
+      assert.equal((await held).status, 502);
     } finally {
-      await Promise.all([watched.stop({ check: false }), twin.stop({ check: false })]);
+      await inspector?.close();
+      await uro.stop({ check: false });
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "the console's ring keeps 512 characters of each request's path, not the URL it was cut from",
+  ...E2E,
+  async fn() {
+    const port = freePort();
+    const uro = await startUrocket({ config: CONFIG, wrap: inspectorWrap(port) });
+    let inspector: Inspector | undefined;
+    try {
+      inspector = await Inspector.connect(port);
+      const base = await admin(uro);
+      // The code the requests run is compiled before the first reading.
+      for (let i = 0; i < 100; i++) assert.equal((await uro.call(`/nothing/${i}`)).status, 404);
+      const before = await inspector.collected(uro.pid);
+      // 100 paths of 60,000 characters: the ring holds 100 rows.
+      const long = "p".repeat(60_000);
+      for (let i = 0; i < 100; i++) {
+        assert.equal((await uro.call(`/nothing/${i}/${long}`)).status, 404);
+      }
+      const after = await inspector.collected(uro.pid);
+      const recent = await getJson(`${base}/api/recent`);
+      assert.equal(recent.length, 100);
+      for (const row of recent) assert.match(row.path, /^\/nothing\/\d+\/p+…$/);
+      assert.ok(recent.every((row: { path: string }) => row.path.length === 512));
+      // A row that kept a slice of its path would keep the whole path: 100 × 60,000 bytes.
+      const grew = after.heapKb - before.heapKb;
+      console.log(`live heap ${before.heapKb} → ${after.heapKb} KiB (${grew})`);
+      assert.ok(grew < 2048, `the live heap grew ${grew} KiB for 100 rows of the ring`);
+    } finally {
+      await inspector?.close();
+      await uro.stop();
     }
   },
 });

@@ -31,7 +31,7 @@ Deno.test({
         "attack: the mix got its expected answers alongside the attackers: 1000/1000",
         "attack: tiny chunks got only the answers they may",
         "attack: stalled uploads got only the answers they may",
-        "attack: peak resident memory within max-body-memory above the warm-ups",
+        "attack: peak resident memory within twice max-body-memory above the warm-ups",
         "attack: open file descriptors back to their level once the attackers left",
       ]
     ) {
