@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { describeFds, extra, openFds } from "../../bench/soak_fds.ts";
+import { describeFds, extra, openFds } from "../../../bench/soak_fds.ts";
 
 Deno.test("describeFds() names a socket's kind, state and addresses, and the listener it belongs to", async () => {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
