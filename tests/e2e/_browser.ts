@@ -28,16 +28,25 @@ function findChromium(): { path: string } | { missing: string } {
 
 const found = findChromium();
 
-/** Where screenshots go: one folder per test run, kept (and printed) for people to look at. */
-let artifacts: Promise<string> | undefined;
+/**
+ * Where screenshots are kept for people to look at: the folder named by
+ * `UROCKET_SCREENSHOTS`, when set. Tests write only inside temporary folders
+ * they remove, so without it a screenshot is taken (the page must render) and
+ * not written anywhere.
+ */
+const SCREENSHOTS = Deno.env.get("UROCKET_SCREENSHOTS");
 
-/** Saves a screenshot of `page` as `<name>.png` among the run's artifacts; returns its path. */
-export async function screenshot(page: Page, name: string): Promise<string> {
-  artifacts ??= Deno.makeTempDir({ prefix: "urocket-browser-" }).then((dir) => {
-    console.log(`browser test screenshots: ${dir}`);
-    return dir;
-  });
-  const path = `${await artifacts}/${name}.png`;
+/**
+ * Takes a full-page screenshot of `page`; saves it as `<name>.png` under
+ * `UROCKET_SCREENSHOTS` when that is set, and returns its path (or undefined).
+ */
+export async function screenshot(page: Page, name: string): Promise<string | undefined> {
+  if (!SCREENSHOTS) {
+    await page.screenshot({ fullPage: true });
+    return undefined;
+  }
+  await Deno.mkdir(SCREENSHOTS, { recursive: true });
+  const path = `${SCREENSHOTS}/${name}.png`;
   await page.screenshot({ path, fullPage: true });
   return path;
 }
