@@ -1,7 +1,8 @@
 /**
- * Builds the spawn helper `build/urocket-spawn` from `native/urocket_spawn.c`
- * with the system C compiler (`$CC`, else `cc`), static when the system has
- * a static libc. Skips the build when the binary is newer than its source.
+ * Builds the spawn helper `build/urocket-spawn` from the C files of `native/`
+ * (`urocket_spawn.c` and the files beside it) with the system C compiler
+ * (`$CC`, else `cc`), into one binary, static when the system has a static
+ * libc. Skips the build when the binary is newer than every source file.
  * Never commit the result.
  *
  *   deno task build-helper              fails when there is no C compiler
@@ -11,7 +12,7 @@
  */
 
 const REPO = new URL("../", import.meta.url).pathname;
-const SOURCE = `${REPO}native/urocket_spawn.c`;
+const NATIVE = `${REPO}native`;
 const TARGET = `${REPO}build/urocket-spawn`;
 
 /** Compiler flag sets: static first (one file to ship), then dynamic. */
@@ -28,10 +29,21 @@ async function mtime(path: string): Promise<number | undefined> {
   }
 }
 
+/** The helper's C files and headers, sorted (the files a build reads). */
+async function sources(): Promise<string[]> {
+  const files: string[] = [];
+  for await (const entry of Deno.readDir(NATIVE)) {
+    if (entry.isFile && /\.[ch]$/.test(entry.name)) files.push(`${NATIVE}/${entry.name}`);
+  }
+  return files.sort();
+}
+
 async function main(optional: boolean): Promise<number> {
+  const files = await sources();
   const built = await mtime(TARGET);
-  const source = await mtime(SOURCE);
-  if (built !== undefined && source !== undefined && built >= source) return 0;
+  const newest = Math.max(...await Promise.all(files.map(async (f) => await mtime(f) ?? Infinity)));
+  if (built !== undefined && built >= newest) return 0;
+  const units = files.filter((file) => file.endsWith(".c"));
   const cc = Deno.env.get("CC") || "cc";
   await Deno.mkdir(`${REPO}build`, { recursive: true });
   const errors: string[] = [];
@@ -39,7 +51,7 @@ async function main(optional: boolean): Promise<number> {
     let output: Deno.CommandOutput;
     try {
       output = await new Deno.Command(cc, {
-        args: [...flags, "-o", `${TARGET}.tmp`, SOURCE],
+        args: [...flags, "-o", `${TARGET}.tmp`, ...units],
         stdout: "piped",
         stderr: "piped",
       }).output();
@@ -57,7 +69,7 @@ async function main(optional: boolean): Promise<number> {
     }
     errors.push(new TextDecoder().decode(output.stderr));
   }
-  console.error(`build-helper: ${cc} could not build ${SOURCE}:\n${errors.join("\n")}`);
+  console.error(`build-helper: ${cc} could not build ${NATIVE}:\n${errors.join("\n")}`);
   return optional ? 0 : 1;
 }
 

@@ -19,7 +19,8 @@ import {
   setupCgroup,
 } from "./cgroup.ts";
 import { detachedSpawner, type ResourceLimits, type Spawner } from "./spawn.ts";
-import { SPAWN_PROTOCOL, SpawnServer } from "./spawn_server.ts";
+import { SPAWN_PROTOCOL } from "./_spawn_protocol.ts";
+import { SpawnServer } from "./spawn_server.ts";
 
 /** urocket's environment variable naming the helper, or `off` for the fallback. */
 export const HELPER_ENV = "UROCKET_SPAWN_HELPER";

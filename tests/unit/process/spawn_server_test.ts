@@ -9,7 +9,8 @@ import {
 import { concatBytes } from "../../../lib/http/body.ts";
 import { Logger } from "../../../lib/log/logger.ts";
 import { type OutputStream, type Spawned, SpawnError } from "../../../lib/process/spawn.ts";
-import { commandStatus, SpawnServer } from "../../../lib/process/spawn_server.ts";
+import { commandStatus } from "../../../lib/process/_spawn_protocol.ts";
+import { SpawnServer } from "../../../lib/process/spawn_server.ts";
 import { chooseSpawnStrategy } from "../../../lib/process/spawn_strategy.ts";
 import { skipWhen } from "../../_skip.ts";
 
