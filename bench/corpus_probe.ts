@@ -62,8 +62,11 @@ export interface ServeOutcome {
   outcomes: RequestOutcome[];
 }
 
+/** urocket's command line as `urocket`'s own `deno task start` runs it (its V8 flags). */
 function denoArgs(urocket: string): string[] {
-  return ["run", "-P", "--v8-flags=--max-semi-space-size=1", "--config", `${urocket}/deno.json`];
+  const tasks = JSON.parse(Deno.readTextFileSync(`${urocket}/deno.json`)).tasks ?? {};
+  const flags = /--v8-flags=\S+/.exec(String(tasks.start ?? ""))?.[0];
+  return ["run", "-P", ...(flags ? [flags] : []), "--config", `${urocket}/deno.json`];
 }
 
 /** Runs `urocket check` on `dir`'s config. */

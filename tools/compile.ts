@@ -72,7 +72,7 @@ export async function docsExcludes(): Promise<string[]> {
 }
 
 /** V8 flags of the binary, as `deno task start` runs urocket (see docs/operations.md, Memory). */
-export const V8_FLAGS = "--max-semi-space-size=16";
+export const V8_FLAGS = "--max-semi-space-size=16,--expose-gc";
 
 /** The exit code for "Deno's runtime for the target could not be had". */
 export const NO_RUNTIME = 3;

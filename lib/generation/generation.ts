@@ -7,6 +7,7 @@
  * @module
  */
 
+import { CompileGarbage } from "./_compile_garbage.ts";
 import {
   absolutePath,
   ConfigError,
@@ -256,6 +257,7 @@ async function validateOperations(
   if (validating.length === 0) return;
   const { DocumentValidation } = await import("../openapi/validation/mod.ts");
   const validation = new DocumentValidation(document);
+  const garbage = new CompileGarbage();
   const broken = new Set<Operation>();
   for (const op of validating) {
     const enabled = { in: op.config.validateIn, out: op.config.validateOut };
@@ -290,7 +292,9 @@ async function validateOperations(
       await new Promise((resolve) => setTimeout(resolve, 0));
       slice = performance.now();
     }
+    garbage.check();
   }
+  garbage.done();
 }
 
 /** Longest stretch of compiling between two turns of the event loop. */

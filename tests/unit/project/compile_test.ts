@@ -97,7 +97,7 @@ Deno.test({
     assert.deepEqual(args.slice(0, 3), ["compile", "-q", "-P"]);
     assert.equal(args[args.indexOf("--target") + 1], "aarch64-unknown-linux-gnu");
     assert.equal(args[args.indexOf("--output") + 1], "/out/urocket");
-    assert.ok(args.includes("--v8-flags=--max-semi-space-size=16"));
+    assert.ok(args.includes("--v8-flags=--max-semi-space-size=16,--expose-gc"));
     assert.match(args.at(-1)!, /\/main\.ts$/);
   },
 });
