@@ -32,9 +32,9 @@
  * handler beyond the server's lines. The server reaps every child with
  * wait4() and reports its status and usage.
  *
- * Protocol 4 (the other side: lib/process/spawn_server.ts):
+ * Protocol 5 (the other side: lib/process/spawn_server.ts):
  *
- *   urocket-spawn --version        prints "urocket-spawn 4\n"
+ *   urocket-spawn --version        prints "urocket-spawn 5\n"
  *   urocket-spawn --serve SOCKET   reads a control TOKEN (16 hex digits) and a
  *                                  newline on stdin, connects to SOCKET and
  *                                  writes TOKEN plus "C": the control
@@ -68,6 +68,10 @@
  *   64 drop: only TOKEN and FLAGS count: stop relaying TOKEN's output and
  *      close its pipes (urocket stopped reading: say, a process that escaped
  *      its group still holds them). No answer.
+ *  128 stats: only TOKEN, FLAGS and PIDS (a comma list) count: the live usage
+ *      of each listed pid that is a child of this server not reaped yet (any
+ *      other pid is left out: urocket's console reads no other process), from
+ *      /proc/PID/stat and /proc/PID/status. One U line.
  * ARGV[0] is the program's absolute path (no PATH search).
  *
  * With flag 1 the server connects to SOCKET and writes TOKEN plus "I"
@@ -93,6 +97,10 @@
  *                                   REMOVED 1 when the directory is gone, 0 when
  *                                   processes were left (killed with cgroup.kill;
  *                                   removal is retried for 5 s)
+ *   U TOKEN [PID CPU_US RSS_KB]…    stats: for each pid answered, utime + stime +
+ *                                   cutime + cstime (the child and the descendants
+ *                                   it waited for) and VmRSS; a pid that is gone or
+ *                                   exiting (no VmRSS) is left out
  *
  * A frame over 8 MiB, or one the server has no memory to hold, ends the
  * server (exit 2; urocket starts another for the next request).
@@ -134,7 +142,7 @@
 
 #include "cgroup.h"
 
-#define PROTOCOL "4"
+#define PROTOCOL "5"
 #define TOKEN_LEN 16
 enum {
   STDIN_SOCKET = 1,
@@ -144,7 +152,8 @@ enum {
   USER = 16,
   RELEASE = 32,
   DROP = 64,
-  KNOWN_FLAGS = 127,
+  STATS = 128,
+  KNOWN_FLAGS = 255,
 };
 /* Most bytes of one output relayed per read: a chatty handler cannot starve the others. */
 #define RELAY_CHUNK 16384
@@ -376,6 +385,63 @@ static void release(const char *token, const char *parent) {
   release_group(parent, token, &usage);
   say("R %s %lld %lld %lld %lld %d\n", token, usage.user_us, usage.sys_us, usage.peak_bytes,
       usage.oom_kills, usage.removed);
+}
+
+/* Whether `pid` is a child this server started and has not reaped: its pid cannot be reused. */
+static int is_child(long pid) {
+  for (size_t i = 0; i < child_count; i++) {
+    if (children[i].pid == pid) return 1;
+  }
+  return 0;
+}
+
+/* The CPU time of /proc/PID/stat (utime + stime + cutime + cstime, fields 14–17) in µs; -1. */
+static long long stat_cpu_us(const char *dir) {
+  char text[1024];
+  if (read_file(dir, "stat", text, sizeof text) < 0) return -1;
+  /* The command (field 2) may hold spaces and parentheses: the fields after it follow its last
+   * ")", each after a space; utime, the 14th, after the 12th. */
+  char *p = strrchr(text, ')');
+  for (int spaces = 0; p && spaces < 12; spaces++) p = strchr(p + 1, ' ');
+  if (!p) return -1;
+  long long ticks = 0;
+  for (int field = 14; field <= 17; field++) {
+    char *end;
+    long long value = strtoll(p, &end, 10);
+    if (end == p || value < 0) return -1;
+    ticks += value;
+    p = end;
+  }
+  long hz = sysconf(_SC_CLK_TCK);
+  return hz > 0 ? ticks * 1000000 / hz : -1;
+}
+
+/* VmRSS of /proc/PID/status in kB; -1 (a process exiting has none). */
+static long long status_rss_kb(const char *dir) {
+  char text[8192];
+  if (read_file(dir, "status", text, sizeof text) < 0) return -1;
+  char *line = strstr(text, "\nVmRSS:");
+  if (!line) return -1;
+  char *end;
+  long long kb = strtoll(line + 7, &end, 10);
+  return end == line + 7 ? -1 : kb;
+}
+
+/* Stats frame: the live usage of the listed pids that are this server's children: U. */
+static void stats(const char *token, const char *pids) {
+  say("U %s", token);
+  for (const char *p = pids; *p;) {
+    char *end;
+    long pid = strtol(p, &end, 10);
+    if (end == p || (*end && *end != ',')) break;
+    p = *end ? end + 1 : end;
+    if (pid <= 0 || pid > INT_MAX || !is_child(pid)) continue;
+    char dir[32];
+    snprintf(dir, sizeof dir, "/proc/%ld", pid);
+    long long cpu_us = stat_cpu_us(dir), rss_kb = status_rss_kb(dir);
+    if (cpu_us >= 0 && rss_kb >= 0) say(" %ld %lld %lld", pid, cpu_us, rss_kb);
+  }
+  say("\n");
 }
 
 /* A start that failed: its outputs closed, never watched, without C lines. */
@@ -891,8 +957,8 @@ static void start_handler(char *frame, size_t len, char **fields, long flags, ch
   else launch(l);
 }
 
-/* One request frame, by its FLAGS: start a handler (S or F), release a cgroup (R), or drop an
- * output (no answer). */
+/* One request frame, by its FLAGS: start a handler (S or F), release a cgroup (R), drop an
+ * output (no answer), or read live usage (U). */
 static void handle_request(char *frame, size_t len) {
   char *end = frame + len;
   char *p = frame;
@@ -908,6 +974,8 @@ static void handle_request(char *frame, size_t len) {
     else release(token, fields[3]);
   } else if (flags & DROP) {
     drop(token);
+  } else if (flags & STATS) {
+    stats(token, count > 2 ? fields[2] : "");
   } else if (count < 10) {
     say("F %s %d\n", token, EINVAL);
   } else {

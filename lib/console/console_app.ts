@@ -38,7 +38,10 @@ export interface ConsoleDeps {
   facts: () => ServiceFacts;
   /** Epoch ms at which urocket started. */
   startedAt: number;
-  /** Usage of running processes; default: `/proc` through `cat`. */
+  /**
+   * Usage of running processes: the spawn server's answer when urocket spawns
+   * through it; default: `/proc` through `cat`.
+   */
   liveStats?: (pids: number[]) => Promise<Map<number, LiveStats>>;
   /** Aborted at shutdown: every event stream ends. */
   signal?: AbortSignal;

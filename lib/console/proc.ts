@@ -3,10 +3,12 @@
  * `/proc/<pid>/status` of each process group's leader (the process urocket
  * spawned; its CPU includes the children it has waited for). Deno refuses
  * to read `/proc/<pid>` without `--allow-all`, which urocket does not
- * have, so the files are read by `cat` — one run for every process in
- * flight, and only while someone watches the console. Where there is no
- * `cat` (a distroless image), there are no live figures; the figures at
- * exit come from the stats source (wait4 or the cgroup) either way.
+ * have. When urocket spawns through the spawn server, the server reads
+ * them (the service injects that reader); with the fallback spawner the
+ * files are read by `cat`, here — one run for every process in flight,
+ * and only while someone watches the console. Where there is neither (the
+ * fallback in a distroless image), there are no live figures; the figures
+ * at exit come from the stats source (wait4 or the cgroup) either way.
  *
  * @module
  */

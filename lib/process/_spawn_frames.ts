@@ -1,7 +1,7 @@
 /**
  * The spawn server's frame codec: the request frames urocket writes (start,
- * release, drop) and the reply lines it reads back (`S`, `D`, `C`, `F`,
- * `X`, `R`), decoded into calls on a {@link ReplyHandler}. The format is
+ * release, drop, stats) and the reply lines it reads back (`S`, `D`, `C`,
+ * `F`, `X`, `R`, `U`), decoded into calls on a {@link ReplyHandler}. The format is
  * described in `native/urocket_spawn.c`.
  *
  * @module
@@ -17,6 +17,7 @@ import {
   spawnErrorFor,
   TOKEN_LEN,
 } from "./_spawn_protocol.ts";
+import type { LiveStats } from "./_spawn_stats.ts";
 import type { ExitStatus, GroupUsage, OutputStream, SpawnError, SpawnSpec } from "./spawn.ts";
 
 /** A frame's text up to this size (in bytes) is encoded in {@link SCRATCH}, shared by all servers. */
@@ -89,6 +90,11 @@ export function dropFrame(token: string): Uint8Array {
   return encodeFrame([token, String(FLAG.drop), ""]);
 }
 
+/** Encodes the request that reads the live usage of `pids` (those the server started). */
+export function statsFrame(token: string, pids: number[]): Uint8Array {
+  return encodeFrame([token, String(FLAG.stats), pids.join(",")]);
+}
+
 /** A 4-byte little-endian length, then the NUL-terminated fields, then the payload. */
 function encodeFrame(parts: string[], payload?: Uint8Array): Uint8Array {
   const text = parts.join("\0") + "\0";
@@ -122,6 +128,8 @@ export interface ReplyHandler {
   exited(token: string, status: ExitStatus): void;
   /** `R`: its cgroup was released. */
   released(token: string, usage: GroupUsage): void;
+  /** `U`: the live usage of the pids asked for that the server answered. */
+  stats(token: string, stats: Map<number, LiveStats>): void;
 }
 
 /**
@@ -175,9 +183,12 @@ export class ReplyReader {
   }
 
   #line(line: string): void {
-    const [kind, token, a, b, c, d, e, f, g] = line.split(" ");
+    const fields = line.split(" ");
+    const [kind, token, a, b, c, d, e, f, g] = fields;
     const handler = this.#handler;
-    if (kind === "S") {
+    if (kind === "U") {
+      handler.stats(token, statsOf(fields));
+    } else if (kind === "S") {
       handler.started(token, Number(a));
     } else if (kind === "C") {
       const stream = STREAM_OF_FD[a];
@@ -204,6 +215,18 @@ export class ReplyReader {
       });
     }
   }
+}
+
+/** `U TOKEN [PID CPU_US RSS_KB]…` → each pid's usage (CPU in whole milliseconds). */
+function statsOf(fields: string[]): Map<number, LiveStats> {
+  const stats = new Map<number, LiveStats>();
+  for (let i = 2; i + 2 < fields.length; i += 3) {
+    const [pid, cpuUs, rssKb] = fields.slice(i, i + 3).map(Number);
+    if (pid > 0 && cpuUs >= 0 && rssKb >= 0) {
+      stats.set(pid, { cpuMs: Math.round(cpuUs / 1000), rssKb });
+    }
+  }
+  return stats;
 }
 
 /**

@@ -10,7 +10,7 @@
 import { type ExitStatus, SpawnError } from "./spawn.ts";
 
 /** The protocol `urocket-spawn --version` must answer. */
-export const SPAWN_PROTOCOL = "4";
+export const SPAWN_PROTOCOL = "5";
 
 /** Request flags (see the C file). */
 export const FLAG = {
@@ -21,6 +21,7 @@ export const FLAG = {
   user: 16,
   release: 32,
   drop: 64,
+  stats: 128,
 } as const;
 
 /** Largest payload the server puts in a pipe itself (a pipe buffer: it never blocks the server). */

@@ -1,12 +1,38 @@
 /**
  * A process's stdio through the spawn server: its output as the server
- * relays it (kept until a sink is attached), and the payload urocket
- * writes to its stdin when the payload is too large for the server to pipe.
+ * relays it (kept until a sink is attached), the payload urocket writes to
+ * its stdin when the payload is too large for the server to pipe, and the
+ * request that holds both until the process is handed out.
  *
  * @module
  */
 
-import type { OutputRelay, OutputSink, OutputStream } from "./spawn.ts";
+import type {
+  ExitStatus,
+  OutputRelay,
+  OutputSink,
+  OutputStream,
+  Spawned,
+  SpawnError,
+  SpawnSpec,
+} from "./spawn.ts";
+
+/** A request between its frame and its `S`/`F` line (plus its stdin connection, if it has one). */
+export interface Starting {
+  spec: SpawnSpec;
+  pid?: number;
+  /** The handler's stdin, for a payload too large to be piped by the server. */
+  input?: Deno.UnixConn;
+  /** Its relayed output, handed out with {@link Spawned}. */
+  output: Relay;
+  resolve: (spawned: Spawned) => void;
+  reject: (error: SpawnError) => void;
+  /** Settles the status promise handed out with {@link Spawned}. */
+  exit: (status: ExitStatus) => void;
+  status: Promise<ExitStatus>;
+  /** Whether the server put the payload in a pipe itself. */
+  piped: boolean;
+}
 
 /**
  * A process's relayed output, fed by the server's `D` and `C` lines: what

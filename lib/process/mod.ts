@@ -37,6 +37,7 @@ export {
   SpawnError,
   type SpawnSpec,
 } from "./spawn.ts";
+export type { LiveStats } from "./_spawn_stats.ts";
 export {
   BUILT_HELPER,
   chooseSpawnStrategy,

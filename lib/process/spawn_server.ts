@@ -22,28 +22,12 @@ import {
   startFrame,
 } from "./_spawn_frames.ts";
 import { ERRNO_EAGAIN, LOST_STATUS, newToken, spawnErrorFor } from "./_spawn_protocol.ts";
-import { feed, Relay } from "./_spawn_stdio.ts";
-import type { ExitStatus, GroupUsage, Spawned, SpawnError, SpawnSpec } from "./spawn.ts";
+import { type LiveStats, StatsRequests } from "./_spawn_stats.ts";
+import { feed, Relay, type Starting } from "./_spawn_stdio.ts";
+import type { ExitStatus, GroupUsage, Spawned, SpawnSpec } from "./spawn.ts";
 
 /** How long close() waits for the server to exit before killing it. */
 const CLOSE_WAIT_MS = 5_000;
-
-/** A request between its frame and its `S`/`F` line (plus its stdin connection, if it has one). */
-interface Starting {
-  spec: SpawnSpec;
-  pid?: number;
-  /** The handler's stdin, for a payload too large to be piped by the server. */
-  input?: Deno.UnixConn;
-  /** Its relayed output, handed out with {@link Spawned}. */
-  output: Relay;
-  resolve: (spawned: Spawned) => void;
-  reject: (error: SpawnError) => void;
-  /** Settles the status promise handed out with {@link Spawned}. */
-  exit: (status: ExitStatus) => void;
-  status: Promise<ExitStatus>;
-  /** Whether the server put the payload in a pipe itself. */
-  piped: boolean;
-}
 
 /** Options of {@link SpawnServer.start}. */
 export interface SpawnServerOptions {
@@ -89,6 +73,7 @@ export class SpawnServer {
   #releasing = new Map<string, (usage: GroupUsage | undefined) => void>();
   /** Output still relayed, by token. */
   #outputs = new Map<string, Relay>();
+  #stats = new StatsRequests();
   #closing = false;
   #alive = true;
   #loops: Promise<unknown>;
@@ -187,7 +172,7 @@ export class SpawnServer {
         piped: encoded.piped,
         output,
       });
-      this.#send(encoded.frame);
+      this.#writer.send(encoded.frame);
     });
   }
 
@@ -196,7 +181,7 @@ export class SpawnServer {
     const relay = new Relay(stdout, () => {
       this.#outputs.delete(token);
       // A process that escaped its group may hold the pipe forever: the server lets it go.
-      if (this.#alive) this.#send(dropFrame(token));
+      if (this.#alive) this.#writer.send(dropFrame(token));
     });
     this.#outputs.set(token, relay);
     return relay;
@@ -208,13 +193,18 @@ export class SpawnServer {
     const frame = releaseFrame(token, parent);
     return new Promise((resolve) => {
       this.#releasing.set(token, resolve);
-      this.#send(frame);
+      this.#writer.send(frame);
     });
   }
 
-  /** Queues a frame for the server (see {@link FrameWriter}). */
-  #send(frame: Uint8Array): void {
-    this.#writer.send(frame);
+  /**
+   * The live CPU time and RSS of those of `pids` this server started and
+   * has not seen exit; any other pid is left out. An empty map when the
+   * server is gone or does not answer within a bound. Never rejects.
+   */
+  liveStats(pids: number[]): Promise<Map<number, LiveStats>> {
+    if (!this.#alive) return Promise.resolve(new Map());
+    return this.#stats.ask(pids, (frame) => this.#writer.send(frame));
   }
 
   /** Stops the server (its control connection ends) and removes the socket. Processes keep running. */
@@ -354,6 +344,7 @@ export class SpawnServer {
       this.#releasing.delete(token);
       resolve(usage);
     },
+    stats: (token, stats) => this.#stats.answered(token, stats),
   };
 
   /** Hands out the process once its pid (and its stdin connection, if it needs one) are there. */
@@ -388,6 +379,7 @@ export class SpawnServer {
       this.#releasing.delete(token);
       resolve(undefined);
     }
+    this.#stats.failAll();
     // Output ends with the server: nothing relays it any more.
     for (const [token, output] of this.#outputs) {
       this.#outputs.delete(token);

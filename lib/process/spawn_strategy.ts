@@ -20,6 +20,7 @@ import {
 } from "./cgroup.ts";
 import { detachedSpawner, type ResourceLimits, type Spawner } from "./spawn.ts";
 import { SPAWN_PROTOCOL } from "./_spawn_protocol.ts";
+import type { LiveStats } from "./_spawn_stats.ts";
 import { SpawnServer } from "./spawn_server.ts";
 
 /** urocket's environment variable naming the helper, or `off` for the fallback. */
@@ -41,6 +42,11 @@ export interface SpawnStrategy {
   reason: string;
   /** The running spawn server's pid, if there is one. */
   serverPid?: () => number;
+  /**
+   * The live CPU time and RSS of processes the spawn server started (others
+   * are left out), read by the server: there is one only with the server.
+   */
+  liveStats?: (pids: number[]) => Promise<Map<number, LiveStats>>;
   /**
    * Prepares urocket's cgroup for one group per process, so that the
    * spawner enforces each spec's `limits` from then on. Runs the helper's
@@ -133,6 +139,8 @@ export async function chooseSpawnStrategy(
     helper,
     reason: source,
     serverPid: () => server.pid,
+    // After a restart, the processes of the server that died are no longer its children: left out.
+    liveStats: (pids) => server.liveStats(pids),
     async prepareCgroups(needed) {
       if (cgroups?.ok || (cgroups && cgroups.stage !== "controllers")) return cgroups;
       cgroups = await setupCgroup({

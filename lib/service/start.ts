@@ -265,6 +265,8 @@ async function bindAdmin(
     console: parts.console && createConsoleApp({
       state: parts.console,
       startedAt: Date.now(),
+      // The spawn server reads /proc for the console; without it, the console runs cat.
+      liveStats: strategy.liveStats,
       signal: parts.stopping.signal,
       facts: () => ({
         version: VERSION,

@@ -45,7 +45,7 @@ Deno.test("chooseSpawnStrategy() falls back when the built helper speaks another
     await Deno.writeTextFile(`${dir}/old`, "#!/bin/sh\necho 'urocket-spawn 0'\n", { mode: 0o755 });
     const strategy = await chooseSpawnStrategy({ env: {}, logger, builtHelper: `${dir}/old` });
     strictEqual(strategy.mode, "detached");
-    match(strategy.reason, /protocol 0, this urocket needs 4: rebuild it/);
+    match(strategy.reason, /protocol 0, this urocket needs 5: rebuild it/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
