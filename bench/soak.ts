@@ -29,6 +29,7 @@ import {
   tinyChunkBodies,
 } from "./soak_hostile.ts";
 import { describeFds, extra, openFds, settledFds } from "./soak_fds.ts";
+import { denoEnv } from "../tests/e2e/_harness.ts";
 
 const REPO = new URL("../", import.meta.url).pathname.replace(/\/$/, "");
 const HANDLER = `${REPO}/bench/soak_handler.sh`;
@@ -125,7 +126,11 @@ class Server {
         "-c",
         configFile,
       ],
-      env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin", HOME: Deno.env.get("HOME") ?? "/" },
+      env: {
+        PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+        HOME: Deno.env.get("HOME") ?? "/",
+        ...denoEnv(),
+      },
       clearEnv: true,
       stdin: "null",
       stdout: "piped",

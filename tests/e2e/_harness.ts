@@ -347,6 +347,35 @@ export async function withUrocket<T>(
 }
 
 /**
+ * What a `deno` started with a cleared environment needs from this one to
+ * find the same module cache (and, should it have to fetch, to reach the
+ * registry as this one does): `DENO_DIR` as Deno derives it on Linux
+ * (`$DENO_DIR`, else `$XDG_CACHE_HOME/deno`, else `$HOME/.cache/deno`), and
+ * the certificate and proxy settings that are set. Without it, a child
+ * started with another `HOME`, or under a CI that moves the cache, would
+ * fetch every package again.
+ */
+export function denoEnv(): Record<string, string> {
+  const env = Deno.env.toObject();
+  const dir = env.DENO_DIR ??
+    (env.XDG_CACHE_HOME ? `${env.XDG_CACHE_HOME}/deno` : env.HOME ? `${env.HOME}/.cache/deno` : "");
+  const passed = [
+    "DENO_CERT",
+    "DENO_TLS_CA_STORE",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "HTTPS_PROXY",
+    "HTTP_PROXY",
+    "NO_PROXY",
+    "NPM_CONFIG_REGISTRY",
+  ].filter((name) => env[name] !== undefined);
+  return {
+    ...(dir ? { DENO_DIR: dir } : {}),
+    ...Object.fromEntries(passed.map((name) => [name, env[name]])),
+  };
+}
+
+/**
  * urocket's command line without its arguments: `deno run -P` with the
  * permission set of deno.json (of the checkout at `root`, this one by
  * default), or the compiled `binary`.
@@ -419,6 +448,7 @@ export function launchUrocket(options: LaunchOptions): Deno.ChildProcess {
     env: {
       PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
       NO_COLOR: "1",
+      ...(options.binary ? {} : denoEnv()),
       ...(options.log === "piped" ? {} : { UROCKET_LOG: options.log.file }),
       ...options.env,
     },
@@ -445,6 +475,7 @@ export async function runUrocket(
         PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
         NO_COLOR: "1",
         TMPDIR: tmp,
+        ...(options.binary ? {} : denoEnv()),
         ...options.env,
       },
       clearEnv: true,
