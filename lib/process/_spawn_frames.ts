@@ -17,7 +17,7 @@ import {
   spawnErrorFor,
   TOKEN_LEN,
 } from "./_spawn_protocol.ts";
-import type { LiveStats } from "./_spawn_stats.ts";
+import type { LiveStats } from "../console/mod.ts";
 import type { ExitStatus, GroupUsage, OutputStream, SpawnError, SpawnSpec } from "./spawn.ts";
 
 /** A frame's text up to this size (in bytes) is encoded in {@link SCRATCH}, shared by all servers. */

@@ -9,16 +9,9 @@
  * @module
  */
 
+import type { LiveStats } from "../console/mod.ts";
 import { statsFrame } from "./_spawn_frames.ts";
 import { newToken } from "./_spawn_protocol.ts";
-
-/** A running process's usage so far. */
-export interface LiveStats {
-  /** CPU time, user + system, the children it has waited for included. */
-  cpuMs: number;
-  /** Resident memory now. */
-  rssKb: number;
-}
 
 /** How long a stats request waits for its answer before it counts as none. */
 export const STATS_WAIT_MS = 500;

@@ -37,7 +37,6 @@ export {
   SpawnError,
   type SpawnSpec,
 } from "./spawn.ts";
-export type { LiveStats } from "./_spawn_stats.ts";
 export {
   BUILT_HELPER,
   chooseSpawnStrategy,

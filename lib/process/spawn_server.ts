@@ -22,7 +22,8 @@ import {
   startFrame,
 } from "./_spawn_frames.ts";
 import { ERRNO_EAGAIN, LOST_STATUS, newToken, spawnErrorFor } from "./_spawn_protocol.ts";
-import { type LiveStats, StatsRequests } from "./_spawn_stats.ts";
+import type { LiveStats } from "../console/mod.ts";
+import { StatsRequests } from "./_spawn_stats.ts";
 import { feed, Relay, type Starting } from "./_spawn_stdio.ts";
 import type { ExitStatus, GroupUsage, Spawned, SpawnSpec } from "./spawn.ts";
 

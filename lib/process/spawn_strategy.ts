@@ -20,7 +20,7 @@ import {
 } from "./cgroup.ts";
 import { detachedSpawner, type ResourceLimits, type Spawner } from "./spawn.ts";
 import { SPAWN_PROTOCOL } from "./_spawn_protocol.ts";
-import type { LiveStats } from "./_spawn_stats.ts";
+import type { LiveStats } from "../console/mod.ts";
 import { SpawnServer } from "./spawn_server.ts";
 
 /** urocket's environment variable naming the helper, or `off` for the fallback. */
