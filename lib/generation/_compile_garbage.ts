@@ -25,7 +25,10 @@ function heapUsed(): number {
   return Deno.memoryUsage().heapUsed;
 }
 
-/** The collections of one compile: {@link CompileGarbage.check} between two validators, then {@link CompileGarbage.done}. */
+/**
+ * The collections of one compile: {@link CompileGarbage.check} where compiling yields to the event
+ * loop (reading the heap's size costs a call into V8), then {@link CompileGarbage.done}.
+ */
 export class CompileGarbage {
   readonly #collect = (globalThis as { gc?: Collect }).gc;
   readonly #start = heapUsed();

@@ -289,10 +289,10 @@ async function validateOperations(
       });
     }
     if (performance.now() - slice > COMPILE_SLICE_MS) {
+      garbage.check();
       await new Promise((resolve) => setTimeout(resolve, 0));
       slice = performance.now();
     }
-    garbage.check();
   }
   garbage.done();
 }
