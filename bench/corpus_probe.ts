@@ -7,6 +7,7 @@
  * @module
  */
 
+import { urocketCommand } from "../tests/e2e/_harness.ts";
 import type { CorpusReply, CorpusRequest } from "./corpus_wire.ts";
 
 /** The urocket checkout to run: this one, or another's folder (e.g. a baseline from `git archive`). */
@@ -62,13 +63,6 @@ export interface ServeOutcome {
   outcomes: RequestOutcome[];
 }
 
-/** urocket's command line as `urocket`'s own `deno task start` runs it (its V8 flags). */
-function denoArgs(urocket: string): string[] {
-  const tasks = JSON.parse(Deno.readTextFileSync(`${urocket}/deno.json`)).tasks ?? {};
-  const flags = /--v8-flags=\S+/.exec(String(tasks.start ?? ""))?.[0];
-  return ["run", "-P", ...(flags ? [flags] : []), "--config", `${urocket}/deno.json`];
-}
-
 /** Runs `urocket check` on `dir`'s config. */
 export async function runCheck(dir: string, timeoutMs: number): Promise<CheckOutcome> {
   const started = performance.now();
@@ -76,13 +70,8 @@ export async function runCheck(dir: string, timeoutMs: number): Promise<CheckOut
   // timeout(1), which kills the whole process group.
   const seconds = String(Math.ceil(timeoutMs / 1000));
   const child = new Deno.Command("timeout", {
-    args: ["-s", "KILL", seconds, "/usr/bin/time", "-f", "cpu_seconds=%U+%S", Deno.execPath()]
-      .concat(denoArgs(UROCKET), [
-        `${UROCKET}/main.ts`,
-        "check",
-        "-c",
-        `${dir}/urocket-service.yaml`,
-      ]),
+    args: ["-s", "KILL", seconds, "/usr/bin/time", "-f", "cpu_seconds=%U+%S"]
+      .concat(urocketCommand(undefined, UROCKET), ["check", "-c", `${dir}/urocket-service.yaml`]),
     cwd: dir,
     env: { NO_COLOR: "1" },
     stdout: "piped",
@@ -140,8 +129,8 @@ export async function runServe(dir: string, options: ServeOptions): Promise<Serv
   await Deno.remove(log).catch(() => {});
   const started = performance.now();
   const child = new Deno.Command("sh", {
-    args: ["-c", 'exec "$@" >"$UROCKET_CORPUS_LOG" 2>&1', "sh", Deno.execPath()]
-      .concat(denoArgs(urocket), [`${urocket}/main.ts`, "-c", `${dir}/urocket-service.yaml`]),
+    args: ["-c", 'exec "$@" >"$UROCKET_CORPUS_LOG" 2>&1', "sh"]
+      .concat(urocketCommand(undefined, urocket), ["-c", `${dir}/urocket-service.yaml`]),
     cwd: dir,
     env: { UROCKET_CORPUS_LOG: log, NO_COLOR: "1" },
     stdin: "null",

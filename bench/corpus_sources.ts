@@ -7,6 +7,8 @@
  * @module
  */
 
+import { random } from "./random.ts";
+
 /** One document of the corpus. */
 export interface CorpusDocument {
   /** A short stable name: `stripe.com`, `npm:@octokit/openapi/api.github.com`. */
@@ -120,18 +122,6 @@ export async function loadSources(
   }
   directory.sort((a, b) => a.id.localeCompare(b.id));
   return { directory, official };
-}
-
-/** A small seeded generator (mulberry32), so that a sample can be drawn again. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /**

@@ -30,6 +30,7 @@ import {
 } from "./soak_hostile.ts";
 import { describeFds, extra, openFds, settledFds } from "./soak_fds.ts";
 import { denoEnv } from "../tests/e2e/_harness.ts";
+import { random } from "./random.ts";
 
 const REPO = new URL("../", import.meta.url).pathname.replace(/\/$/, "");
 const HANDLER = `${REPO}/bench/soak_handler.sh`;
@@ -215,18 +216,6 @@ class Server {
     await this.stderr;
     return { status, killed };
   }
-}
-
-/** A small, seedable PRNG (mulberry32), so that a run can be repeated. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function pick(rng: () => number, kinds?: readonly Kind[]): Kind {

@@ -29,15 +29,7 @@ import {
   read,
   type Roles,
 } from "./pipeline_cpu.ts";
-
-/** One wrk run's result (as bench/run.ts measures it). */
-export interface Load {
-  rps: number;
-  p50: number;
-  p99: number;
-  errors: number;
-  requests: number;
-}
+import type { Load } from "./run.ts";
 
 /** What the comparison needs from bench/run.ts. */
 export interface CompareDeps {
