@@ -29,6 +29,30 @@ async function getJson(url: string) {
   return await response.json();
 }
 
+/**
+ * The console's event stream at `base`: `next()` reads its next `state`
+ * event (the state at once, then one after each change), `close()` ends it.
+ */
+async function stateEvents(base: string) {
+  const events = await fetch(`${base}/api/events`);
+  assert.equal(events.headers.get("content-type"), "text/event-stream");
+  const reader = events.body!.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = "";
+  const next = async () => {
+    while (!buffer.includes("\n\n")) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error("the event stream ended");
+      buffer += value;
+    }
+    const end = buffer.indexOf("\n\n");
+    const event = buffer.slice(0, end);
+    buffer = buffer.slice(end + 2);
+    assert.match(event, /^event: state\ndata: /);
+    return JSON.parse(event.slice(event.indexOf("data: ") + 6));
+  };
+  return { next, close: () => reader.cancel() };
+}
+
 Deno.test({
   name:
     "the console's /api endpoints show a request in flight with its live usage, then finished with its stderr",
@@ -57,17 +81,15 @@ Deno.test({
       await slow;
       await uro.release(pid);
 
+      const events = await stateEvents(base);
       const failed = await uro.call("/other", { method: "POST", body: "{}" });
       const failedId = failed.headers.get("x-request-id");
-      await uro.waitForLog((l) => l.msg === "process_exit" && l.req_id === failedId);
-      let recent: Record<string, unknown>[] = [];
-      // The row moves once both the answer and the exit are known; the log line may come first.
-      for (let i = 0; i < 50 && !recent.some((r) => r.reqId === failedId); i++) {
-        recent = await getJson(`${base}/api/recent`);
-        if (!recent.some((r) => r.reqId === failedId)) {
-          await new Promise((resolve) => setTimeout(resolve, 20));
-        }
-      }
+      // The row moves once both the answer and the exit are known: the event stream says when.
+      const moved = (state: { recent: { reqId: string }[] }) =>
+        state.recent.some((r) => r.reqId === failedId);
+      while (!moved(await events.next()));
+      await events.close();
+      const recent: Record<string, unknown>[] = await getJson(`${base}/api/recent`);
       const done = recent.find((r) => r.reqId === failedId) as Record<string, unknown> & {
         stderr: { first: string[]; last: string[]; lines: number };
       };
@@ -114,22 +136,7 @@ Deno.test({
     const uro = await startUrocket({ config: CONFIG });
     try {
       const base = await admin(uro);
-      const events = await fetch(`${base}/api/events`);
-      assert.equal(events.headers.get("content-type"), "text/event-stream");
-      const reader = events.body!.pipeThrough(new TextDecoderStream()).getReader();
-      let buffer = "";
-      const next = async () => {
-        while (!buffer.includes("\n\n")) {
-          const { value, done } = await reader.read();
-          if (done) throw new Error("the event stream ended");
-          buffer += value;
-        }
-        const end = buffer.indexOf("\n\n");
-        const event = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        assert.match(event, /^event: state\ndata: /);
-        return JSON.parse(event.slice(event.indexOf("data: ") + 6));
-      };
+      const { next, close } = await stateEvents(base);
       const first = await next();
       assert.equal(first.status.generation, 1);
       assert.deepEqual(first.inflight, []);
@@ -151,7 +158,7 @@ Deno.test({
       while (state.status.lastReload.outcome !== "refused") state = await next();
       assert.equal(state.status.generation, 2);
       assert.match(state.status.lastReload.problems[0], /Invalid YAML/);
-      await reader.cancel();
+      await close();
     } finally {
       await uro.stop();
     }
@@ -195,9 +202,11 @@ async function load(uro: Urocket, counter: { sent: number }, until: number): Pro
   };
   await Promise.all(Array.from({ length: 16 }, worker));
   // Every process gone, so that every row has moved to the ring.
-  while (uro.find((l) => l.msg === "process_exit").length < Math.floor(until / 10)) {
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  const exits = Math.floor(until / 10);
+  await uro.waitForLog(
+    () => uro.find((l) => l.msg === "process_exit").length >= exits,
+    `${exits} process_exit lines`,
+  );
 }
 
 Deno.test({
