@@ -79,15 +79,6 @@ export function freePort(): number {
 }
 
 /**
- * `urocketCommand()` with the inspector on 127.0.0.1:`port`: Deno's flag
- * goes right after `run`.
- */
-export function withInspector(command: string[], port: number): string[] {
-  const [deno, run, ...rest] = command;
-  return [deno, run, `--inspect=127.0.0.1:${port}`, ...rest];
-}
-
-/**
  * The `wrap` of `startUrocket()` that runs urocket's own command line with
  * the inspector on 127.0.0.1:`port` (the shell execs, so the pid is urocket's).
  */

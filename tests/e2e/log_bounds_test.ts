@@ -10,13 +10,13 @@ import assert from "node:assert/strict";
 import {
   call,
   E2E,
+  launchUrocket,
   makeFolder,
   scrapeMetrics,
   startUrocket,
   TEST_OPENAPI,
-  urocketCommand,
 } from "./_harness.ts";
-import { freePort, Inspector, type Memory, withInspector } from "./_inspector.ts";
+import { freePort, Inspector, inspectorWrap, type Memory } from "./_inspector.ts";
 
 /** Sends `count` requests, `concurrency` at a time, each with an access line of about 4 KiB. */
 async function requestsWithLongLines(url: string, count: number, concurrency = 8) {
@@ -41,16 +41,7 @@ Deno.test({
         'paths:\n  /run:\n    post:\n      inject: { cmd: "{{fixtures}}/reply.sh" }\n',
     });
     const port = freePort();
-    const [program, ...args] = withInspector(urocketCommand(), port);
-    const child = new Deno.Command(program, {
-      args: [...args, "-c", `${dir}/urocket-service.yaml`],
-      cwd: dir,
-      env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin", NO_COLOR: "1" },
-      clearEnv: true,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
+    const child = launchUrocket({ dir, wrap: inspectorWrap(port), log: "piped" });
     const stderr = new Response(child.stderr).text();
     const reader = child.stdout.getReader();
     let inspector: Inspector | undefined;

@@ -10,12 +10,12 @@ import {
   call,
   E2E,
   isAlive,
+  launchUrocket,
   makeFolder,
   spawnedPids,
   startUrocket,
   TEST_OPENAPI,
   type Urocket,
-  urocketCommand,
 } from "./_harness.ts";
 
 /** Sends `signal` to urocket itself (the harness's stop would send a second SIGTERM). */
@@ -206,16 +206,7 @@ Deno.test({
       "urocket-service.yaml": "listen: 127.0.0.1:0\nsocket: {{dir}}/u.sock\nshutdown-delay: 0s\n" +
         'paths:\n  /run:\n    post:\n      inject: { cmd: "{{dir}}/chatty.sh" }\n',
     });
-    const [program, ...args] = urocketCommand();
-    const child = new Deno.Command(program, {
-      args: [...args, "-c", `${dir}/urocket-service.yaml`],
-      cwd: dir,
-      env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin", NO_COLOR: "1" },
-      clearEnv: true,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
+    const child = launchUrocket({ dir, log: "piped" });
     const stderr = new Response(child.stderr).text();
     // The log collector reads up to the start line, then stops reading.
     const reader = child.stdout.getReader();
