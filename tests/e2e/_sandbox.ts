@@ -14,6 +14,8 @@
  * @module
  */
 
+import { denoEnv } from "./_harness.ts";
+
 /** The namespaces (needs root, or user namespaces mapped to root). */
 const UNSHARE = ["unshare", "--mount", "--net", "--pid", "--fork", "--kill-child", "--mount-proc"];
 
@@ -65,10 +67,13 @@ export interface SandboxShell {
   close(): Promise<number>;
 }
 
-/** The environment of a user's terminal, less everything the steps do not need. */
+/**
+ * The environment of a user's terminal, less everything the steps do not
+ * need: `PATH`, `HOME`, `XDG_CACHE_HOME`, and where Deno's cache is ({@link denoEnv}).
+ */
 export function terminalEnv(): Record<string, string> {
-  const env: Record<string, string> = { NO_COLOR: "1" };
-  for (const name of ["PATH", "HOME", "DENO_DIR", "XDG_CACHE_HOME"]) {
+  const env: Record<string, string> = { NO_COLOR: "1", ...denoEnv() };
+  for (const name of ["PATH", "HOME", "XDG_CACHE_HOME"]) {
     const value = Deno.env.get(name);
     if (value !== undefined) env[name] = value;
   }
